@@ -1,0 +1,72 @@
+# Furusato CRM — `make run` serves the demo, `make test` runs the whole suite. See README.md.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+CATALOGUES := $(wildcard crm/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-sqlite test-postgres messages bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy=false -i $< -o $@ >/dev/null
+
+# Local serving over plain http on 127.0.0.1: a random secret kept in instance/, cookies without Secure.
+instance/config.py:
+	@mkdir -p instance
+	@printf '# Written by `make run` for local use. Production sets CRM_SECRET_KEY and keeps Secure cookies.\nSECRET_KEY = "%s"\nSESSION_COOKIE_SECURE = False\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(32))')" > $@
+	@chmod 600 $@
+
+run: $(STAMP) $(COMPILED) instance/config.py
+	$(BIN)/flask --app crm db upgrade
+	$(BIN)/flask --app crm seed-demo --if-empty
+	$(BIN)/flask --app crm run --host $(HOST) --port $(PORT)
+
+# The suite always runs on SQLite, then again on PostgreSQL when one can be had
+# (CRM_TEST_DATABASE_URL, or a server on 127.0.0.1:5432). CI sets CRM_REQUIRE_POSTGRES=1.
+test: $(STAMP) $(COMPILED)
+	@scripts/ensure-chromium || [ -z "$$CRM_REQUIRE_BROWSER" ]
+	$(MAKE) --no-print-directory test-sqlite
+	@url="$${CRM_TEST_DATABASE_URL:-}"; \
+	if [ -z "$$url" ] && { [ -n "$$CRM_REQUIRE_POSTGRES" ] || (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }; then \
+		url=$$(scripts/ensure-postgres crm_test) || exit 1; \
+	fi; \
+	if [ -n "$$url" ]; then \
+		CRM_TEST_DATABASE_URL="$$url" $(MAKE) --no-print-directory test-postgres; \
+	else \
+		echo "*** PostgreSQL was NOT tested: no CRM_TEST_DATABASE_URL and no server on 127.0.0.1:5432 ***"; \
+	fi
+
+test-sqlite: $(STAMP) $(COMPILED)
+	@echo "=== test suite on SQLite ==="
+	env -u CRM_TEST_DATABASE_URL $(BIN)/pytest -q $(PYTEST_ARGS)
+
+test-postgres: $(STAMP) $(COMPILED)
+	@test -n "$$CRM_TEST_DATABASE_URL" || { echo "CRM_TEST_DATABASE_URL is not set" >&2; exit 1; }
+	@echo "=== test suite on PostgreSQL ==="
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Refresh the catalogues after changing user-visible strings; then translate the new entries.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o crm/translations/messages.pot .
+	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-fuzzy-matching --ignore-obsolete
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,143 @@
+"""Furusato CRM: JET alumni by prefecture, exchange associations, local return on JET-vestment."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request, url_for
+from flask_babel import get_locale, lazy_gettext as _l
+from flask_login import current_user
+
+from crm import config as settings
+from crm.db import configure_engine, write_intent
+from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Offices work in Japan time; "today" and date filters mean the Japanese calendar day.
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(settings.INSTANCE),
+        instance_relative_config=True,
+        template_folder=str(settings.ROOT / "templates"),
+        static_folder=str(settings.ROOT / "static"),
+    )
+    app.config.from_object(settings.Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(settings.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        if not (app.config["DEBUG"] or app.config.get("TESTING")):
+            raise RuntimeError("CRM_SECRET_KEY is not set: refusing to start without a secret key outside debug mode.")
+        app.config["SECRET_KEY"] = "debug-only-secret"
+
+    settings.INSTANCE.mkdir(exist_ok=True)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+
+    from crm.errors import register_error_handlers
+    from crm.cli import register_commands
+
+    register_error_handlers(app)
+    register_commands(app)
+    logging.getLogger("crm").setLevel(logging.INFO)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from crm.i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_engine(engine)
+    migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.login_message_category = "info"
+
+    from crm.auth.models import User
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        # The id carries the session version: logout, deactivation or a new password raise it,
+        # and every cookie issued before stops working here.
+        user_id, _, version = token.partition(".")
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.active or str(user.session_version) != version:
+            return None
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from crm.auth.views import login_redirect
+
+        return login_redirect()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from crm.admin import bp as admin_bp
+    from crm.auth import bp as auth_bp
+    from crm.home import bp as home_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(home_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from crm import access, htmx, security
+    from crm.reference import fiscal_year
+    from crm.auth.models import Role
+
+    @app.before_request
+    def _declare_write_intent():
+        write_intent.set(request.method not in READ_ONLY_METHODS)
+
+    app.before_request(security.enforce_session_limits)
+    app.before_request(access.check_endpoint)
+    app.after_request(security.add_security_headers)
+    app.after_request(htmx.vary_on_htmx)
+
+    @app.teardown_request
+    def _end_write_intent(_exc):
+        write_intent.set(True)
+
+    @app.context_processor
+    def _template_globals():
+        return {
+            "Role": Role,
+            "access": access,
+            "fiscal_year": fiscal_year,
+            "is_htmx": htmx.is_htmx(),
+            "current_user": current_user,
+            "current_locale": str(get_locale()),
+            "today": datetime.now(TOKYO).date(),
+        }
+
+
+def is_safe_local_url(target: str | None) -> bool:
+    """A redirect target inside this site (never `//evil.example` or `https://…`)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def safe_next(target: str | None, default_endpoint: str = "home.index") -> str:
+    return target if is_safe_local_url(target) else url_for(default_endpoint)

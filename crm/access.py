@@ -1,0 +1,143 @@
+"""Who may see and change what — the one place that decides.
+
+Three layers, all here:
+1. Every endpoint declares who may call it (`@public` or `@roles(...)`); `check_endpoint` runs
+   before each request and refuses what is not declared (fail closed).
+2. Every query for records with personal data starts from `scoped(Model)`, which narrows it to the
+   current user's prefecture or association; ministry reviewers get nothing personal at all.
+3. `load(Model, id)` fetches one record through the scope and answers 404 outside it, the same
+   answer as for a record that does not exist.
+Denials are logged and recorded in the audit trail.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import abort, current_app, request
+from flask_login import current_user
+from sqlalchemy import Select, false, select, true
+
+from crm import audit
+from crm.associations.models import Association
+from crm.auth.models import Role, User
+from crm.extensions import db, login_manager
+
+log = logging.getLogger("crm.access")
+
+PUBLIC = "public"
+ALL_ROLES = frozenset(Role)
+STAFF = frozenset({Role.ADMIN, Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF})
+# Roles that may see individuals' personal data (never the ministry).
+PERSONAL_DATA_ROLES = STAFF
+
+
+def public(view: Callable) -> Callable:
+    """Anyone may call this endpoint, signed in or not."""
+    view.access_roles = PUBLIC
+    return view
+
+
+def roles(*allowed: Role) -> Callable[[Callable], Callable]:
+    """Only signed-in users with one of these roles may call the endpoint."""
+
+    def decorate(view: Callable) -> Callable:
+        view.access_roles = frozenset(allowed)
+        return view
+
+    return decorate
+
+
+def endpoint_roles(endpoint: str):
+    """What an endpoint declared: PUBLIC, a set of roles, or None (undeclared: nobody)."""
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "access_roles", None)
+
+
+def check_endpoint():
+    """before_request: enforce the endpoint's declaration."""
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    allowed = endpoint_roles(request.endpoint)
+    if allowed == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if allowed is None:
+        log.error("endpoint %s declares no access rule; refused", request.endpoint)
+        deny("undeclared endpoint", status=403)
+    if current_user.role not in allowed:
+        deny("role not allowed", status=403)
+    return None
+
+
+def deny(reason: str, status: int = 404, record_type: str | None = None, record_id=None):
+    """Log and record a refusal, then abort. 404 hides whether the record exists."""
+    user = current_user.email if current_user.is_authenticated else "anonymous"
+    log.warning(
+        "access denied: %s %s by %s (%s)",
+        request.method,
+        audit.for_log(request.path),
+        audit.for_log(user),
+        reason,
+    )
+    # Whatever this request did so far is abandoned; the denial itself is kept.
+    db.session.rollback()
+    audit.record_event("denied", record_type, record_id, path=request.path, method=request.method, reason=reason)
+    db.session.commit()
+    abort(status)
+
+
+# --- Scopes: which rows of each model a user reaches -------------------------------------------
+
+def _user_scope(user: User):
+    # Accounts are personal data: administrators manage them all, everyone else sees only their own.
+    return true() if user.role == Role.ADMIN else User.id == user.id
+
+
+def _association_scope(user: User):
+    if user.role in (Role.ADMIN, Role.MINISTRY_REVIEWER):
+        # An association's registry entry is organisational, not personal: the ministry may count them.
+        return true()
+    if user.role == Role.PREFECTURE_STAFF:
+        return Association.prefecture_id == user.prefecture_id
+    if user.role == Role.ASSOCIATION_STAFF:
+        return Association.id == user.association_id
+    return false()
+
+
+SCOPES: dict[type, Callable] = {
+    User: _user_scope,
+    Association: _association_scope,
+}
+
+
+def scope_clause(model: type, user=None):
+    """The WHERE clause restricting `model` to what `user` (default: the current user) may reach."""
+    user = user if user is not None else current_user
+    if not getattr(user, "is_authenticated", False):
+        return false()
+    return SCOPES[model](user)
+
+
+def scoped(model: type, user=None) -> Select:
+    """`select(model)` narrowed to the user's scope: the start of every list, search, count, export."""
+    return select(model).where(scope_clause(model, user))
+
+
+def load(model: type, record_id, user=None):
+    """One record through the scope, or 404 (logged) whether it is missing or out of scope."""
+    try:
+        key = int(record_id)
+    except (TypeError, ValueError):
+        abort(404)
+    record = db.session.scalar(scoped(model, user).where(model.id == key))
+    if record is None:
+        exists = db.session.get(model, key) is not None
+        deny("out of scope" if exists else "no such record", 404, model.__tablename__, key)
+    return record
+
+
+def can_manage_users(user=None) -> bool:
+    user = user if user is not None else current_user
+    return getattr(user, "role", None) == Role.ADMIN

@@ -1,0 +1,202 @@
+"""The audit trail: who changed, viewed or exported what, and when (APPI access records).
+
+Changes are captured from the ORM itself (`after_flush`), so no operation can forget to log one:
+every model that mixes in `Audited` gets a row per create, update and delete with each changed
+field's old and new value, written in the same transaction as the change. Views and exports are
+recorded explicitly through `record_view` / `record_event`, on their own short transaction so a
+read-only page never has to upgrade its own transaction to a write.
+
+Entries are append-only: the ORM refuses to update or delete them, and no route offers to.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy import JSON, ForeignKey, String, event, insert, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from crm.db import UTCDateTime, utcnow, write_intent, writing
+from crm.extensions import db
+
+log = logging.getLogger("crm.audit")
+
+# Who acts outside a request (CLI commands, workers): set by `acting_as`.
+_background_actor: ContextVar[str] = ContextVar("background_actor", default="system")
+
+# Never copied into the trail: secrets and bookkeeping columns.
+ALWAYS_EXCLUDED = frozenset({"password_hash", "session_version", "version", "updated_at", "token"})
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Audited:
+    """Mixin: changes to this model are written to the audit trail. `__audit_exclude__` hides fields."""
+
+    __audit_exclude__: frozenset[str] = frozenset()
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(30), index=True)
+    record_type: Mapped[str | None] = mapped_column(String(60), index=True)
+    record_id: Mapped[str | None] = mapped_column(String(60), index=True)
+    changes: Mapped[dict | None] = mapped_column(JSON)
+    details: Mapped[dict | None] = mapped_column(JSON)
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_rewriting(_mapper, _connection, _target):
+    raise PermissionError("audit entries are append-only")
+
+
+class acting_as:
+    """Context manager naming the actor of changes made outside a request, e.g. `cli:seed-demo`."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def __enter__(self):
+        self._token = _background_actor.set(self.label)
+        return self
+
+    def __exit__(self, *_exc):
+        _background_actor.reset(self._token)
+
+
+def _actor() -> tuple[int | None, str, str | None]:
+    if has_request_context():
+        ip = request.remote_addr
+        if getattr(current_user, "is_authenticated", False):
+            return current_user.id, current_user.email, ip
+        return None, "anonymous", ip
+    return None, _background_actor.get(), None
+
+
+def _plain(value):
+    """A JSON-safe copy of a column value."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+def _excluded(instance) -> frozenset[str]:
+    return ALWAYS_EXCLUDED | type(instance).__audit_exclude__
+
+
+def _changes(instance, action: str) -> dict:
+    state = inspect(instance)
+    changes = {}
+    for column_attr in state.mapper.column_attrs:
+        key = column_attr.key
+        if key in _excluded(instance):
+            history = state.attrs[key].history
+            if action == "update" and history.has_changes():
+                changes[key] = {"changed": True}
+            continue
+        if action == "create":
+            value = getattr(instance, key)
+            if value is not None:
+                changes[key] = {"old": None, "new": _plain(value)}
+        elif action == "delete":
+            # Only what was loaded: the row is already gone, so nothing more can be read.
+            if key in state.dict and state.dict[key] is not None:
+                changes[key] = {"old": _plain(state.dict[key]), "new": None}
+        else:
+            history = state.attrs[key].history
+            if history.has_changes():
+                old = history.deleted[0] if history.deleted else None
+                new = history.added[0] if history.added else None
+                if old != new:
+                    changes[key] = {"old": _plain(old), "new": _plain(new)}
+    return changes
+
+
+def _record_id(instance) -> str:
+    # From the mapper, not the identity key: new rows get their key only after the flush ends.
+    key = inspect(instance).mapper.primary_key_from_instance(instance)
+    return ",".join(str(part) for part in key)
+
+
+@event.listens_for(Session, "after_flush")
+def _capture_changes(session, _flush_context):
+    actor_id, actor, ip = _actor()
+    rows = []
+    for action, instances in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for instance in instances:
+            if not isinstance(instance, Audited):
+                continue
+            if action == "update" and not session.is_modified(instance, include_collections=False):
+                continue
+            changes = _changes(instance, action)
+            if action == "update" and not changes:
+                continue
+            rows.append(
+                {
+                    "at": utcnow(),
+                    "actor_id": actor_id,
+                    "actor": actor,
+                    "action": action,
+                    "record_type": instance.__tablename__,
+                    "record_id": _record_id(instance),
+                    "changes": changes,
+                    "ip": ip,
+                }
+            )
+    if rows:
+        session.connection().execute(insert(AuditEntry), rows)
+
+
+def record_event(action: str, record_type: str | None = None, record_id=None, **details) -> None:
+    """Append an entry that is not a change: a view, an export, a login, a denial.
+
+    In a request that writes, the entry joins the request's own transaction and the caller commits
+    it (a second connection would wait for the SQLite write lock this request holds). In a read-only
+    request it is written on a short transaction of its own, so the page's read never turns into a
+    write.
+    """
+    actor_id, actor, ip = _actor()
+    row = {
+        "at": utcnow(),
+        "actor_id": actor_id,
+        "actor": actor,
+        "action": action,
+        "record_type": record_type,
+        "record_id": None if record_id is None else str(record_id),
+        "details": {key: _plain(value) for key, value in details.items()} or None,
+        "ip": ip,
+    }
+    if write_intent.get():
+        db.session.execute(insert(AuditEntry), [row])
+        return
+    with writing(), db.engine.begin() as connection:
+        connection.execute(insert(AuditEntry), [row])
+
+
+def record_view(instance) -> None:
+    """APPI access record: someone opened this individual's record (called from GET views)."""
+    record_event("view", instance.__tablename__, _record_id(instance))
+
+
+def for_log(value) -> str:
+    """Render user-supplied text for a log line: control characters (CR, LF …) escaped, so input
+    cannot start a forged line."""
+    return _CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", str(value))

@@ -1,0 +1,69 @@
+"""Configuration: built-in defaults, then `instance/config.py`, then `CRM_*` environment variables.
+
+Later sources win, so an operator can keep secrets in the environment and everything else in the
+instance file. `create_app(test_config)` applies the test mapping last.
+"""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+# Variables an operator may set; each maps to the Flask config key of the same name without CRM_.
+ENVIRONMENT_KEYS = {
+    "CRM_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "CRM_SECRET_KEY": "SECRET_KEY",
+    "CRM_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "CRM_DEBUG": "DEBUG",
+    "CRM_SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
+    "CRM_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
+}
+BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
+INTEGER_KEYS = {"MAX_CONTENT_LENGTH"}
+
+
+class Defaults:
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE / 'crm.sqlite'}"
+    SECRET_KEY = None  # refused at start-up outside debug; see crm.create_app
+    DEBUG = False
+
+    # Sessions end on the server (per-user session version), and also by time.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "crm_session"
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)  # the absolute limit
+    REMEMBER_COOKIE_DURATION = timedelta(0)
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the (at most 8 hour) session
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Login throttling; see crm/auth/views.py for why there are three limits.
+    LOGIN_LIMIT_PER_ACCOUNT_AND_IP = "5 per minute;20 per hour"
+    LOGIN_LIMIT_PER_ACCOUNT = "100 per hour"
+    LOGIN_LIMIT_PER_IP = "100 per hour"
+
+    BABEL_DEFAULT_LOCALE = "ja"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+    LANGUAGES = ("ja", "en")
+
+    PAGE_SIZE = 50
+
+
+def from_environment(environ=os.environ) -> dict:
+    """The `CRM_*` variables that are set, under their Flask config names and types."""
+    settings = {}
+    for variable, key in ENVIRONMENT_KEYS.items():
+        if variable not in environ:
+            continue
+        value = environ[variable]
+        if key in BOOLEAN_KEYS:
+            value = value.strip().lower() in {"1", "true", "yes", "on"}
+        elif key in INTEGER_KEYS:
+            value = int(value)
+        settings[key] = value
+    return settings

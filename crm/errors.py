@@ -1,0 +1,60 @@
+"""Error pages in both languages. No stack trace leaves the server outside debug mode."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from crm.htmx import is_htmx
+
+log = logging.getLogger("crm.errors")
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Reload the page and try again.")),
+    403: (_l("Not allowed"), _l("Your account is not allowed to open this page.")),
+    404: (_l("Not found"), _l("There is no such page, or it is not yours to see.")),
+    405: (_l("Not allowed"), _l("This action cannot be done that way.")),
+    409: (_l("Changed by someone else"), _l("This record was changed by someone else. Reload it and try again.")),
+    413: (_l("File too large"), _l("The upload is larger than this system accepts.")),
+    429: (_l("Too many attempts"), _l("Too many attempts. Wait a few minutes and try again.")),
+    500: (_l("Something went wrong"), _l("An unexpected error occurred. It has been logged; please try again.")),
+}
+CSRF_MESSAGE = _l("Your form has expired or did not come from this site. Reload the page and try again.")
+
+
+def render_error(status: int, message=None):
+    title, default_message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    template = "errors/_message.html" if is_htmx() else "errors/error.html"
+    response = render_template(template, status=status, title=title, message=message or default_message)
+    headers = {}
+    if is_htmx():
+        # htmx swaps error answers (see the htmx-config meta tag); send them to the message area,
+        # never into the row or form that made the request.
+        headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
+    return response, status, headers
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        log.warning("CSRF check failed: %s", error.description)
+        return render_error(400, CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if error.code in (301, 302, 303, 307, 308):
+            return error
+        return render_error(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        propagate = app.config["PROPAGATE_EXCEPTIONS"]
+        if propagate is None:
+            propagate = app.debug or app.testing
+        if propagate:
+            raise error
+        log.exception("unhandled error")
+        return render_error(InternalServerError.code)

@@ -1,0 +1,30 @@
+"""htmx support: one template serves a full page and its fragment, chosen by the HX-Request header."""
+from __future__ import annotations
+
+from flask import Response, make_response, redirect as flask_redirect, render_template, request
+
+
+def is_htmx() -> bool:
+    """An htmx request that wants a fragment (a history restore wants the whole page)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def render(page_template: str, fragment_template: str | None = None, /, status: int = 200, **context) -> Response:
+    """The fragment template for htmx, else the page (which `{% include %}`s the same fragment)."""
+    template = fragment_template if fragment_template and is_htmx() else page_template
+    return make_response(render_template(template, **context), status)
+
+
+def redirect(location: str) -> Response:
+    """After a successful POST: htmx follows HX-Redirect; a plain form gets 303 See Other."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = location
+        return response
+    return flask_redirect(location, 303)
+
+
+def vary_on_htmx(response: Response) -> Response:
+    """after_request: caches must keep the fragment and the page apart."""
+    response.vary.add("HX-Request")
+    return response

@@ -1,0 +1,1 @@
+"""Reference data every domain shares: prefectures, countries, fiscal years."""

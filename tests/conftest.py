@@ -1,0 +1,170 @@
+"""Fixtures: the app on SQLite (default) or PostgreSQL (CRM_TEST_DATABASE_URL), a client that signs in
+and sends CSRF tokens like a browser, and factories for accounts."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+
+import pytest
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import text
+
+from crm import create_app
+from crm.auth import operations as accounts
+from crm.auth.models import Role
+from crm.extensions import db, limiter
+from crm.reference.prefectures import sync_prefectures
+
+TEST_DATABASE_URL = os.environ.get("CRM_TEST_DATABASE_URL")
+PASSWORD = "correct-horse-battery-staple-9"
+TOTTORI, HYOGO = 31, 28
+
+
+def reset_schema(engine) -> None:
+    """An empty database: PostgreSQL drops its schema; SQLite files are fresh per run anyway."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+
+
+def build_schema() -> None:
+    db.create_all()
+    with db.engine.begin() as connection:
+        sync_prefectures(connection)
+
+
+class CrmClient(FlaskClient):
+    """A test client that carries a valid CSRF token, as the app's own pages do. It asks for English
+    unless a test sends its own Accept-Language."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as session:
+            if "csrf_token" not in session:
+                session["csrf_token"] = secrets.token_hex(20)
+            raw = session["csrf_token"]
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+    def submit(self, url: str, data: dict | None = None, htmx: bool = False, **kwargs):
+        """POST a form with the CSRF token (in the header for htmx, in the body otherwise)."""
+        data = dict(data or {})
+        headers = dict(kwargs.pop("headers", {}))
+        if htmx:
+            headers.update({"HX-Request": "true", "X-CSRFToken": self.csrf_token()})
+        else:
+            data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, headers=headers, **kwargs)
+
+    def htmx_get(self, url: str, **kwargs):
+        return self.get(url, headers={"HX-Request": "true", **kwargs.pop("headers", {})}, **kwargs)
+
+    def login(self, email: str, password: str = PASSWORD):
+        response = self.submit("/login", {"email": email, "password": password})
+        assert response.status_code == 303, f"login as {email} failed: {response.status_code}"
+        return response
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return TEST_DATABASE_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SESSION_COOKIE_SECURE": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    app.test_client_class = CrmClient
+    with app.app_context():
+        reset_schema(db.engine)
+        build_schema()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app):
+    """Every test starts from the 47 prefectures and nothing else."""
+    yield
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                if table.name != "prefectures":
+                    connection.execute(table.delete())
+    limiter.reset()
+
+
+@pytest.fixture
+def app_context(app):
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app) -> CrmClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: `make_user(Role.PREFECTURE_STAFF, prefecture=31)` → the new user's email."""
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role, prefecture: int | None = None, association: int | None = None, email: str | None = None, password: str = PASSWORD):
+        email = email or f"{role.value}-{next(counter)}@example.jp"
+        with app.app_context():
+            user = accounts.create_user(email, email.split("@")[0], role, password, prefecture_id=prefecture, association_id=association)
+            db.session.commit()
+            return user.id, email
+
+    return make
+
+
+@pytest.fixture
+def make_association(app):
+    def make(prefecture: int = TOTTORI, name: str = "鳥取県国際交流財団"):
+        from crm.associations.models import Association
+
+        with app.app_context():
+            association = Association(prefecture_id=prefecture, name_ja=name, name_en=f"Association {name}")
+            db.session.add(association)
+            db.session.commit()
+            return association.id
+
+    return make
+
+
+@pytest.fixture
+def signed_in(client, make_user):
+    """Factory: a client signed in with a new account of `role` (Tottori staff by default)."""
+
+    def sign_in(role: Role = Role.PREFECTURE_STAFF, prefecture: int | None = None, association: int | None = None):
+        if role == Role.PREFECTURE_STAFF and prefecture is None:
+            prefecture = TOTTORI
+        _, email = make_user(role, prefecture=prefecture, association=association)
+        client.login(email)
+        return client
+
+    return sign_in
+
+
+def fragment(html: str) -> bool:
+    """True for an htmx fragment, False for a whole page."""
+    return not re.search(r"<html", html, re.I)

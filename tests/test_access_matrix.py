@@ -1,0 +1,72 @@
+"""Every route × every role. A new route fails this test until it is listed here with its rule."""
+import pytest
+
+from crm.auth.models import Role
+
+ANON = "anonymous"
+ROLES = [ANON, Role.ADMIN, Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF, Role.MINISTRY_REVIEWER]
+ADMIN_ONLY = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: 403, Role.ASSOCIATION_STAFF: 403, Role.MINISTRY_REVIEWER: 403}
+SIGNED_IN = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: "ok", Role.ASSOCIATION_STAFF: "ok", Role.MINISTRY_REVIEWER: "ok"}
+EVERYONE = {role: "ok" for role in ROLES}
+
+# (endpoint, method, path template) → expected outcome per role.
+# "ok": allowed (2xx, a redirect that is not to the login page, or 422 for an empty form);
+# "login": redirected to the login page; 403/404: refused with that status.
+MATRIX = {
+    ("static", "GET", "/static/app.css"): EVERYONE,
+    ("auth.login", "GET", "/login"): EVERYONE,
+    ("auth.login", "POST", "/login"): EVERYONE,
+    ("auth.set_language", "POST", "/language"): EVERYONE,
+    ("auth.logout", "POST", "/logout"): SIGNED_IN,
+    ("auth.account", "GET", "/account"): SIGNED_IN,
+    ("auth.change_password", "POST", "/account/password"): SIGNED_IN,
+    ("home.index", "GET", "/"): SIGNED_IN,
+    ("admin.list_users", "GET", "/admin/users"): ADMIN_ONLY,
+    ("admin.create_user", "GET", "/admin/users/new"): ADMIN_ONLY,
+    ("admin.create_user", "POST", "/admin/users/new"): ADMIN_ONLY,
+    ("admin.show_user", "GET", "/admin/users/{user}"): ADMIN_ONLY,
+    ("admin.edit_user", "GET", "/admin/users/{user}/edit"): ADMIN_ONLY,
+    ("admin.update_user", "POST", "/admin/users/{user}"): ADMIN_ONLY,
+    ("admin.deactivate_user", "POST", "/admin/users/{user}/deactivate"): ADMIN_ONLY,
+    ("admin.activate_user", "POST", "/admin/users/{user}/activate"): ADMIN_ONLY,
+    ("admin.reset_password", "GET", "/admin/users/{user}/password"): ADMIN_ONLY,
+    ("admin.reset_password", "POST", "/admin/users/{user}/password"): ADMIN_ONLY,
+    ("admin.audit_trail", "GET", "/admin/audit"): ADMIN_ONLY,
+}
+
+
+def test_every_route_is_in_the_matrix(app):
+    listed = {(endpoint, method) for endpoint, method, _ in MATRIX}
+    for rule in app.url_map.iter_rules():
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (rule.endpoint, method) in listed, f"{method} {rule.rule} ({rule.endpoint}) is not in the access matrix"
+
+
+def _outcome(response) -> object:
+    location = response.headers.get("Location", "")
+    # The login redirect is a 302 (or an htmx 401); a successful POST answers 303 See Other.
+    if response.status_code == 302 and location.startswith("/login"):
+        return "login"
+    if response.status_code < 400 or response.status_code == 422:
+        return "ok"
+    return response.status_code
+
+
+@pytest.mark.parametrize("endpoint, method, path", list(MATRIX), ids=[f"{m} {p}" for _, m, p in MATRIX])
+def test_route_access_by_role(app, make_user, make_association, endpoint, method, path):
+    association = make_association()
+    target_id, _ = make_user(Role.PREFECTURE_STAFF, prefecture=31)
+    url = path.format(user=target_id)
+    failures = []
+    for role in ROLES:
+        client = app.test_client()
+        if role != ANON:
+            binding = {Role.PREFECTURE_STAFF: {"prefecture": 31}, Role.ASSOCIATION_STAFF: {"association": association}}.get(role, {})
+            _, email = make_user(role, **binding)
+            client.login(email)
+        with (client.get(url) if method == "GET" else client.submit(url)) as response:
+            pass
+        expected = MATRIX[(endpoint, method, path)][role]
+        if _outcome(response) != expected:
+            failures.append(f"{role}: expected {expected}, got {response.status_code} {response.headers.get('Location', '')}")
+    assert not failures, f"{method} {url}: " + "; ".join(failures)

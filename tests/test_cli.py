@@ -1,0 +1,42 @@
+"""The command line: create-user and seed-demo."""
+from sqlalchemy import func, select
+
+from crm.auth.models import Role, User
+from crm.demo import DEMO_ACCOUNTS
+from crm.extensions import db
+
+
+def test_create_user_with_password_on_stdin(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "Kimura@Tottori.example.jp", "--role", "prefecture_staff", "--prefecture", "31", "--password-stdin"], input="a long cli passphrase\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "kimura@tottori.example.jp"))
+        assert user.prefecture_id == 31 and user.role == Role.PREFECTURE_STAFF
+
+
+def test_create_user_refuses_a_missing_binding_and_a_weak_password(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "a@example.jp", "--role", "prefecture_staff", "--password-stdin"], input="a long cli passphrase\n")
+    assert result.exit_code != 0 and "prefecture" in result.output
+    result = runner.invoke(args=["create-user", "b@example.jp", "--role", "admin", "--password-stdin"], input="short\n")
+    assert result.exit_code != 0 and "12" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_seed_demo_is_idempotent_and_its_logins_work(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == len(DEMO_ACCOUNTS)
+    for account in DEMO_ACCOUNTS:
+        client = app.test_client()
+        client.login(account["email"], account["password"])
+
+
+def test_seed_demo_if_empty_leaves_a_used_database_alone(app, make_user):
+    make_user(Role.ADMIN)
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
+    assert "not added" in result.output

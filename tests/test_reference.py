@@ -1,0 +1,99 @@
+"""Prefectures from pycountry with the right suffixes and regions; fiscal years (年度) and their labels."""
+from datetime import date
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import func, select
+
+from crm.extensions import db
+from crm.reference import fiscal_year
+from crm.reference.models import Prefecture, Region
+
+
+def test_all_47_prefectures_with_jis_codes(app_context):
+    prefectures = db.session.scalars(select(Prefecture).order_by(Prefecture.id)).all()
+    assert [p.id for p in prefectures] == list(range(1, 48))
+    assert [p.code for p in prefectures][:2] == ["01", "02"]
+
+
+@pytest.mark.parametrize(
+    "code, name_ja, name_en, region",
+    [
+        (1, "北海道", "Hokkaido", Region.HOKKAIDO),
+        (13, "東京都", "Tokyo", Region.KANTO),
+        (26, "京都府", "Kyoto", Region.KINKI),
+        (27, "大阪府", "Osaka", Region.KINKI),
+        (28, "兵庫県", "Hyogo", Region.KINKI),
+        (31, "鳥取県", "Tottori", Region.CHUGOKU),
+        (15, "新潟県", "Niigata", Region.CHUBU),
+        (7, "福島県", "Fukushima", Region.TOHOKU),
+        (36, "徳島県", "Tokushima", Region.SHIKOKU),
+        (47, "沖縄県", "Okinawa", Region.KYUSHU_OKINAWA),
+    ],
+)
+def test_prefecture_names_and_regions(app_context, code, name_ja, name_en, region):
+    prefecture = db.session.get(Prefecture, code)
+    assert (prefecture.name_ja, prefecture.name_en, prefecture.region) == (name_ja, name_en, region)
+
+
+def test_every_prefecture_has_exactly_one_suffix(app_context):
+    names = db.session.scalars(select(Prefecture.name_ja)).all()
+    assert all(name[-1] in "都道府県" for name in names)
+    assert not any(name.endswith(("県県", "府県", "都県")) for name in names)
+
+
+def test_region_sizes(app_context):
+    counts = dict(db.session.execute(select(Prefecture.region, func.count()).group_by(Prefecture.region)).all())
+    assert counts == {
+        Region.HOKKAIDO: 1, Region.TOHOKU: 6, Region.KANTO: 7, Region.CHUBU: 9,
+        Region.KINKI: 7, Region.CHUGOKU: 5, Region.SHIKOKU: 4, Region.KYUSHU_OKINAWA: 8,
+    }
+
+
+@pytest.mark.parametrize(
+    "day, expected",
+    [
+        (date(2026, 3, 31), 2025),
+        (date(2026, 4, 1), 2026),
+        (date(2025, 12, 31), 2025),
+        (date(2026, 1, 1), 2025),
+        (date(2019, 4, 30), 2019),
+        (date(2019, 5, 1), 2019),
+    ],
+)
+def test_fiscal_year_of(day, expected):
+    assert fiscal_year.fiscal_year_of(day) == expected
+
+
+def test_fiscal_year_bounds():
+    assert fiscal_year.bounds(2025) == (date(2025, 4, 1), date(2026, 3, 31))
+
+
+@pytest.mark.parametrize(
+    "year, label",
+    [
+        (2025, "令和7年度"),
+        (2020, "令和2年度"),
+        (2019, "令和元年度"),  # began in Heisei 31 (April 2019), named after Reiwa
+        (2018, "平成30年度"),
+        (1989, "平成元年度"),
+        (1988, "昭和63年度"),  # Heisei began January 1989, inside FY1988
+        (1926, "昭和元年度"),
+    ],
+)
+def test_japanese_labels_across_era_boundaries(year, label):
+    assert fiscal_year.japanese_label(year) == label
+
+
+def test_label_follows_locale(app):
+    with app.test_request_context():
+        with force_locale("en"):
+            assert fiscal_year.label(2025) == "FY2025"
+        with force_locale("ja"):
+            assert fiscal_year.label(2025) == "令和7年度"
+
+
+def test_date_on_31_march_and_1_april_gets_consecutive_labels(app):
+    with app.test_request_context(), force_locale("ja"):
+        assert fiscal_year.label(fiscal_year.fiscal_year_of(date(2020, 3, 31))) == "令和元年度"
+        assert fiscal_year.label(fiscal_year.fiscal_year_of(date(2020, 4, 1))) == "令和2年度"
