@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 %.mo: %.po $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy=false -i $< -o $@ >/dev/null
+	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 # Local serving over plain http on 127.0.0.1: a random secret kept in instance/, cookies without Secure.
 instance/config.py:
