@@ -16,9 +16,10 @@ from collections.abc import Callable
 
 from flask import abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import Select, false, select, true
+from sqlalchemy import Select, exists, false, select, true
 
 from crm import audit
+from crm.alumni.models import AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement
 from crm.associations.models import Association
 from crm.auth.models import Role, User
 from crm.extensions import db, login_manager
@@ -138,6 +139,77 @@ def load(model: type, record_id, user=None):
     return record
 
 
+def load_many(model: type, record_ids, user=None) -> list:
+    """Several records through the scope (bulk actions): all of them, or 404 and nothing done."""
+    try:
+        keys = {int(record_id) for record_id in record_ids}
+    except (TypeError, ValueError):
+        abort(404)
+    records = list(db.session.scalars(scoped(model, user).where(model.id.in_(keys)))) if keys else []
+    if len(records) != len(keys):
+        deny("bulk selection outside scope", 404, model.__tablename__, ",".join(map(str, sorted(keys))))
+    return records
+
+
 def can_manage_users(user=None) -> bool:
     user = user if user is not None else current_user
     return getattr(user, "role", None) == Role.ADMIN
+
+
+def can_edit_reference_data(user=None) -> bool:
+    """Organisational reference lists (Japan alumni associations abroad) are edited by administrators."""
+    user = user if user is not None else current_user
+    return getattr(user, "role", None) == Role.ADMIN
+
+
+# --- Alumni ----------------------------------------------------------------------------------------
+
+
+def _alumnus_scope(user: User):
+    # Prefecture staff reach the alumni who served in their prefecture (any placement there).
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.PREFECTURE_STAFF:
+        return exists().where(Placement.alumnus_id == Alumnus.id, Placement.prefecture_id == user.prefecture_id)
+    return false()
+
+
+def _placement_scope(user: User):
+    # Every placement of a reachable alumnus, including those in other prefectures (their history).
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.PREFECTURE_STAFF:
+        return Placement.alumnus_id.in_(select(Alumnus.id).where(_alumnus_scope(user)))
+    return false()
+
+
+def _contact_entry_scope(user: User):
+    # A prefecture's contact log and notes are its own, even for an alumnus it shares with another.
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.PREFECTURE_STAFF:
+        reachable = exists().where(Placement.alumnus_id == ContactEntry.alumnus_id, Placement.prefecture_id == user.prefecture_id)
+        return (ContactEntry.prefecture_id == user.prefecture_id) & reachable
+    return false()
+
+
+def _alumni_group_scope(user: User):
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.PREFECTURE_STAFF:
+        return AlumniGroup.prefecture_id == user.prefecture_id
+    return false()
+
+
+def _japan_alumni_association_scope(user: User):
+    # Organisational data: every staff role reads it; the ministry sees aggregates only.
+    return true() if user.role in STAFF else false()
+
+
+SCOPES.update({
+    Alumnus: _alumnus_scope,
+    Placement: _placement_scope,
+    ContactEntry: _contact_entry_scope,
+    AlumniGroup: _alumni_group_scope,
+    JapanAlumniAssociation: _japan_alumni_association_scope,
+})

@@ -4,6 +4,7 @@ Each domain contributes a `seed_*` step below; a step adds only what is missing.
 """
 from __future__ import annotations
 
+from crm.alumni.demo import seed_alumni
 from crm.auth import operations as accounts
 from crm.auth.models import Role
 from crm.extensions import db
@@ -29,7 +30,7 @@ def seed_accounts() -> None:
             )
 
 
-SEED_STEPS = (seed_accounts,)
+SEED_STEPS = (seed_accounts, seed_alumni)
 
 
 def seed() -> None:

@@ -168,3 +168,46 @@ def signed_in(client, make_user):
 def fragment(html: str) -> bool:
     """True for an htmx fragment, False for a whole page."""
     return not re.search(r"<html", html, re.I)
+
+
+@pytest.fixture
+def make_alumnus(app):
+    """Factory: `make_alumnus(TOTTORI, HYOGO, family="Smith")` → the id of an alumnus placed in those
+    prefectures (one placement each, from `start_year`)."""
+
+    def make(*prefectures: int, family: str = "Smith", given: str = "John", kana: str | None = None,
+             email: str | None = None, start_year: int = 2015, position: str = "alt", **fields):
+        from crm.alumni import operations
+        from crm.alumni.models import Position
+
+        prefectures = prefectures or (TOTTORI,)
+        with app.app_context():
+            values = {"family_name": family, "given_name": given, "name_katakana": kana, "email": email, **fields}
+            placement = {"prefecture_id": prefectures[0], "position": Position(position), "start_year": start_year, "end_year": start_year + 2}
+            alumnus = operations.create_alumnus(values, placement)
+            for prefecture in prefectures[1:]:
+                operations.add_placement(alumnus, {"prefecture_id": prefecture, "position": Position(position),
+                                                   "start_year": start_year + 3, "end_year": start_year + 4})
+            db.session.commit()
+            return alumnus.id
+
+    return make
+
+
+@pytest.fixture
+def make_contact(app):
+    """Factory: a contact entry written by `prefecture` (None: an administrator) about an alumnus."""
+
+    def make(alumnus_id: int, prefecture: int | None, summary: str = "Met at the reception", **fields):
+        from datetime import date
+
+        from crm.alumni.models import Channel, ContactEntry, Direction
+
+        with app.app_context():
+            entry = ContactEntry(alumnus_id=alumnus_id, prefecture_id=prefecture, contacted_on=fields.pop("contacted_on", date(2025, 5, 1)),
+                                 channel=Channel.EMAIL, direction=Direction.OUTGOING, summary=summary, **fields)
+            db.session.add(entry)
+            db.session.commit()
+            return entry.id
+
+    return make

@@ -8,6 +8,11 @@ ROLES = [ANON, Role.ADMIN, Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF, Role.M
 ADMIN_ONLY = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: 403, Role.ASSOCIATION_STAFF: 403, Role.MINISTRY_REVIEWER: 403}
 SIGNED_IN = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: "ok", Role.ASSOCIATION_STAFF: "ok", Role.MINISTRY_REVIEWER: "ok"}
 EVERYONE = {role: "ok" for role in ROLES}
+# Alumni: administrators and prefecture staff (the sample alumnus is placed in Tottori, the staff's
+# prefecture); association staff and the ministry are refused by role.
+ALUMNI = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: "ok", Role.ASSOCIATION_STAFF: 403, Role.MINISTRY_REVIEWER: 403}
+PREFECTURE_ONLY = {**ALUMNI, Role.ADMIN: 403}
+STAFF_READ = {**ALUMNI, Role.ASSOCIATION_STAFF: "ok"}
 
 # (endpoint, method, path template) → expected outcome per role.
 # "ok": allowed (2xx, a redirect that is not to the login page, or 422 for an empty form);
@@ -32,6 +37,40 @@ MATRIX = {
     ("admin.reset_password", "GET", "/admin/users/{user}/password"): ADMIN_ONLY,
     ("admin.reset_password", "POST", "/admin/users/{user}/password"): ADMIN_ONLY,
     ("admin.audit_trail", "GET", "/admin/audit"): ADMIN_ONLY,
+    ("alumni.list_alumni", "GET", "/alumni"): ALUMNI,
+    ("alumni.bulk_action", "POST", "/alumni/bulk"): ALUMNI,
+    ("alumni.create_alumnus", "GET", "/alumni/new"): ALUMNI,
+    ("alumni.create_alumnus", "POST", "/alumni/new"): ALUMNI,
+    ("alumni.show_alumnus", "GET", "/alumni/{alumnus}"): ALUMNI,
+    ("alumni.show_section", "GET", "/alumni/{alumnus}/sections/profile"): ALUMNI,
+    ("alumni.edit_section", "GET", "/alumni/{alumnus}/sections/consent/edit"): ALUMNI,
+    # An empty form carries no version: refused as stale, after the access checks passed.
+    ("alumni.update_section", "POST", "/alumni/{alumnus}/sections/contact"): {**ALUMNI, Role.ADMIN: 409, Role.PREFECTURE_STAFF: 409},
+    ("alumni.archive_alumnus", "POST", "/alumni/{alumnus}/archive"): ALUMNI,
+    ("alumni.restore_alumnus", "POST", "/alumni/{alumnus}/restore"): ALUMNI,
+    ("alumni.show_placements", "GET", "/alumni/{alumnus}/placements"): ALUMNI,
+    ("alumni.add_placement", "POST", "/alumni/{alumnus}/placements"): ALUMNI,
+    ("alumni.show_placement", "GET", "/alumni/placements/{placement}"): ALUMNI,
+    ("alumni.edit_placement", "GET", "/alumni/placements/{placement}/edit"): ALUMNI,
+    ("alumni.update_placement", "POST", "/alumni/placements/{placement}"): ALUMNI,
+    ("alumni.add_contact", "POST", "/alumni/{alumnus}/contacts"): ALUMNI,
+    ("alumni.my_follow_ups", "GET", "/alumni/follow-ups"): ALUMNI,
+    ("alumni.complete_follow_up", "POST", "/alumni/contacts/{contact}/done"): {**ALUMNI, Role.ADMIN: "ok"},
+    ("alumni.merge_form", "GET", "/alumni/{alumnus}/merge"): ALUMNI,
+    ("alumni.merge_alumni", "POST", "/alumni/{alumnus}/merge"): {**ALUMNI, Role.ADMIN: 404, Role.PREFECTURE_STAFF: 404},
+    ("alumni.join_group", "POST", "/alumni/{alumnus}/groups"): {**ALUMNI, Role.ADMIN: 404, Role.PREFECTURE_STAFF: 404},
+    ("alumni.leave_group", "POST", "/alumni/{alumnus}/groups/{group}/remove"): ALUMNI,
+    ("alumni.list_groups", "GET", "/alumni/groups"): ALUMNI,
+    ("alumni.create_group", "GET", "/alumni/groups/new"): PREFECTURE_ONLY,
+    ("alumni.create_group", "POST", "/alumni/groups/new"): PREFECTURE_ONLY,
+    ("alumni.show_group", "GET", "/alumni/groups/{group}"): ALUMNI,
+    ("alumni.edit_group", "GET", "/alumni/groups/{group}/edit"): ALUMNI,
+    ("alumni.edit_group", "POST", "/alumni/groups/{group}/edit"): ALUMNI,
+    ("alumni.list_japan_associations", "GET", "/alumni/associations-abroad"): STAFF_READ,
+    ("alumni.create_japan_association", "GET", "/alumni/associations-abroad/new"): ADMIN_ONLY,
+    ("alumni.create_japan_association", "POST", "/alumni/associations-abroad/new"): ADMIN_ONLY,
+    ("alumni.edit_japan_association", "GET", "/alumni/associations-abroad/{abroad}/edit"): ADMIN_ONLY,
+    ("alumni.edit_japan_association", "POST", "/alumni/associations-abroad/{abroad}/edit"): ADMIN_ONLY,
 }
 
 
@@ -40,6 +79,22 @@ def test_every_route_is_in_the_matrix(app):
     for rule in app.url_map.iter_rules():
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (rule.endpoint, method) in listed, f"{method} {rule.rule} ({rule.endpoint}) is not in the access matrix"
+
+
+def _alumni_samples(app, make_alumnus, make_contact) -> dict:
+    """A Tottori alumnus with a placement, a Tottori contact entry, a Tottori network, an association abroad."""
+    from crm.alumni.models import AlumniGroup, JapanAlumniAssociation, Placement, Platform
+    from crm.extensions import db
+
+    alumnus = make_alumnus(31)
+    contact = make_contact(alumnus, 31)
+    with app.app_context():
+        group = AlumniGroup(prefecture_id=31, name="World Tottori Fan Club", platform=Platform.FAN_CLUB)
+        abroad = JapanAlumniAssociation(name="Japan Alumni of Somewhere", country="US")
+        db.session.add_all([group, abroad])
+        db.session.commit()
+        placement = db.session.scalar(db.select(Placement.id).where(Placement.alumnus_id == alumnus))
+        return {"alumnus": alumnus, "contact": contact, "group": group.id, "abroad": abroad.id, "placement": placement}
 
 
 def _outcome(response) -> object:
@@ -53,10 +108,11 @@ def _outcome(response) -> object:
 
 
 @pytest.mark.parametrize("endpoint, method, path", list(MATRIX), ids=[f"{m} {p}" for _, m, p in MATRIX])
-def test_route_access_by_role(app, make_user, make_association, endpoint, method, path):
+def test_route_access_by_role(app, make_user, make_association, make_alumnus, make_contact, endpoint, method, path):
     association = make_association()
     target_id, _ = make_user(Role.PREFECTURE_STAFF, prefecture=31)
-    url = path.format(user=target_id)
+    samples = _alumni_samples(app, make_alumnus, make_contact) if "{" in path and "/alumni" in path else {}
+    url = path.format(user=target_id, **samples)
     failures = []
     for role in ROLES:
         client = app.test_client()

@@ -1,0 +1,253 @@
+"""JET alumni, their placements, each prefecture's contact log, tags and alumni networks.
+
+Design choices (see README):
+- Emails: a primary and a secondary address on the alumnus, stored lower-cased and indexed, so
+  search and duplicate detection are one indexed comparison each; no third address was ever needed
+  in the Excel files this replaces.
+- Notes are contact entries of channel NOTE: they carry the writing prefecture like every entry, so
+  "notes belong to the prefecture that wrote them" is the same rule as for the contact log.
+- Tags are one shared vocabulary (Trade, Tourism, Media …) so prefectures can compare; they say
+  nothing private. Anything private goes in a note.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.audit import Audited
+from crm.auth.models import User, enum_column
+from crm.db import UTCDateTime, utcnow
+from crm.extensions import db
+from crm.i18n import LabelledEnum
+from crm.reference.countries import country_name
+from crm.reference.models import Prefecture
+
+# JET began in 1987.
+FIRST_JET_YEAR = 1987
+
+
+class Sector(LabelledEnum):
+    GOVERNMENT = "government", _l("Government")
+    EDUCATION = "education", _l("Education")
+    BUSINESS = "business", _l("Business")
+    TOURISM = "tourism", _l("Tourism")
+    MEDIA = "media", _l("Media")
+    NGO = "ngo", _l("NGO")
+    RESEARCH = "research", _l("Research")
+    OTHER = "other", _l("Other")
+
+
+class JapaneseLevel(LabelledEnum):
+    N1 = "n1", _l("JLPT N1")
+    N2 = "n2", _l("JLPT N2")
+    N3 = "n3", _l("JLPT N3")
+    N4 = "n4", _l("JLPT N4")
+    N5 = "n5", _l("JLPT N5")
+    NONE = "none", _l("No JLPT")
+
+
+class Position(LabelledEnum):
+    ALT = "alt", _l("ALT")
+    CIR = "cir", _l("CIR")
+    SEA = "sea", _l("SEA")
+
+
+class Channel(LabelledEnum):
+    EMAIL = "email", _l("Email")
+    MEETING = "meeting", _l("Meeting")
+    EVENT = "event", _l("Event")
+    SNS = "sns", _l("SNS")
+    PHONE = "phone", _l("Phone")
+    VISIT = "visit", _l("Visit")
+    NOTE = "note", _l("Note")
+
+
+class Direction(LabelledEnum):
+    OUTGOING = "outgoing", _l("We contacted them")
+    INCOMING = "incoming", _l("They contacted us")
+    INTERNAL = "internal", _l("Internal note")
+
+
+class Platform(LabelledEnum):
+    LINKEDIN = "linkedin", _l("LinkedIn")
+    FACEBOOK = "facebook", _l("Facebook")
+    JETAA = "jetaa", _l("JETAA chapter")
+    FAN_CLUB = "fan_club", _l("Fan club")
+    OTHER = "other", _l("Other")
+
+
+alumni_tags = Table(
+    "alumni_tags",
+    db.metadata,
+    Column("alumnus_id", ForeignKey("alumni.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+alumni_group_members = Table(
+    "alumni_group_members",
+    db.metadata,
+    Column("group_id", ForeignKey("alumni_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("alumnus_id", ForeignKey("alumni.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(Audited, db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alumnus(Audited, db.Model):
+    __tablename__ = "alumni"
+    __table_args__ = (
+        Index("ix_alumni_latin_key", "latin_key"),
+        Index("ix_alumni_kana_key", "kana_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_name: Mapped[str] = mapped_column(String(100))
+    given_name: Mapped[str] = mapped_column(String(100))
+    name_katakana: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    email_secondary: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    citizenship: Mapped[str | None] = mapped_column(String(2))
+    residence_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    city: Mapped[str | None] = mapped_column(String(100))
+    employer: Mapped[str | None] = mapped_column(String(200))
+    sector: Mapped[Sector | None] = mapped_column(enum_column(Sector))
+    job_title: Mapped[str | None] = mapped_column(String(200))
+    linkedin_url: Mapped[str | None] = mapped_column(String(300))
+    languages: Mapped[str | None] = mapped_column(String(200))
+    japanese_level: Mapped[JapaneseLevel | None] = mapped_column(enum_column(JapaneseLevel))
+    interests: Mapped[str | None] = mapped_column(String(500))
+    # APPI: consent to be contacted / to receive newsletters, when and how it was given.
+    contact_consent: Mapped[bool] = mapped_column(default=False, server_default="0")
+    newsletter_consent: Mapped[bool] = mapped_column(default=False, server_default="0")
+    consent_on: Mapped[date | None]
+    consent_source: Mapped[str | None] = mapped_column(String(200))
+    # 利用停止: kept for legal requests, gone from lists, searches, exports and mailings.
+    cease_use: Mapped[bool] = mapped_column(default=False, server_default="0", index=True)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Stored match keys (crm.alumni.names) for search and duplicate detection.
+    latin_key: Mapped[str] = mapped_column(String(210), default="")
+    kana_key: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now())
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    placements: Mapped[list[Placement]] = relationship(
+        back_populates="alumnus", order_by="Placement.start_year", cascade="all, delete-orphan"
+    )
+    tags: Mapped[list[Tag]] = relationship(secondary=alumni_tags, order_by=Tag.name)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def name(self) -> str:
+        return f"{self.family_name.upper()}, {self.given_name}"
+
+    @property
+    def residence(self) -> str:
+        return ", ".join(part for part in (self.city, country_name(self.residence_country)) if part)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Placement(Audited, db.Model):
+    __tablename__ = "placements"
+    __table_args__ = (
+        CheckConstraint("end_year IS NULL OR end_year >= start_year", name="years_in_order"),
+        Index("ix_placements_prefecture_alumnus", "prefecture_id", "alumnus_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alumnus_id: Mapped[int] = mapped_column(ForeignKey("alumni.id", ondelete="CASCADE"), index=True)
+    prefecture_id: Mapped[int] = mapped_column(ForeignKey("prefectures.id"))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    position: Mapped[Position] = mapped_column(enum_column(Position, length=10))
+    start_year: Mapped[int]
+    end_year: Mapped[int | None]
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    alumnus: Mapped[Alumnus] = relationship(back_populates="placements")
+    host_prefecture: Mapped[Prefecture] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def years(self) -> str:
+        return f"{self.start_year}–{self.end_year or ''}"
+
+
+class ContactEntry(Audited, db.Model):
+    """One line of a prefecture's contact log (or a note): visible only to the writing prefecture."""
+
+    __tablename__ = "contact_entries"
+    __table_args__ = (
+        Index("ix_contact_entries_alumnus_on", "alumnus_id", "contacted_on"),
+        Index("ix_contact_entries_assignee_open", "assignee_id", "done_at", "follow_up_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alumnus_id: Mapped[int] = mapped_column(ForeignKey("alumni.id", ondelete="CASCADE"))
+    # The writer's prefecture; None for entries an administrator wrote (visible to administrators).
+    prefecture_id: Mapped[int | None] = mapped_column(ForeignKey("prefectures.id"), index=True)
+    contacted_on: Mapped[date]
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, length=20))
+    direction: Mapped[Direction] = mapped_column(enum_column(Direction, length=20))
+    summary: Mapped[str] = mapped_column(Text)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    follow_up_on: Mapped[date | None]
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+    alumnus: Mapped[Alumnus] = relationship()
+    staff: Mapped[User | None] = relationship(foreign_keys=[staff_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+
+class AlumniGroup(Audited, db.Model):
+    """A prefecture's alumni network: a LinkedIn or Facebook group, a JETAA chapter, a fan club."""
+
+    __tablename__ = "alumni_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefecture_id: Mapped[int] = mapped_column(ForeignKey("prefectures.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    platform: Mapped[Platform] = mapped_column(enum_column(Platform, length=20))
+    url: Mapped[str | None] = mapped_column(String(300))
+    member_count: Mapped[int | None]
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    prefecture: Mapped[Prefecture] = relationship(lazy="joined")
+    members: Mapped[list[Alumnus]] = relationship(secondary=alumni_group_members, order_by=Alumnus.family_name)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class JapanAlumniAssociation(Audited, db.Model):
+    """A Japan alumni association abroad (MOFA counts 226 in 120 countries): organisational data."""
+
+    __tablename__ = "japan_alumni_associations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    city: Mapped[str | None] = mapped_column(String(100))
+    founded_year: Mapped[int | None]
+    member_count: Mapped[int | None]
+    contact: Mapped[str | None] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(300))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}

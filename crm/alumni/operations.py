@@ -1,0 +1,341 @@
+"""Rules for alumni: listing and search, duplicates, edits, tags, archive, merge, contact log, networks.
+
+Lists, searches, exports and mailings start from `listable()`: the user's scope minus people whose
+use has ceased (利用停止). Single records still open by id, so legal requests can be answered.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from crm import audit
+from crm.access import scoped
+from crm.alumni import names
+from crm.alumni.models import (
+    AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement, Position, Sector, Tag, alumni_group_members,
+    alumni_tags,
+)
+from crm.db import utcnow
+from crm.extensions import db
+
+ALUMNUS_SORTS = {
+    "name": Alumnus.family_name,
+    "country": Alumnus.residence_country,
+    "employer": Alumnus.employer,
+    "updated": Alumnus.updated_at,
+}
+CONSENT_FILTERS = ("contact", "newsletter", "none")
+# Children that follow an alumnus into a merge: (model, foreign-key column). Ambassador activities
+# (issue 6) add themselves here.
+MERGE_MOVES = [(Placement, Placement.alumnus_id), (ContactEntry, ContactEntry.alumnus_id)]
+
+
+def listable(include_archived: bool = False):
+    """The user's alumni for lists, searches, exports and mailings: never anyone whose use has ceased."""
+    statement = scoped(Alumnus).where(Alumnus.cease_use.is_(False))
+    return statement if include_archived else statement.where(Alumnus.archived_at.is_(None))
+
+
+def name_keys(family: str, given: str, kana: str | None) -> dict:
+    """The stored phonetic keys: Latin and katakana names of one person usually share a key."""
+    return {"latin_key": names.latin_name_key(family, given), "kana_key": names.kana_name_key(kana) if kana else None}
+
+
+def _has_kana(text: str) -> bool:
+    return any("\u3040" <= char <= "\u30ff" or "\uff66" <= char <= "\uff9f" for char in text)
+
+
+def _search_condition(term: str):
+    """Every word must match a name (Latin or katakana), an email, the employer or the city."""
+    conditions = []
+    for word in term.split():
+        if _has_kana(word):
+            # Stored katakana is normalised (full-width, hiragana → katakana); the ・ is optional.
+            kana = names.normalise_kana(word).replace("・", "")
+            conditions.append(func.replace(Alumnus.name_katakana, "・", "").like(f"%{kana}%"))
+            continue
+        pattern = f"%{word.lower()}%"
+        conditions.append(or_(
+            Alumnus.family_name.ilike(pattern), Alumnus.given_name.ilike(pattern),
+            Alumnus.email.like(pattern), Alumnus.email_secondary.like(pattern),
+            Alumnus.employer.ilike(pattern), Alumnus.city.ilike(pattern),
+        ))
+    return conditions
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def alumni_query(filters: dict):
+    """The list and search behind /alumni, from the request's filter values (all optional)."""
+    status = filters.get("status")
+    statement = listable(include_archived=status == "archived")
+    if status == "archived":
+        statement = statement.where(Alumnus.archived_at.is_not(None))
+    term = (filters.get("q") or "").strip()
+    if term:
+        statement = statement.where(*_search_condition(term[:100]))
+    if filters.get("country"):
+        statement = statement.where(Alumnus.residence_country == filters["country"].upper()[:2])
+    if filters.get("sector") in {s.value for s in Sector}:
+        statement = statement.where(Alumnus.sector == Sector(filters["sector"]))
+    placement = []
+    if filters.get("position") in {p.value for p in Position}:
+        placement.append(Placement.position == Position(filters["position"]))
+    year_from, year_to = _int(filters.get("year_from")), _int(filters.get("year_to"))
+    if year_from is not None:
+        placement.append(func.coalesce(Placement.end_year, Placement.start_year) >= year_from)
+    if year_to is not None:
+        placement.append(Placement.start_year <= year_to)
+    if placement:
+        statement = statement.where(exists().where(Placement.alumnus_id == Alumnus.id, *placement))
+    tag = _int(filters.get("tag"))
+    if tag is not None:
+        statement = statement.where(exists().where(alumni_tags.c.alumnus_id == Alumnus.id, alumni_tags.c.tag_id == tag))
+    consent = filters.get("consent")
+    if consent == "contact":
+        statement = statement.where(Alumnus.contact_consent.is_(True))
+    elif consent == "newsletter":
+        statement = statement.where(Alumnus.newsletter_consent.is_(True))
+    elif consent == "none":
+        statement = statement.where(Alumnus.contact_consent.is_(False), Alumnus.newsletter_consent.is_(False))
+    # What every row shows, loaded in two queries whatever the page size.
+    return statement.options(selectinload(Alumnus.placements), selectinload(Alumnus.tags))
+
+
+def all_tags() -> list[Tag]:
+    return list(db.session.scalars(select(Tag).order_by(Tag.name)))
+
+
+# --- Duplicates ------------------------------------------------------------------------------------
+
+def find_duplicates(family: str, given: str, kana: str | None, emails: list[str], start_year: int | None = None,
+                    exclude_id: int | None = None) -> list[Alumnus]:
+    """Possible duplicates among the records the user may see: the same email; the same name and
+    placement start year; the same katakana; or a katakana name that romanises to the other record's
+    Latin name (ジョン・スミス ↔ John Smith). The phonetic keys find candidates by index; the names
+    module's fine check decides the katakana ↔ Latin ones."""
+    emails = [email for email in emails if email]
+    latin_keys = names.latin_name_keys(family, given)
+    kana_key = names.kana_name_key(kana) if kana else None
+    base = scoped(Alumnus).options(selectinload(Alumnus.placements)).limit(20)
+    if exclude_id is not None:
+        base = base.where(Alumnus.id != exclude_id)
+    certain = []
+    if emails:
+        certain += [Alumnus.email.in_(emails), Alumnus.email_secondary.in_(emails)]
+    if start_year:
+        certain.append((Alumnus.latin_key == latin_keys[0]) & exists().where(
+            Placement.alumnus_id == Alumnus.id, Placement.start_year == start_year))
+    if kana_key:
+        certain.append(Alumnus.name_katakana == names.normalise_kana(kana))
+    found = {alumnus.id: alumnus for alumnus in db.session.scalars(base.where(or_(*certain)))} if certain else {}
+    # Their katakana against our Latin name, and our katakana against their Latin name.
+    for alumnus in db.session.scalars(base.where(Alumnus.kana_key.in_(latin_keys))):
+        if alumnus.id not in found and names.katakana_matches_latin(alumnus.name_katakana, family, given):
+            found[alumnus.id] = alumnus
+    if kana_key:
+        for alumnus in db.session.scalars(base.where(Alumnus.latin_key == kana_key)):
+            if alumnus.id not in found and names.katakana_matches_latin(kana, alumnus.family_name, alumnus.given_name):
+                found[alumnus.id] = alumnus
+    return list(found.values())
+
+
+# --- Changes ---------------------------------------------------------------------------------------
+
+def set_fields(alumnus: Alumnus, values: dict) -> None:
+    """Apply a section's validated values; the name keys follow the names."""
+    for key, value in values.items():
+        setattr(alumnus, key, value)
+    if alumnus.name_katakana:
+        alumnus.name_katakana = names.normalise_kana(alumnus.name_katakana) or None
+    for key, value in name_keys(alumnus.family_name, alumnus.given_name, alumnus.name_katakana).items():
+        setattr(alumnus, key, value)
+
+
+def create_alumnus(values: dict, placement: dict) -> Alumnus:
+    alumnus = Alumnus(family_name=values["family_name"], given_name=values["given_name"])
+    set_fields(alumnus, values)
+    alumnus.placements.append(Placement(**placement))
+    db.session.add(alumnus)
+    db.session.flush()
+    return alumnus
+
+
+def add_placement(alumnus: Alumnus, values: dict) -> Placement:
+    placement = Placement(**values)
+    alumnus.placements.append(placement)
+    db.session.flush()
+    return placement
+
+
+def archive(alumni: list[Alumnus]) -> None:
+    now = utcnow()
+    for alumnus in alumni:
+        if alumnus.archived_at is None:
+            alumnus.archived_at = now
+
+
+def restore(alumnus: Alumnus) -> None:
+    alumnus.archived_at = None
+
+
+def tag_named(name: str) -> Tag:
+    name = " ".join(name.split())[:60]
+    tag = db.session.scalar(select(Tag).where(func.lower(Tag.name) == name.lower()))
+    if tag is None:
+        tag = Tag(name=name)
+        db.session.add(tag)
+    return tag
+
+
+def add_tag(alumni: list[Alumnus], name: str) -> None:
+    tag = tag_named(name)
+    for alumnus in alumni:
+        if tag not in alumnus.tags:
+            alumnus.tags.append(tag)
+
+
+def remove_tag(alumni: list[Alumnus], name: str) -> None:
+    tag = db.session.scalar(select(Tag).where(func.lower(Tag.name) == " ".join(name.split()).lower()))
+    if tag is None:
+        return
+    for alumnus in alumni:
+        if tag in alumnus.tags:
+            alumnus.tags.remove(tag)
+
+
+def merge(survivor: Alumnus, other: Alumnus) -> None:
+    """Move the other record's placements, contact entries, tags and networks to the survivor, fill
+    the survivor's empty fields from it, archive it and record the merge."""
+    if survivor.id == other.id:
+        raise ValueError("an alumnus cannot be merged with itself")
+    for model, column in MERGE_MOVES:
+        db.session.execute(update(model).where(column == other.id).values({column.key: survivor.id}),
+                           execution_options={"synchronize_session": False})
+    for key in ("name_katakana", "email", "email_secondary", "phone", "citizenship", "residence_country", "city",
+                "employer", "sector", "job_title", "linkedin_url", "languages", "japanese_level", "interests"):
+        if getattr(survivor, key) in (None, "") and getattr(other, key) not in (None, ""):
+            setattr(survivor, key, getattr(other, key))
+    if other.email and other.email != survivor.email and not survivor.email_secondary:
+        survivor.email_secondary = other.email
+    for tag in other.tags:
+        if tag not in survivor.tags:
+            survivor.tags.append(tag)
+    groups = set(db.session.scalars(select(alumni_group_members.c.group_id).where(alumni_group_members.c.alumnus_id == other.id)))
+    groups -= set(db.session.scalars(select(alumni_group_members.c.group_id).where(alumni_group_members.c.alumnus_id == survivor.id)))
+    for group_id in groups:
+        db.session.execute(alumni_group_members.insert().values(group_id=group_id, alumnus_id=survivor.id))
+    set_fields(survivor, {})
+    survivor.updated_at = utcnow()
+    other.archived_at = utcnow()
+    db.session.flush()
+    db.session.expire(survivor, ["placements"])
+    db.session.expire(other, ["placements"])
+    audit.record_event("merge", Alumnus.__tablename__, survivor.id, survivor_id=survivor.id, merged_id=other.id)
+
+
+# --- Contact log -----------------------------------------------------------------------------------
+
+def timeline(alumnus: Alumnus, limit: int = 50) -> list[ContactEntry]:
+    """The user's own prefecture's entries for this alumnus, newest first."""
+    statement = (
+        scoped(ContactEntry).where(ContactEntry.alumnus_id == alumnus.id)
+        .options(selectinload(ContactEntry.staff), selectinload(ContactEntry.assignee))
+        .order_by(ContactEntry.contacted_on.desc(), ContactEntry.id.desc()).limit(limit)
+    )
+    return list(db.session.scalars(statement))
+
+
+def add_contact(alumnus: Alumnus, user, values: dict) -> ContactEntry:
+    """A new entry owned by the writer's prefecture (None for administrators)."""
+    entry = ContactEntry(alumnus_id=alumnus.id, prefecture_id=user.prefecture_id, staff_id=user.id, **values)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def follow_ups(user, today: date) -> list[ContactEntry]:
+    """Open follow-ups assigned to `user` that are due today or overdue."""
+    statement = (
+        scoped(ContactEntry, user)
+        .where(ContactEntry.assignee_id == user.id, ContactEntry.done_at.is_(None), ContactEntry.follow_up_on <= today)
+        .options(selectinload(ContactEntry.alumnus))
+        .order_by(ContactEntry.follow_up_on, ContactEntry.id)
+    )
+    return list(db.session.scalars(statement))
+
+
+def mark_done(entry: ContactEntry) -> None:
+    if entry.done_at is None:
+        entry.done_at = utcnow()
+
+
+def assignable_staff(user) -> list:
+    """Who a follow-up may be assigned to: the accounts of the writer's own office (scoped users for
+    administrators, the same prefecture's staff otherwise)."""
+    from crm.auth.models import Role, User
+
+    statement = select(User).where(User.active.is_(True))
+    if user.prefecture_id is not None:
+        statement = statement.where(User.prefecture_id == user.prefecture_id)
+    else:
+        statement = statement.where(User.role == Role.ADMIN)
+    return list(db.session.scalars(statement.order_by(User.display_name)))
+
+
+# --- Networks --------------------------------------------------------------------------------------
+
+def groups_of(alumnus: Alumnus) -> list[AlumniGroup]:
+    """The alumnus's networks the user can see."""
+    statement = scoped(AlumniGroup).where(
+        exists().where(alumni_group_members.c.group_id == AlumniGroup.id, alumni_group_members.c.alumnus_id == alumnus.id)
+    ).order_by(AlumniGroup.name)
+    return list(db.session.scalars(statement))
+
+
+def group_members(group: AlumniGroup) -> list[Alumnus]:
+    statement = listable().where(
+        exists().where(alumni_group_members.c.alumnus_id == Alumnus.id, alumni_group_members.c.group_id == group.id)
+    ).order_by(Alumnus.family_name, Alumnus.given_name)
+    return list(db.session.scalars(statement))
+
+
+def join_group(group: AlumniGroup, alumnus: Alumnus) -> None:
+    if alumnus not in group.members:
+        group.members.append(alumnus)
+
+
+def leave_group(group: AlumniGroup, alumnus: Alumnus) -> None:
+    if alumnus in group.members:
+        group.members.remove(alumnus)
+
+
+def group_query():
+    member_count = (
+        select(func.count()).select_from(alumni_group_members)
+        .where(alumni_group_members.c.group_id == AlumniGroup.id).correlate(AlumniGroup).scalar_subquery()
+    )
+    return scoped(AlumniGroup).add_columns(member_count.label("linked")).order_by(AlumniGroup.prefecture_id, AlumniGroup.name)
+
+
+JAPAN_ASSOCIATION_SORTS = {
+    "name": JapanAlumniAssociation.name,
+    "country": JapanAlumniAssociation.country,
+    "founded": JapanAlumniAssociation.founded_year,
+    "members": JapanAlumniAssociation.member_count,
+}
+
+
+def japan_association_query(country: str = ""):
+    statement = scoped(JapanAlumniAssociation)
+    if country:
+        statement = statement.where(JapanAlumniAssociation.country == country.upper()[:2])
+    return statement
+
