@@ -92,12 +92,14 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from crm.admin import bp as admin_bp
+    from crm.associations import bp as associations_bp, views as _association_views  # noqa: F401  (routes)
     from crm.auth import bp as auth_bp
     from crm.home import bp as home_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(associations_bp, url_prefix="/associations")
 
 
 def _register_request_hooks(app: Flask) -> None:
