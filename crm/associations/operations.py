@@ -69,11 +69,18 @@ def association_query(search: str = "", kind: str = "") -> Select:
     return statement
 
 
-def _apply_association_fields(association: Association, values: dict) -> None:
-    for key in ASSOCIATION_FIELDS:
+def _assign(record, values: dict, fields: tuple[str, ...], required: tuple[str, ...] = ()) -> None:
+    """Copy the named fields from `values`; text is trimmed, and empty optional text becomes None."""
+    for key in fields:
         if key in values:
             value = values[key]
-            setattr(association, key, value.strip() or None if isinstance(value, str) and key not in ("name_ja", "name_en") else value)
+            if isinstance(value, str):
+                value = value.strip() if key in required else (value.strip() or None)
+            setattr(record, key, value)
+
+
+def _apply_association_fields(association: Association, values: dict) -> None:
+    _assign(association, values, ASSOCIATION_FIELDS, required=("name_ja", "name_en"))
     for key in ("staff_full_time", "staff_on_loan", "staff_volunteers"):
         if (getattr(association, key) or 0) < 0:
             raise AssociationError(_("Staff numbers cannot be negative."))
@@ -149,13 +156,9 @@ def member_query(association: Association, search: str = "", status: str = "") -
 
 
 def _apply_member_fields(member: Member, values: dict) -> None:
-    for key in MEMBER_FIELDS:
-        if key in values:
-            value = values[key]
-            setattr(member, key, (value.strip() or None) if isinstance(value, str) and key != "name" else value)
-    if not (member.name or "").strip():
+    _assign(member, values, MEMBER_FIELDS, required=("name",))
+    if not member.name:
         raise AssociationError(_("A member needs a name."))
-    member.name = member.name.strip()
     member.kind = MemberKind(member.kind)
     member.member_type = MemberType(member.member_type)
     member.status = MemberStatus(member.status)
@@ -339,11 +342,8 @@ def _partners(partners: list[dict]) -> list[ProgramPartner]:
 
 
 def _apply_program_fields(program: Program, values: dict, funding_lines: list[dict], partners: list[dict]) -> None:
-    for key in PROGRAM_FIELDS:
-        if key in values:
-            value = values[key]
-            setattr(program, key, (value.strip() or None) if isinstance(value, str) and key != "title_ja" else value)
-    if not (program.title_ja or "").strip():
+    _assign(program, values, PROGRAM_FIELDS, required=("title_ja",))
+    if not program.title_ja:
         raise AssociationError(_("A program needs a Japanese title."))
     program.starts_at, program.ends_at = tokyo_time(program.starts_at), tokyo_time(program.ends_at)
     if program.ends_at < program.starts_at:
