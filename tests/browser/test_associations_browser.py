@@ -1,7 +1,5 @@
 """Association staff in Chromium: mark a fee paid inline, add a program with two funding lines, see
 it on the calendar."""
-from datetime import date
-
 from playwright.sync_api import expect
 
 from crm.auth.models import Role
@@ -54,14 +52,12 @@ def test_add_a_program_with_two_funding_lines_and_see_it_on_the_calendar(page, m
     expect(funding).to_contain_text("ふるさと財団")
     expect(funding).to_contain_text("300,000")
     page.get_by_role("link", name="Calendar").click()
+    expect(page.locator("#calendar h2")).to_be_visible()
+    page.goto(f"/associations/{association}/calendar?month=2025-08")
     page.evaluate("window.notReloaded = true")
-    # Navigate by month with htmx until September 2025.
-    today = date.today()
-    steps = (2025 - today.year) * 12 + (9 - today.month)
-    for _ in range(abs(steps)):
-        current = page.locator("#calendar h2").inner_text()
-        page.get_by_role("link", name="Next month" if steps > 0 else "Previous month").click()
-        expect(page.locator("#calendar h2")).not_to_have_text(current)
+    expect(page.locator("#calendar .calendar-event")).to_have_count(0)
+    # One month on with htmx, without reloading the page.
+    page.get_by_role("link", name="Next month").click()
     expect(page.locator("#calendar h2")).to_contain_text("September 2025")
     event = page.locator("#calendar .calendar-event")
     expect(event).to_have_count(1)
