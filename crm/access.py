@@ -224,7 +224,9 @@ def _alumnus_scope(user: User):
     if user.role == Role.ADMIN:
         return true()
     if user.role == Role.PREFECTURE_STAFF:
-        return exists().where(Placement.alumnus_id == Alumnus.id, Placement.prefecture_id == user.prefecture_id)
+        # IN rather than EXISTS: the database starts from the prefecture's placements (an index)
+        # instead of testing every alumnus in the country.
+        return Alumnus.id.in_(select(Placement.alumnus_id).where(Placement.prefecture_id == user.prefecture_id))
     return false()
 
 

@@ -100,3 +100,14 @@ def check_version(record, submitted_version) -> None:
 def enum_column(enum_class, length=30):
     """Enumerations are stored as their string values (portable, readable in SQL)."""
     return Enum(enum_class, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+def schema_filter(dialect_name: str):
+    """Alembic `include_object`: leave out schema objects meant for another database (`ddl_if`),
+    such as PostgreSQL's trigram index, when comparing models with a SQLite schema."""
+
+    def include_object(obj, _name, _type, _reflected, _compare_to):
+        condition = getattr(obj, "_ddl_if", None)
+        return condition is None or condition.dialect in (None, dialect_name)
+
+    return include_object

@@ -6,6 +6,8 @@ from flask import current_app
 from alembic import context
 from sqlalchemy.types import TypeDecorator
 
+from crm.db import schema_filter
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -102,6 +104,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        conf_args.setdefault("include_object", schema_filter(connection.dialect.name))
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

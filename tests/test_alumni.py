@@ -552,3 +552,19 @@ def test_history_restore_request_gets_the_full_page(tottori, make_alumnus):
     make_alumnus(TOTTORI)
     restored = tottori.get("/alumni?q=smith", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert not fragment(restored.get_data(as_text=True))
+
+
+def test_search_treats_percent_and_underscore_as_text(signed_in, make_alumnus):
+    client = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    make_alumnus(TOTTORI, family="Percent", employer="100% Pure NZ")
+    make_alumnus(TOTTORI, family="Plain", employer="Rakuten")
+    found = client.htmx_get("/alumni?q=100%25").get_data(as_text=True)
+    assert "PERCENT" in found and "PLAIN" not in found
+    assert "PLAIN" not in client.htmx_get("/alumni?q=_").get_data(as_text=True)
+
+
+def test_search_matches_every_field_through_the_stored_search_text(signed_in, make_alumnus):
+    client = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    make_alumnus(TOTTORI, family="Kowalski", given="Anna", kana="アンナ・コワルスキ", email="anna@example.pl", city="Kraków", employer="Jagiellonian")
+    for term in ("kowal", "ANNA", "コワルスキ", "アンナコワ", "example.pl", "jagiell", "anna kowalski"):
+        assert "KOWALSKI" in client.htmx_get(f"/alumni?q={term}").get_data(as_text=True), term

@@ -9,6 +9,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, inspect, select, text
 
 from crm import create_app
+from crm.db import schema_filter
 from crm.extensions import db
 from crm.reference.models import Prefecture
 from tests.conftest import build_schema, reset_schema
@@ -77,7 +78,9 @@ def empty_database(app, database_url, tmp_path):
 
 def _schema_differences():
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": schema_filter(connection.dialect.name)}
+        )
         return compare_metadata(context, db.metadata)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, func
+from sqlalchemy import CheckConstraint, Column, Computed, DDL, ForeignKey, Index, String, Table, Text, event, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.audit import Audited
@@ -104,11 +104,25 @@ class Tag(Audited, db.Model):
         return self.name
 
 
+SEARCH_TEXT = (
+    "lower(coalesce(family_name, '') || ' ' || coalesce(given_name, '') || ' '"
+    " || coalesce(replace(name_katakana, '・', ''), '') || ' ' || coalesce(email, '') || ' '"
+    " || coalesce(email_secondary, '') || ' ' || coalesce(employer, '') || ' ' || coalesce(city, ''))"
+)
+
+
 class Alumnus(Audited, db.Model):
     __tablename__ = "alumni"
     __table_args__ = (
         Index("ix_alumni_latin_key", "latin_key"),
         Index("ix_alumni_kana_key", "kana_key"),
+        # The default order (by family name, then id) walks this index and stops after one page.
+        Index("ix_alumni_family_name_id", "family_name", "id"),
+        # Substring search on PostgreSQL uses trigrams; SQLite scans the one short column instead.
+        Index(
+            "ix_alumni_search_text_trgm", "search_text",
+            postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,11 +148,14 @@ class Alumnus(Audited, db.Model):
     consent_on: Mapped[date | None]
     consent_source: Mapped[str | None] = mapped_column(String(200))
     # 利用停止: kept for legal requests, gone from lists, searches, exports and mailings.
-    cease_use: Mapped[bool] = mapped_column(default=False, server_default="0", index=True)
+    cease_use: Mapped[bool] = mapped_column(default=False, server_default="0")
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # Stored match keys (crm.alumni.names) for search and duplicate detection.
     latin_key: Mapped[str] = mapped_column(String(210), default="")
     kana_key: Mapped[str | None] = mapped_column(String(100))
+    # What active search matches, kept by the database itself (so bulk imports need not fill it):
+    # names, katakana without its ・, emails, employer and city, lower-cased.
+    search_text: Mapped[str | None] = mapped_column(Text, Computed(SEARCH_TEXT, persisted=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now())
     version: Mapped[int] = mapped_column(default=1, server_default="1")
@@ -251,3 +268,10 @@ class JapanAlumniAssociation(Audited, db.Model):
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# The trigram operator class lives in an extension (trusted since PostgreSQL 13).
+event.listen(
+    db.metadata, "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)

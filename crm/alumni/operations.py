@@ -48,20 +48,14 @@ def _has_kana(text: str) -> bool:
 
 
 def _search_condition(term: str):
-    """Every word must match a name (Latin or katakana), an email, the employer or the city."""
+    """Every word must occur in a name (Latin or katakana), an email, the employer or the city."""
     conditions = []
     for word in term.split():
         if _has_kana(word):
             # Stored katakana is normalised (full-width, hiragana → katakana); the ・ is optional.
-            kana = names.normalise_kana(word).replace("・", "")
-            conditions.append(func.replace(Alumnus.name_katakana, "・", "").like(f"%{kana}%"))
-            continue
-        pattern = f"%{word.lower()}%"
-        conditions.append(or_(
-            Alumnus.family_name.ilike(pattern), Alumnus.given_name.ilike(pattern),
-            Alumnus.email.like(pattern), Alumnus.email_secondary.like(pattern),
-            Alumnus.employer.ilike(pattern), Alumnus.city.ilike(pattern),
-        ))
+            word = names.normalise_kana(word).replace("・", "")
+        escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Alumnus.search_text.like(f"%{escaped}%", escape="\\"))
     return conditions
 
 

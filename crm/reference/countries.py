@@ -47,5 +47,10 @@ def country_name(code: str | None, japanese: bool | None = None) -> str:
 
 def country_choices() -> list[tuple[str, str]]:
     """(code, name) sorted by the name in the current locale, for select fields."""
-    japanese = is_japanese()
-    return sorted(((code, country_name(code, japanese)) for code in _table()), key=lambda pair: pair[1])
+    return list(_sorted_choices(is_japanese()))
+
+
+@cache
+def _sorted_choices(japanese: bool) -> tuple[tuple[str, str], ...]:
+    # Built once per language: every list and form page offers all ~250 countries.
+    return tuple(sorted(((code, country_name(code, japanese)) for code in _table()), key=lambda pair: pair[1]))

@@ -8,6 +8,13 @@ Create Date: 2026-11-23 01:27:38.415513
 from alembic import op
 import sqlalchemy as sa
 
+# As in crm/alumni/models.py, copied so that this migration never changes with the app.
+SEARCH_TEXT = (
+    "lower(coalesce(family_name, '') || ' ' || coalesce(given_name, '') || ' '"
+    " || coalesce(replace(name_katakana, '・', ''), '') || ' ' || coalesce(email, '') || ' '"
+    " || coalesce(email_secondary, '') || ' ' || coalesce(employer, '') || ' ' || coalesce(city, ''))"
+)
+
 
 # revision identifiers, used by Alembic.
 revision = '0002'
@@ -44,6 +51,7 @@ def upgrade():
     sa.Column('archived_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('latin_key', sa.String(length=210), nullable=False),
     sa.Column('kana_key', sa.String(length=100), nullable=True),
+    sa.Column('search_text', sa.Text(), sa.Computed(SEARCH_TEXT, persisted=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('version', sa.Integer(), server_default='1', nullable=False),
@@ -51,12 +59,15 @@ def upgrade():
     )
     with op.batch_alter_table('alumni', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_alumni_archived_at'), ['archived_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_alumni_cease_use'), ['cease_use'], unique=False)
+        batch_op.create_index('ix_alumni_family_name_id', ['family_name', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_alumni_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_alumni_email_secondary'), ['email_secondary'], unique=False)
         batch_op.create_index('ix_alumni_kana_key', ['kana_key'], unique=False)
         batch_op.create_index('ix_alumni_latin_key', ['latin_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_alumni_residence_country'), ['residence_country'], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.create_index('ix_alumni_search_text_trgm', 'alumni', ['search_text'], postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
 
     op.create_table('japan_alumni_associations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -188,13 +199,15 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_japan_alumni_associations_country'))
 
     op.drop_table('japan_alumni_associations')
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index('ix_alumni_search_text_trgm', table_name='alumni')
     with op.batch_alter_table('alumni', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alumni_residence_country'))
         batch_op.drop_index('ix_alumni_latin_key')
         batch_op.drop_index('ix_alumni_kana_key')
         batch_op.drop_index(batch_op.f('ix_alumni_email_secondary'))
         batch_op.drop_index(batch_op.f('ix_alumni_email'))
-        batch_op.drop_index(batch_op.f('ix_alumni_cease_use'))
+        batch_op.drop_index('ix_alumni_family_name_id')
         batch_op.drop_index(batch_op.f('ix_alumni_archived_at'))
 
     op.drop_table('alumni')
