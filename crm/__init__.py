@@ -93,13 +93,17 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from crm.admin import bp as admin_bp
     from crm.alumni import bp as alumni_bp
+    from crm.ambassadors import bp as ambassadors_bp
     from crm.auth import bp as auth_bp
     from crm.home import bp as home_bp
+    from crm.reports.views import bp as reports_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(alumni_bp, url_prefix="/alumni")
+    app.register_blueprint(ambassadors_bp, url_prefix="/ambassadors")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -29,7 +29,13 @@ def seed_accounts() -> None:
             )
 
 
-SEED_STEPS = (seed_accounts,)
+def seed_ambassadors() -> None:
+    from crm.ambassadors.demo import seed_ambassadors as seed
+
+    seed()
+
+
+SEED_STEPS = (seed_accounts, seed_ambassadors)
 
 
 def seed() -> None:
