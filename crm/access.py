@@ -269,3 +269,52 @@ SCOPES.update({
     AlumniGroup: _alumni_group_scope,
     JapanAlumniAssociation: _japan_alumni_association_scope,
 })
+
+
+# --- Ambassadors, activities, investment (issue 6) -------------------------------------------------
+from crm.ambassadors.models import Activity, Ambassador, Investment  # noqa: E402
+
+
+def _owned_by_prefecture(column):
+    """Records a prefecture owns: its own staff reach them, administrators all, nobody else."""
+
+    def scope(user: User):
+        if user.role == Role.ADMIN:
+            return true()
+        if user.role == Role.PREFECTURE_STAFF:
+            return column == user.prefecture_id
+        # The ministry never sees an individual activity or appointment, only report aggregates.
+        return false()
+
+    return scope
+
+
+SCOPES.update({
+    Ambassador: _owned_by_prefecture(Ambassador.prefecture_id),
+    Activity: _owned_by_prefecture(Activity.prefecture_id),
+    Investment: _owned_by_prefecture(Investment.prefecture_id),
+})
+
+# Who reads the return report and the national dashboard (aggregates only).
+REPORT_ROLES = (Role.ADMIN, Role.PREFECTURE_STAFF, Role.MINISTRY_REVIEWER)
+
+
+def report_prefecture(prefecture_id, user=None) -> int:
+    """The prefecture whose return report the user may open, or 404: staff only their own."""
+    user = user if user is not None else current_user
+    try:
+        key = int(prefecture_id)
+    except (TypeError, ValueError):
+        abort(404)
+    if not 1 <= key <= 47 or (user.role == Role.PREFECTURE_STAFF and key != user.prefecture_id):
+        deny("report outside scope", 404, "prefectures", prefecture_id)
+    return key
+
+
+def sees_full_report(prefecture_id: int, user=None) -> bool:
+    """Unsuppressed figures and notable activities: an administrator, or staff of that prefecture.
+    Everyone else (the ministry) gets statistical disclosure control and no individual's text."""
+    user = user if user is not None else current_user
+    if user.role == Role.ADMIN:
+        return True
+    return user.role == Role.PREFECTURE_STAFF and user.prefecture_id == prefecture_id

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from crm.alumni.demo import seed_alumni
+from crm.ambassadors.demo import seed_ambassadors
 from crm.associations.demo import seed_associations
 from crm.associations.models import Association
 from crm.auth import operations as accounts
@@ -39,8 +40,9 @@ def seed_accounts() -> None:
             )
 
 
-# Associations first: the association-staff demo account is bound to one.
-SEED_STEPS = (seed_associations, seed_accounts, seed_alumni)
+# Associations first: the association-staff demo account is bound to one. Ambassadors last: they
+# build on the demo alumni.
+SEED_STEPS = (seed_associations, seed_accounts, seed_alumni, seed_ambassadors)
 
 
 def seed() -> None:

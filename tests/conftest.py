@@ -265,3 +265,55 @@ def make_contact(app):
             return entry.id
 
     return make
+
+
+@pytest.fixture
+def make_activity(app):
+    """Factory: an activity of `alumnus_id` owned by `prefecture` → its id (verified unless told)."""
+
+    def make(alumnus_id: int, prefecture: int = TOTTORI, on=None, status: str = "verified", kind: str = "tourism", **values):
+        from datetime import date
+
+        from crm.alumni.models import Alumnus
+        from crm.ambassadors import operations
+        from crm.ambassadors.models import ActivityStatus
+
+        with app.app_context():
+            fields = {"occurred_on": on or date(2025, 6, 1), "kind": kind, "description": "Promoted Tottori pears", **values}
+            activity = operations.log_activity(db.session.get(Alumnus, alumnus_id), prefecture, fields)
+            activity.status = ActivityStatus(status)
+            db.session.commit()
+            return activity.id
+
+    return make
+
+
+@pytest.fixture
+def make_ambassador(app):
+    def make(alumnus_id: int, prefecture: int = TOTTORI, start=None, end=None, title: str = "鳥取県ふるさと大使", region: str = "North America"):
+        from datetime import date
+
+        from crm.alumni.models import Alumnus
+        from crm.ambassadors import operations
+
+        with app.app_context():
+            ambassador = operations.appoint(db.session.get(Alumnus, alumnus_id), prefecture, {
+                "title": title, "region": region, "term_start_on": start or date(2024, 4, 1), "term_end_on": end})
+            db.session.commit()
+            return ambassador.id
+
+    return make
+
+
+@pytest.fixture
+def make_investment(app):
+    def make(prefecture: int = TOTTORI, year: int = 2025, **values):
+        from crm.ambassadors import operations
+
+        with app.app_context():
+            investment = operations.record_investment(prefecture, {"fiscal_year": year, "alt_count": 10, "cir_count": 2,
+                                                                   "hosting_cost_yen": 30_000_000, **values})
+            db.session.commit()
+            return investment.id
+
+    return make

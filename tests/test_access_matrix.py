@@ -19,6 +19,8 @@ REGISTER = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: "ok", Role.A
 AGGREGATES = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: 403, Role.ASSOCIATION_STAFF: 403, Role.MINISTRY_REVIEWER: "ok"}
 # The feed answers whoever holds the token (calendar clients cannot sign in); an unknown token is 404.
 FEED = {role: 404 for role in ROLES}
+# Reports: aggregates for administrators, prefecture staff (their own prefecture, 31) and the ministry.
+REPORTS = {**ALUMNI, Role.MINISTRY_REVIEWER: "ok"}
 
 # (endpoint, method, path template) → expected outcome per role.
 # "ok": allowed (2xx, a redirect that is not to the login page, or 422 for an empty form);
@@ -107,6 +109,27 @@ MATRIX = {
     ("associations.annual_report", "GET", "/associations/{association}/report"): ASSOCIATION_WORK,
     ("associations.export_report", "GET", "/associations/{association}/report.csv"): ASSOCIATION_WORK,
     ("associations.national_overview", "GET", "/associations/overview"): AGGREGATES,
+    ("ambassadors.list_ambassadors", "GET", "/ambassadors"): ALUMNI,
+    ("ambassadors.appoint_ambassador", "POST", "/ambassadors"): PREFECTURE_ONLY,
+    ("ambassadors.show_ambassador", "GET", "/ambassadors/{ambassador}"): ALUMNI,
+    ("ambassadors.edit_ambassador", "GET", "/ambassadors/{ambassador}/edit"): ALUMNI,
+    ("ambassadors.update_ambassador", "POST", "/ambassadors/{ambassador}"): ALUMNI,
+    ("ambassadors.list_activities", "GET", "/ambassadors/activities"): ALUMNI,
+    ("ambassadors.log_activity", "POST", "/ambassadors/activities"): PREFECTURE_ONLY,
+    ("ambassadors.show_activity", "GET", "/ambassadors/activities/{activity}"): ALUMNI,
+    ("ambassadors.edit_activity", "GET", "/ambassadors/activities/{activity}/edit"): ALUMNI,
+    ("ambassadors.update_activity", "POST", "/ambassadors/activities/{activity}"): ALUMNI,
+    ("ambassadors.review_activity", "POST", "/ambassadors/activities/{activity}/review"): ALUMNI,
+    ("ambassadors.list_investment", "GET", "/ambassadors/investment"): ALUMNI,
+    ("ambassadors.record_investment", "POST", "/ambassadors/investment"): PREFECTURE_ONLY,
+    ("ambassadors.show_investment", "GET", "/ambassadors/investment/{investment}"): ALUMNI,
+    ("ambassadors.edit_investment", "GET", "/ambassadors/investment/{investment}/edit"): ALUMNI,
+    ("ambassadors.update_investment", "POST", "/ambassadors/investment/{investment}"): ALUMNI,
+    ("reports.prefecture_report", "GET", "/reports/return/31"): REPORTS,
+    ("reports.export_prefecture_report", "GET", "/reports/return/31/export"): REPORTS,
+    ("reports.national_dashboard", "GET", "/reports/national"): REPORTS,
+    ("reports.national_map", "GET", "/reports/national/map"): REPORTS,
+    ("reports.export_national", "GET", "/reports/national/export"): REPORTS,
 }
 
 
@@ -144,13 +167,17 @@ def _outcome(response) -> object:
 
 
 @pytest.mark.parametrize("endpoint, method, path", list(MATRIX), ids=[f"{m} {p}" for _, m, p in MATRIX])
-def test_route_access_by_role(app, make_user, make_association, make_alumnus, make_contact, make_member, make_fee, make_program, endpoint, method, path):
+def test_route_access_by_role(app, make_user, make_association, make_alumnus, make_contact, make_member, make_fee, make_program,
+                              make_activity, make_ambassador, make_investment, endpoint, method, path):
     association = make_association()
     member = make_member(association)
     target_id, _ = make_user(Role.PREFECTURE_STAFF, prefecture=31)
     samples = _alumni_samples(app, make_alumnus, make_contact) if "{" in path and "/alumni" in path else {}
     if "{fee}" in path or "{program}" in path:
         samples.update(fee=make_fee(member), program=make_program(association))
+    if "{" in path and "/ambassadors" in path:
+        alumnus = make_alumnus(31)
+        samples = {"ambassador": make_ambassador(alumnus), "activity": make_activity(alumnus), "investment": make_investment()}
     url = path.format(user=target_id, association=association, member=member, **samples)
     failures = []
     for role in ROLES:

@@ -1,0 +1,95 @@
+"""Forms for appointments, activities and investment rows. None carries a prefecture: the owning
+prefecture is the signed-in staff member's (operations); `version` is only compared."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, URLField
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+
+from crm.alumni.forms import CountryField, VersionedForm, _strip
+from crm.ambassadors.models import ActivityKind
+from crm.auth.forms import choices
+
+YEN = NumberRange(min=0, max=10**13, message=_l("Enter an amount between 0 and 10 trillion yen."))
+COUNT = NumberRange(min=0, max=100_000_000, message=_l("Enter a number of 0 or more."))
+
+
+def _zero_if_blank(value):
+    return 0 if value in (None, "") else value
+
+
+def _alumnus_id(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class AlumnusChoiceMixin:
+    alumnus = SelectField(_l("Alumnus"), coerce=_alumnus_id, validators=[DataRequired(_l("Choose an alumnus."))],
+                          validate_choice=False)
+
+    def fill_alumni(self, alumni):
+        self.alumnus.choices = choices([(alumnus.id, alumnus.name) for alumnus in alumni], blank=True)
+        return self
+
+
+class AmbassadorForm(VersionedForm):
+    title = StringField(_l("Title"), filters=[_strip], validators=[DataRequired(), Length(max=200)],
+                        description=_l("For example: 鳥取県ふるさと大使"))
+    region = StringField(_l("Region abroad"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    term_start_on = DateField(_l("Term starts"), validators=[DataRequired()])
+    term_end_on = DateField(_l("Term ends"), validators=[Optional()])
+
+    def validate_term_end_on(self, field):
+        if field.data and self.term_start_on.data and field.data < self.term_start_on.data:
+            raise ValidationError(_l("The term cannot end before it starts."))
+
+
+class AppointmentForm(AlumnusChoiceMixin, AmbassadorForm):
+    pass
+
+
+class ActivityForm(VersionedForm):
+    occurred_on = DateField(_l("Date"), validators=[DataRequired()], default=date.today)
+    kind = SelectField(_l("Kind"), choices=choices(ActivityKind.choices()), validators=[DataRequired()])
+    country = CountryField(_l("Country"))
+    description = TextAreaField(_l("Description"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
+    people_reached = IntegerField(_l("People reached"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
+    visitors_brought = IntegerField(_l("Visitors brought"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
+    economic_value_yen = IntegerField(_l("Estimated economic value (yen)"), filters=[_zero_if_blank], validators=[Optional(), YEN], default=0)
+    economic_value_basis = StringField(_l("Basis of the estimate"), filters=[_strip], validators=[Optional(), Length(max=500)])
+    funds_raised_yen = IntegerField(_l("Funds raised (yen)"), filters=[_zero_if_blank], validators=[Optional(), YEN], default=0)
+    media_items = IntegerField(_l("Media items"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
+    evidence_url = URLField(_l("Evidence link"), filters=[_strip],
+                            validators=[Optional(), URL(require_tld=False, message=_l("Enter an http or https address.")), Length(max=500)])
+
+    def validate_evidence_url(self, field):
+        if field.data and not field.data.lower().startswith(("http://", "https://")):
+            raise ValidationError(_l("Enter an http or https address."))
+
+    def validate(self, extra_validators=None):
+        # On the form, not the field: an empty optional field skips its own inline validators.
+        valid = super().validate(extra_validators)
+        if self.economic_value_yen.data and not self.economic_value_basis.data:
+            self.economic_value_basis.errors = [*self.economic_value_basis.errors, _l("Say how the economic value was estimated.")]
+            return False
+        return valid
+
+
+class ActivityLogForm(AlumnusChoiceMixin, ActivityForm):
+    pass
+
+
+class InvestmentForm(VersionedForm):
+    fiscal_year = IntegerField(_l("Fiscal year (年度)"), validators=[DataRequired(), NumberRange(min=1987, max=2100)])
+    alt_count = IntegerField(_l("ALTs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
+    cir_count = IntegerField(_l("CIRs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
+    sea_count = IntegerField(_l("SEAs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
+    hosting_cost_yen = IntegerField(_l("Hosting cost (yen)"), filters=[_zero_if_blank], validators=[Optional(), YEN], default=0)
+    programme_spending_yen = IntegerField(_l("Other alumni-programme spending (yen)"), filters=[_zero_if_blank],
+                                          validators=[Optional(), YEN], default=0,
+                                          description=_l("Events, travel grants and other alumni work."))

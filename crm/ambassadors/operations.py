@@ -1,0 +1,124 @@
+"""Rules for appointments, activities and investment: who owns a record, its 年度, review status.
+
+The owning prefecture always comes from the signed-in staff member, never from a form.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from crm.access import scoped
+from crm.alumni import operations as alumni
+from crm.alumni.models import Alumnus
+from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
+from crm.db import utcnow
+from crm.extensions import db
+from crm.reference.fiscal_year import fiscal_year_of
+
+# Activities follow an alumnus into a merge (crm.alumni.operations.merge), and so do appointments.
+for _move in ((Activity, Activity.alumnus_id), (Ambassador, Ambassador.alumnus_id)):
+    if _move not in alumni.MERGE_MOVES:
+        alumni.MERGE_MOVES.append(_move)
+
+ACTIVITY_SORTS = {"date": Activity.occurred_on, "kind": Activity.kind, "status": Activity.status,
+                  "value": Activity.economic_value_yen}
+ACTIVITY_FIELDS = ("occurred_on", "kind", "country", "description", "people_reached", "visitors_brought",
+                   "economic_value_yen", "economic_value_basis", "funds_raised_yen", "media_items", "evidence_url")
+AMBASSADOR_FIELDS = ("title", "region", "term_start_on", "term_end_on")
+INVESTMENT_FIELDS = ("fiscal_year", "alt_count", "cir_count", "sea_count", "hosting_cost_yen", "programme_spending_yen")
+
+
+def alumni_choices():
+    """The alumni a staff member may log an activity for or appoint: listable ones, by name."""
+    return db.session.scalars(alumni.listable().order_by(Alumnus.family_name, Alumnus.given_name, Alumnus.id)).all()
+
+
+# --- Ambassadors -----------------------------------------------------------------------------------
+
+def appoint(alumnus: Alumnus, prefecture_id: int, values: dict) -> Ambassador:
+    ambassador = Ambassador(alumnus=alumnus, prefecture_id=prefecture_id, **_pick(values, AMBASSADOR_FIELDS))
+    db.session.add(ambassador)
+    db.session.flush()
+    return ambassador
+
+
+def ambassadors(today: date) -> tuple[list[Ambassador], list[Ambassador]]:
+    """The user's ambassadors: (current, past) — a future term counts as current."""
+    rows = db.session.scalars(scoped(Ambassador).order_by(Ambassador.term_start_on.desc(), Ambassador.id)).all()
+    current = [a for a in rows if a.term_end_on is None or a.term_end_on >= today]
+    return current, [a for a in rows if a not in current]
+
+
+# --- Activities ------------------------------------------------------------------------------------
+
+def log_activity(alumnus: Alumnus, prefecture_id: int, values: dict) -> Activity:
+    activity = Activity(alumnus=alumnus, prefecture_id=prefecture_id, status=ActivityStatus.REPORTED)
+    set_activity(activity, values)
+    db.session.add(activity)
+    db.session.flush()
+    return activity
+
+
+def set_activity(activity: Activity, values: dict) -> None:
+    values = _pick(values, ACTIVITY_FIELDS)
+    values["kind"] = ActivityKind(values["kind"])
+    for key, value in values.items():
+        setattr(activity, key, value)
+    # The 年度 is derived here, the one place, so 31 March and 1 April can never be filed wrongly.
+    activity.fiscal_year = fiscal_year_of(activity.occurred_on)
+
+
+def review(activity: Activity, status: ActivityStatus, reviewer) -> None:
+    """Verify or reject (or reopen) an activity; who and when are kept."""
+    activity.status = status
+    activity.reviewed_by_id = None if status == ActivityStatus.REPORTED else reviewer.id
+    activity.reviewed_at = None if status == ActivityStatus.REPORTED else utcnow()
+
+
+def activity_query(filters: dict):
+    statement = scoped(Activity)
+    if filters.get("status") in {s.value for s in ActivityStatus}:
+        statement = statement.where(Activity.status == ActivityStatus(filters["status"]))
+    if filters.get("kind") in {k.value for k in ActivityKind}:
+        statement = statement.where(Activity.kind == ActivityKind(filters["kind"]))
+    year = _int(filters.get("year"))
+    if year:
+        statement = statement.where(Activity.fiscal_year == year)
+    return statement
+
+
+# --- Investment ------------------------------------------------------------------------------------
+
+def investments():
+    return db.session.scalars(scoped(Investment).order_by(Investment.fiscal_year.desc())).all()
+
+
+def year_taken(prefecture_id: int, fiscal_year: int, except_id: int | None = None) -> bool:
+    statement = select(Investment.id).where(Investment.prefecture_id == prefecture_id, Investment.fiscal_year == fiscal_year)
+    if except_id is not None:
+        statement = statement.where(Investment.id != except_id)
+    return db.session.scalar(statement) is not None
+
+
+def record_investment(prefecture_id: int, values: dict) -> Investment:
+    investment = Investment(prefecture_id=prefecture_id, **_pick(values, INVESTMENT_FIELDS))
+    db.session.add(investment)
+    db.session.flush()
+    return investment
+
+
+def set_fields(record, values: dict, names) -> None:
+    for key, value in _pick(values, names).items():
+        setattr(record, key, value)
+
+
+def _pick(values: dict, names) -> dict:
+    return {name: values[name] for name in names if name in values}
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

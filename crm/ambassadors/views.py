@@ -1,0 +1,259 @@
+"""Ambassadors, activities and investment: lists with quick add, inline editing, one-click review.
+
+Each record is a table row that edits in place: GET …/<id> is the row, GET …/<id>/edit the row as a
+form, POST …/<id> saves (422 with errors, 409 with the current values when stale).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm import TOKYO, access, htmx
+from crm.access import roles
+from crm.alumni.models import Alumnus
+from crm.ambassadors import bp, operations
+from crm.ambassadors.forms import ActivityForm, ActivityLogForm, AmbassadorForm, AppointmentForm, InvestmentForm
+from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
+from crm.auth.models import Role
+from crm.db import StaleRecord, check_version
+from crm.extensions import db
+from crm.listing import paginate
+
+# Records are the prefecture's own: its staff keep them, administrators may correct them.
+EDITORS = (Role.ADMIN, Role.PREFECTURE_STAFF)
+STALE_MESSAGE = _l("Someone else changed this record meanwhile. These are the current values; apply your change again.")
+ACTIVITY_FILTERS = ("status", "kind", "year")
+
+
+def _today():
+    return datetime.now(TOKYO).date()
+
+
+def _values(form) -> dict:
+    return {name: value for name, value in form.data.items() if name not in ("csrf_token", "version", "alumnus")}
+
+
+def _current_form(form_class, record, fields, prefix):
+    data = {name: getattr(record, name) for name in fields}
+    if "kind" in data:
+        data["kind"] = record.kind.value
+    data["version"] = record.version
+    return form_class(formdata=None, data=data, prefix=prefix).fill_choices()
+
+
+# Per kind of record: model, form, editable fields, row and form templates, where to go afterwards.
+KINDS = {
+    "ambassador": (Ambassador, AmbassadorForm, operations.AMBASSADOR_FIELDS, "ambassadors/_row.html",
+                   "ambassadors/_row_form.html", "ambassadors.list_ambassadors"),
+    "activity": (Activity, ActivityForm, operations.ACTIVITY_FIELDS, "ambassadors/activities/_row.html",
+                 "ambassadors/activities/_row_form.html", "ambassadors.list_activities"),
+    "investment": (Investment, InvestmentForm, operations.INVESTMENT_FIELDS, "ambassadors/investment/_row.html",
+                   "ambassadors/investment/_row_form.html", "ambassadors.list_investment"),
+}
+
+
+def _row(kind: str, record, editing: bool = False, form=None, status: int = 200):
+    model, form_class, fields, row_template, form_template, _list = KINDS[kind]
+    if editing and form is None:
+        form = _current_form(form_class, record, fields, f"{kind}-{record.id}")
+    return htmx.render("ambassadors/record.html", form_template if editing else row_template, status=status,
+                       record=record, form=form, editing=editing, kind=kind, today=_today())
+
+
+def _update(kind: str, record_id: int, validate_extra=None):
+    model, form_class, fields, _row_t, _form_t, list_endpoint = KINDS[kind]
+    record = access.load(model, record_id)
+    form = form_class(prefix=f"{kind}-{record.id}").fill_choices()
+    if not form.validate_on_submit() or (validate_extra and not validate_extra(form, record)):
+        return _row(kind, record, True, form, 422)
+    try:
+        check_version(record, form.version.data)
+        if kind == "activity":
+            operations.set_activity(record, _values(form))
+        else:
+            operations.set_fields(record, _values(form), fields)
+        db.session.commit()
+    except (StaleRecord, StaleDataError):
+        db.session.rollback()
+        record = access.load(model, record_id)
+        form = _current_form(form_class, record, fields, f"{kind}-{record.id}")
+        form.form_errors.append(str(STALE_MESSAGE))
+        return _row(kind, record, True, form, 409)
+    if htmx.is_htmx():
+        return _row(kind, record)
+    flash(_("Saved."), "success")
+    return htmx.redirect(url_for(list_endpoint))
+
+
+def _quick_add_errors(template: str, **context):
+    """Errors of a quick-add form replace the form itself, not the list it would add to."""
+    response = make_response(render_template(template, **context), 422)
+    response.headers["HX-Retarget"] = "closest form"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+# --- Ambassadors -----------------------------------------------------------------------------------
+
+def _appointment_form(submitted: bool = False):
+    form = AppointmentForm() if submitted else AppointmentForm(formdata=None)
+    return form.fill_choices().fill_alumni(operations.alumni_choices())
+
+
+@bp.get("")
+@roles(*EDITORS)
+def list_ambassadors():
+    current, past = operations.ambassadors(_today())
+    return render_template("ambassadors/index.html", current=current, past=past, form=_appointment_form(), today=_today())
+
+
+@bp.post("")
+@roles(Role.PREFECTURE_STAFF)
+def appoint_ambassador():
+    form = _appointment_form(submitted=True)
+    if not form.validate_on_submit():
+        return _quick_add_errors("ambassadors/_appoint_form.html", form=form)
+    alumnus = access.load(Alumnus, form.alumnus.data)
+    ambassador = operations.appoint(alumnus, current_user.prefecture_id, _values(form))
+    db.session.commit()
+    flash(_("%(name)s appointed.", name=alumnus.name), "success")
+    return htmx.redirect(url_for("ambassadors.list_ambassadors", _anchor=f"ambassador-{ambassador.id}"))
+
+
+@bp.get("/<int:ambassador_id>")
+@roles(*EDITORS)
+def show_ambassador(ambassador_id: int):
+    return _row("ambassador", access.load(Ambassador, ambassador_id))
+
+
+@bp.get("/<int:ambassador_id>/edit")
+@roles(*EDITORS)
+def edit_ambassador(ambassador_id: int):
+    return _row("ambassador", access.load(Ambassador, ambassador_id), editing=True)
+
+
+@bp.post("/<int:ambassador_id>")
+@roles(*EDITORS)
+def update_ambassador(ambassador_id: int):
+    return _update("ambassador", ambassador_id)
+
+
+# --- Activities ------------------------------------------------------------------------------------
+
+def _log_form(submitted: bool = False):
+    form = ActivityLogForm(prefix="log") if submitted else ActivityLogForm(prefix="log", formdata=None)
+    return form.fill_choices().fill_alumni(operations.alumni_choices())
+
+
+@bp.get("/activities")
+@roles(*EDITORS)
+def list_activities():
+    filters = {key: request.args.get(key, "") for key in ACTIVITY_FILTERS}
+    page = paginate(operations.activity_query(filters), operations.ACTIVITY_SORTS, "-date", Activity.id)
+    return htmx.render("ambassadors/activities/index.html", "ambassadors/activities/_rows.html", page=page,
+                       filters=filters, kinds=ActivityKind, statuses=ActivityStatus, form=_log_form(),
+                       filtered=any(filters.values()))
+
+
+@bp.post("/activities")
+@roles(Role.PREFECTURE_STAFF)
+def log_activity():
+    form = _log_form(submitted=True)
+    if not form.validate_on_submit():
+        return _quick_add_errors("ambassadors/activities/_log_form.html", form=form)
+    alumnus = access.load(Alumnus, form.alumnus.data)
+    activity = operations.log_activity(alumnus, current_user.prefecture_id, _values(form))
+    db.session.commit()
+    if not htmx.is_htmx():
+        flash(_("Activity logged."), "success")
+        return htmx.redirect(url_for("ambassadors.list_activities"))
+    # The new row goes on top of the list; a fresh form replaces the filled one (out of band).
+    return render_template("ambassadors/activities/_logged.html", record=activity, form=_log_form(), kind="activity")
+
+
+@bp.get("/activities/<int:activity_id>")
+@roles(*EDITORS)
+def show_activity(activity_id: int):
+    return _row("activity", access.load(Activity, activity_id))
+
+
+@bp.get("/activities/<int:activity_id>/edit")
+@roles(*EDITORS)
+def edit_activity(activity_id: int):
+    return _row("activity", access.load(Activity, activity_id), editing=True)
+
+
+@bp.post("/activities/<int:activity_id>")
+@roles(*EDITORS)
+def update_activity(activity_id: int):
+    return _update("activity", activity_id)
+
+
+@bp.post("/activities/<int:activity_id>/review")
+@roles(*EDITORS)
+def review_activity(activity_id: int):
+    activity = access.load(Activity, activity_id)
+    try:
+        status = ActivityStatus(request.form.get("status", ""))
+    except ValueError:
+        return _row("activity", activity, status=422)
+    operations.review(activity, status, current_user)
+    db.session.commit()
+    if htmx.is_htmx():
+        return _row("activity", activity)
+    flash(_("Activity marked as %(status)s.", status=status.label), "success")
+    return htmx.redirect(url_for("ambassadors.list_activities"))
+
+
+# --- Investment ------------------------------------------------------------------------------------
+
+def _year_free(form, record) -> bool:
+    if operations.year_taken(record.prefecture_id, form.fiscal_year.data, except_id=record.id):
+        form.fiscal_year.errors.append(_("This fiscal year has been entered already; edit that row instead."))
+        return False
+    return True
+
+
+@bp.get("/investment")
+@roles(*EDITORS)
+def list_investment():
+    return render_template("ambassadors/investment/index.html", rows=operations.investments(),
+                           form=InvestmentForm(formdata=None, prefix="new").fill_choices())
+
+
+@bp.post("/investment")
+@roles(Role.PREFECTURE_STAFF)
+def record_investment():
+    form = InvestmentForm(prefix="new").fill_choices()
+    valid = form.validate_on_submit()
+    if valid and operations.year_taken(current_user.prefecture_id, form.fiscal_year.data):
+        form.fiscal_year.errors.append(_("This fiscal year has been entered already; edit that row instead."))
+        valid = False
+    if not valid:
+        return _quick_add_errors("ambassadors/investment/_new_form.html", form=form)
+    operations.record_investment(current_user.prefecture_id, _values(form))
+    db.session.commit()
+    flash(_("Investment saved."), "success")
+    return htmx.redirect(url_for("ambassadors.list_investment"))
+
+
+@bp.get("/investment/<int:investment_id>")
+@roles(*EDITORS)
+def show_investment(investment_id: int):
+    return _row("investment", access.load(Investment, investment_id))
+
+
+@bp.get("/investment/<int:investment_id>/edit")
+@roles(*EDITORS)
+def edit_investment(investment_id: int):
+    return _row("investment", access.load(Investment, investment_id), editing=True)
+
+
+@bp.post("/investment/<int:investment_id>")
+@roles(*EDITORS)
+def update_investment(investment_id: int):
+    return _update("investment", investment_id, validate_extra=_year_free)

@@ -1,0 +1,429 @@
+"""The Local Return on JET-vestment: a prefecture's figures per 年度, and all 47 side by side.
+
+Everything is computed with a fixed number of aggregate queries (GROUP BY in the database), whatever
+the number of alumni or activities; Python only folds the grouped rows (a few per prefecture and
+year). `publish` then applies statistical disclosure control (crm.reports.disclosure) for everyone
+who is not entitled to the full figures — the ministry, and staff looking at national figures.
+
+Definitions (README, "Local return report"):
+- the cohort of a prefecture: alumni with a placement there, not archived (filters narrow it by
+  position or country of residence); everything below counts cohort members only;
+- tracked in 年度 Y: cohort members whose first placement there started in Y or earlier;
+- reachable: tracked, consent to be contacted, use not ceased;
+- engaged: tracked, with a contact entry of that prefecture or a non-rejected activity in Y;
+- active ambassadors: appointments whose term overlaps Y;
+- activities and their figures: verified activities of Y only.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, case, extract, func, or_, select, union_all
+
+from crm.alumni.models import Alumnus, ContactEntry, Placement, Position
+from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
+from crm.extensions import db
+from crm.reference.countries import is_country
+from crm.reports.disclosure import (
+    THRESHOLD, GroupTooSmall, Reason, Suppressed, derived, ensure_group_size, percent, suppress_count,
+    suppress_series, suppress_table,
+)
+
+HIDDEN = Suppressed(Reason.DERIVED)
+TREND_YEARS = 5
+TOP_COUNTRIES = 8
+OTHER = "other"
+# Figures summed over verified activities; each is published only if ≥ 10 alumni contributed.
+ACTIVITY_SUMS = ("activities", "economic_value", "funds_raised", "people_reached", "visitors", "media_items")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What narrows a report: the 年度 and, optionally, the cohort (position, country of residence)."""
+
+    fiscal_year: int
+    position: str | None = None
+    country: str | None = None
+
+    @classmethod
+    def parse(cls, args, default_year: int) -> Filters:
+        try:
+            year = int(args.get("year") or default_year)
+        except ValueError:
+            year = default_year
+        year = min(max(year, 1987), 2100)
+        position = args.get("position") if args.get("position") in {p.value for p in Position} else None
+        country = (args.get("country") or "").upper() or None
+        return cls(year, position, country if is_country(country) else None)
+
+    @property
+    def narrows(self) -> bool:
+        return bool(self.position or self.country)
+
+    def query_args(self) -> dict:
+        return {key: value for key, value in
+                (("year", self.fiscal_year), ("position", self.position), ("country", self.country)) if value}
+
+
+@dataclass
+class YearFigures:
+    fiscal_year: int
+    tracked: int = 0
+    reachable: int = 0
+    engaged: int = 0
+    ambassadors: int = 0
+    activity_alumni: int = 0
+    activities: int = 0
+    economic_value: int = 0
+    funds_raised: int = 0
+    people_reached: int = 0
+    visitors: int = 0
+    media_items: int = 0
+    participants: int | None = None
+    investment_yen: int | None = None
+    by_kind: dict = field(default_factory=dict)  # kind → {"alumni": n, "activities": n, sums…}
+
+    @property
+    def return_yen(self) -> int:
+        return self.economic_value + self.funds_raised
+
+    @property
+    def return_ratio(self) -> float | None:
+        if not self.investment_yen:
+            return None
+        return round(self.return_yen / self.investment_yen, 2)
+
+
+def fiscal_year_sql(column):
+    """The 年度 of a date column, in SQL (April–March), matching crm.reference.fiscal_year."""
+    return extract("year", column) - case((extract("month", column) < 4, 1), else_=0)
+
+
+def _cohort(prefecture_ids, filters: Filters):
+    """One row per (prefecture, alumnus) of the cohort, with first year, reachability, residence."""
+    reachable = func.max(case((and_(Alumnus.contact_consent.is_(True), Alumnus.cease_use.is_(False)), 1), else_=0))
+    statement = (
+        select(Placement.prefecture_id.label("prefecture_id"), Placement.alumnus_id.label("alumnus_id"),
+               func.min(Placement.start_year).label("first_year"), reachable.label("reachable"),
+               func.max(Alumnus.residence_country).label("country"))
+        .join(Alumnus, Alumnus.id == Placement.alumnus_id)
+        .where(Alumnus.archived_at.is_(None))
+        .group_by(Placement.prefecture_id, Placement.alumnus_id)
+    )
+    if prefecture_ids is not None:
+        statement = statement.where(Placement.prefecture_id.in_(prefecture_ids))
+    if filters.position:
+        statement = statement.where(Placement.position == Position(filters.position))
+    if filters.country:
+        statement = statement.where(Alumnus.residence_country == filters.country)
+    return statement.subquery("cohort")
+
+
+def compute(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dict[int, YearFigures]]:
+    """{prefecture id: {年度: YearFigures}} for the given prefectures (None: all 47) and years."""
+    first, last = min(years), max(years)
+    cohort = _cohort(prefecture_ids, filters)
+    figures: dict[int, dict[int, YearFigures]] = defaultdict(lambda: {y: YearFigures(y) for y in years})
+    in_cohort = lambda pref_col, alumnus_col, year_col: and_(  # noqa: E731
+        cohort.c.prefecture_id == pref_col, cohort.c.alumnus_id == alumnus_col, cohort.c.first_year <= year_col)
+
+    # Tracked and reachable: cumulative over the year of the first placement.
+    rows = db.session.execute(
+        select(cohort.c.prefecture_id, cohort.c.first_year, cohort.c.reachable, func.count())
+        .group_by(cohort.c.prefecture_id, cohort.c.first_year, cohort.c.reachable))
+    for prefecture, first_year, reachable, count in rows:
+        for year, item in figures[prefecture].items():
+            if first_year <= year:
+                item.tracked += count
+                item.reachable += count if reachable else 0
+
+    # Engaged: a contact entry or a non-rejected activity in the year.
+    contacts = (select(ContactEntry.prefecture_id.label("prefecture_id"), fiscal_year_sql(ContactEntry.contacted_on).label("fy"),
+                       ContactEntry.alumnus_id.label("alumnus_id"))
+                .where(ContactEntry.contacted_on.between(*_window(first, last)), ContactEntry.prefecture_id.is_not(None)))
+    activities = (select(Activity.prefecture_id, Activity.fiscal_year.label("fy"), Activity.alumnus_id)
+                  .where(Activity.fiscal_year.between(first, last), Activity.status != ActivityStatus.REJECTED))
+    touched = union_all(contacts, activities).subquery("touched")
+    rows = db.session.execute(
+        select(touched.c.prefecture_id, touched.c.fy, func.count(func.distinct(touched.c.alumnus_id)))
+        .join(cohort, in_cohort(touched.c.prefecture_id, touched.c.alumnus_id, touched.c.fy))
+        .group_by(touched.c.prefecture_id, touched.c.fy))
+    for prefecture, year, count in rows:
+        figures[prefecture][int(year)].engaged = count
+
+    # Ambassadors whose term overlaps the year, grouped by the 年度 of start and end.
+    start_fy, end_fy = fiscal_year_sql(Ambassador.term_start_on), fiscal_year_sql(Ambassador.term_end_on)
+    rows = db.session.execute(
+        select(Ambassador.prefecture_id, start_fy, end_fy, func.count(func.distinct(Ambassador.alumnus_id)))
+        .join(cohort, and_(cohort.c.prefecture_id == Ambassador.prefecture_id, cohort.c.alumnus_id == Ambassador.alumnus_id))
+        .where(start_fy <= last, or_(Ambassador.term_end_on.is_(None), end_fy >= first))
+        .group_by(Ambassador.prefecture_id, start_fy, end_fy))
+    for prefecture, start, end, count in rows:
+        for year, item in figures[prefecture].items():
+            if start <= year and (end is None or end >= year):
+                item.ambassadors += count
+
+    # Verified activities by kind, and the distinct alumni behind them.
+    verified = and_(Activity.status == ActivityStatus.VERIFIED, Activity.fiscal_year.between(first, last))
+    verified_cohort = in_cohort(Activity.prefecture_id, Activity.alumnus_id, Activity.fiscal_year)
+    rows = db.session.execute(
+        select(Activity.prefecture_id, Activity.fiscal_year, Activity.kind, func.count(func.distinct(Activity.alumnus_id)),
+               func.count(), func.sum(Activity.economic_value_yen), func.sum(Activity.funds_raised_yen),
+               func.sum(Activity.people_reached), func.sum(Activity.visitors_brought), func.sum(Activity.media_items))
+        .join(cohort, verified_cohort).where(verified)
+        .group_by(Activity.prefecture_id, Activity.fiscal_year, Activity.kind))
+    for prefecture, year, kind, alumni, count, value, funds, people, visitors, media in rows:
+        item = figures[prefecture][year]
+        sums = dict(zip(ACTIVITY_SUMS, (count, int(value or 0), int(funds or 0), int(people or 0), int(visitors or 0), int(media or 0))))
+        item.by_kind[ActivityKind(kind)] = {"alumni": alumni, **sums}
+        for key, amount in sums.items():
+            setattr(item, key, getattr(item, key) + amount)
+    rows = db.session.execute(
+        select(Activity.prefecture_id, Activity.fiscal_year, func.count(func.distinct(Activity.alumnus_id)))
+        .join(cohort, verified_cohort).where(verified).group_by(Activity.prefecture_id, Activity.fiscal_year))
+    for prefecture, year, alumni in rows:
+        figures[prefecture][year].activity_alumni = alumni
+
+    # Investment rows (one per prefecture and year).
+    statement = select(Investment).where(Investment.fiscal_year.between(first, last))
+    if prefecture_ids is not None:
+        statement = statement.where(Investment.prefecture_id.in_(prefecture_ids))
+    for investment in db.session.scalars(statement):
+        item = figures[investment.prefecture_id][investment.fiscal_year]
+        item.participants, item.investment_yen = investment.participants, investment.total_yen
+    return figures
+
+
+def countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
+    """(alumni tracked by country of residence, verified activities by country) for one year."""
+    cohort = _cohort([prefecture_id], filters)
+    residence = {country or "": count for country, count in db.session.execute(
+        select(cohort.c.country, func.count()).where(cohort.c.first_year <= filters.fiscal_year).group_by(cohort.c.country))}
+    activity = {
+        country or "": {"alumni": alumni, "activities": count}
+        for country, alumni, count in db.session.execute(
+            select(Activity.country, func.count(func.distinct(Activity.alumnus_id)), func.count())
+            .join(cohort, and_(cohort.c.prefecture_id == Activity.prefecture_id, cohort.c.alumnus_id == Activity.alumnus_id,
+                               cohort.c.first_year <= Activity.fiscal_year))
+            .where(Activity.status == ActivityStatus.VERIFIED, Activity.fiscal_year == filters.fiscal_year)
+            .group_by(Activity.country))
+    }
+    return residence, activity
+
+
+def notable_activities(prefecture_id: int, filters: Filters, limit: int = 5):
+    """The year's verified activities with the largest return (full reports only: they name people)."""
+    cohort = _cohort([prefecture_id], filters)
+    return db.session.scalars(
+        select(Activity)
+        .join(cohort, and_(cohort.c.prefecture_id == Activity.prefecture_id, cohort.c.alumnus_id == Activity.alumnus_id))
+        .where(Activity.status == ActivityStatus.VERIFIED, Activity.fiscal_year == filters.fiscal_year)
+        .order_by((Activity.economic_value_yen + Activity.funds_raised_yen).desc(), Activity.people_reached.desc(), Activity.id)
+        .limit(limit)).all()
+
+
+def _window(first: int, last: int):
+    from crm.reference.fiscal_year import bounds
+
+    return bounds(first)[0], bounds(last)[1]
+
+
+# --- Publishing: full figures, or under statistical disclosure control -----------------------------
+
+def protect_derived(values: dict, people: dict, total_value: int, total_people: int):
+    """Figures summed over groups of people (activities, yen, people reached): a group of 1–9 alumni
+    hides its figure, and if exactly one is hidden while the total shows, the smallest other non-zero
+    figure is hidden too (or the total), so `total − the others` reveals nothing."""
+    hidden = {key for key in values if 0 < people.get(key, 0) < THRESHOLD}
+    total = derived(total_value, total_people)
+    if len(hidden) == 1 and not isinstance(total, Suppressed):
+        candidates = [key for key in values if key not in hidden and values[key] > 0]
+        if candidates:
+            hidden.add(min(candidates, key=lambda key: values[key]))
+        else:
+            total = HIDDEN
+    return {key: (HIDDEN if key in hidden else value) for key, value in values.items()}, total
+
+
+def _cohort_table(items: dict, total: bool):
+    """Tracked, reachable and engaged of several prefectures (or years) under primary and secondary
+    suppression together: reachable and engaged are each split from tracked (with their complements),
+    so neither `tracked − reachable` nor a national total can reveal a hidden count."""
+    rows = {}
+    for key, item in items.items():
+        rows[(key, "reach")] = {"reachable": item.reachable, "unreachable": item.tracked - item.reachable}
+        rows[(key, "engage")] = {"engaged": item.engaged, "unengaged": item.tracked - item.engaged}
+    table = suppress_table(rows, row_totals=True, col_totals=total, grand_total=False,
+                           columns=["reachable", "unreachable", "engaged", "unengaged"])
+    published = {}
+    for key in items:
+        reach_total, engage_total = table.row_totals[(key, "reach")], table.row_totals[(key, "engage")]
+        # Both rows total the same count: hidden in either means hidden (hiding more never reveals).
+        tracked = HIDDEN if isinstance(reach_total, Suppressed) or isinstance(engage_total, Suppressed) else reach_total
+        published[key] = {"tracked": tracked, "reachable": table.cell((key, "reach"), "reachable"),
+                          "engaged": table.cell((key, "engage"), "engaged")}
+    totals = None
+    if total:
+        totals = {"reachable": table.col_totals["reachable"], "engaged": table.col_totals["engaged"],
+                  "tracked": _sum_published(table.col_totals["reachable"], table.col_totals["unreachable"])}
+    return published, totals
+
+
+def _sum_published(*values):
+    return HIDDEN if any(isinstance(v, Suppressed) for v in values) else sum(values)
+
+
+def publish_year(item: YearFigures, full: bool) -> dict:
+    """One year's indicators for display: raw when `full`, else under disclosure control."""
+    if full:
+        values = {key: getattr(item, key) for key in ("tracked", "reachable", "engaged", "ambassadors", *ACTIVITY_SUMS)}
+        values.update(participants=item.participants, investment_yen=item.investment_yen, return_yen=item.return_yen,
+                      return_ratio=item.return_ratio, reachable_percent=percent_raw(item.reachable, item.tracked),
+                      engaged_percent=percent_raw(item.engaged, item.tracked))
+        return values
+    cohort, _totals = _cohort_table({0: item}, total=False)
+    values = dict(cohort[0])
+    values["ambassadors"] = suppress_count(item.ambassadors)
+    for key in ACTIVITY_SUMS:
+        values[key] = derived(getattr(item, key), item.activity_alumni)
+    values["participants"] = None if item.participants is None else suppress_count(item.participants)
+    values["investment_yen"] = item.investment_yen
+    values["return_yen"] = derived(item.return_yen, item.activity_alumni)
+    values["return_ratio"] = None if item.return_ratio is None else derived(item.return_ratio, item.activity_alumni)
+    values["reachable_percent"] = percent(values["reachable"], values["tracked"])
+    values["engaged_percent"] = percent(values["engaged"], values["tracked"])
+    return values
+
+
+def percent_raw(part: int, whole: int) -> float | None:
+    return None if not whole else round(100.0 * part / whole, 1)
+
+
+def publish_kinds(item: YearFigures, full: bool) -> dict:
+    """Verified activities by kind: {kind: {activities, economic_value, …}} (all 11 kinds)."""
+    people = {kind: item.by_kind.get(kind, {}).get("alumni", 0) for kind in ActivityKind}
+    columns = {}
+    for key in ACTIVITY_SUMS:
+        values = {kind: item.by_kind.get(kind, {}).get(key, 0) for kind in ActivityKind}
+        if full:
+            columns[key] = (values, getattr(item, key))
+        else:
+            columns[key] = protect_derived(values, people, getattr(item, key), item.activity_alumni)
+    rows = {kind: {key: columns[key][0][kind] for key in ACTIVITY_SUMS} for kind in ActivityKind}
+    totals = {key: columns[key][1] for key in ACTIVITY_SUMS}
+    return {"rows": rows, "totals": totals}
+
+
+def publish_countries(residence: dict, activity: dict, full: bool) -> dict:
+    """Top countries of residence (with an "other" row so the total adds up) and of activities."""
+    ordered = sorted(((c, n) for c, n in residence.items() if c), key=lambda pair: (-pair[1], pair[0]))
+    top = dict(ordered[:TOP_COUNTRIES])
+    other = sum(residence.values()) - sum(top.values())
+    series_input = {**top, OTHER: other}
+    if full:
+        residence_rows, residence_total = series_input, sum(series_input.values())
+    else:
+        series = suppress_series(series_input, total=True)
+        residence_rows, residence_total = dict(series.values), series.total
+    act_sorted = sorted(activity.items(), key=lambda pair: (-pair[1]["activities"], pair[0]))[:TOP_COUNTRIES]
+    act_values = {country: data["activities"] for country, data in act_sorted}
+    act_people = {country: data["alumni"] for country, data in act_sorted}
+    if full:
+        activity_rows = act_values
+    else:
+        # Only the top rows are shown and no total: hiding small groups is enough here.
+        activity_rows, _ = protect_derived(act_values, act_people, 0, 0)
+    return {"residence": residence_rows, "residence_total": residence_total, "activity": activity_rows}
+
+
+def report(prefecture_id: int, filters: Filters, full: bool) -> dict:
+    """Everything the return report shows for one prefecture and 年度 (one fixed set of queries)."""
+    years = list(range(filters.fiscal_year - TREND_YEARS + 1, filters.fiscal_year + 1))
+    figures = compute([prefecture_id], filters, years)[prefecture_id]
+    current, previous = figures[filters.fiscal_year], figures[filters.fiscal_year - 1]
+    if not full and filters.narrows:
+        ensure_group_size(current.tracked)
+    published = {year: publish_year(figures[year], full) for year in years}
+    now, before = published[filters.fiscal_year], published[filters.fiscal_year - 1]
+    change = {key: _change(now[key], before[key]) for key in now if key not in ("reachable_percent", "engaged_percent")}
+    residence, activity = countries(prefecture_id, filters)
+    return {
+        "filters": filters,
+        "years": years,
+        "current": now,
+        "change": change,
+        "trend": published,
+        "kinds": publish_kinds(current, full),
+        "countries": publish_countries(residence, activity, full),
+        "notable": notable_activities(prefecture_id, filters) if full else [],
+        "full": full,
+        "previous_year": previous.fiscal_year,
+    }
+
+
+def _change(now, before):
+    if now is None or before is None:
+        return None
+    if isinstance(now, Suppressed) or isinstance(before, Suppressed):
+        return HIDDEN
+    return round(now - before, 2) if isinstance(now, float) or isinstance(before, float) else now - before
+
+
+# --- All 47 prefectures ----------------------------------------------------------------------------
+
+INDICATORS = ("tracked", "reachable", "engaged", "ambassadors", "activities", "economic_value", "funds_raised",
+              "people_reached", "visitors", "investment_yen", "return_ratio")
+
+
+def national(filters: Filters) -> dict:
+    """The 47 prefectures' indicators for one year and the national trend, always under disclosure
+    control (this is what the ministry compares)."""
+    years = list(range(filters.fiscal_year - TREND_YEARS + 1, filters.fiscal_year + 1))
+    figures = compute(None, filters, years)
+    prefectures = range(1, 48)
+    current = {p: figures[p][filters.fiscal_year] for p in prefectures}
+    national_by_year = {year: _national_sum([figures[p][year] for p in prefectures], year) for year in years}
+    if filters.narrows:
+        ensure_group_size(national_by_year[filters.fiscal_year].tracked)
+    cohort, cohort_totals = _cohort_table(current, total=True)
+    ambassadors = suppress_series({p: current[p].ambassadors for p in prefectures}, total=True)
+    people = {p: current[p].activity_alumni for p in prefectures}
+    total_people = national_by_year[filters.fiscal_year].activity_alumni
+    derived_columns = {
+        key: protect_derived({p: getattr(current[p], key) for p in prefectures}, people,
+                             getattr(national_by_year[filters.fiscal_year], key), total_people)
+        for key in ACTIVITY_SUMS
+    }
+    rows = {}
+    for p in prefectures:
+        item = current[p]
+        row = dict(cohort[p])
+        row["ambassadors"] = ambassadors[p]
+        row.update({key: derived_columns[key][0][p] for key in ACTIVITY_SUMS})
+        row["investment_yen"] = item.investment_yen
+        row["return_ratio"] = None if item.return_ratio is None else (
+            HIDDEN if isinstance(row["economic_value"], Suppressed) or isinstance(row["funds_raised"], Suppressed)
+            else item.return_ratio)
+        rows[p] = row
+    totals = dict(cohort_totals)
+    totals["ambassadors"] = ambassadors.total
+    totals.update({key: derived_columns[key][1] for key in ACTIVITY_SUMS})
+    totals["investment_yen"] = national_by_year[filters.fiscal_year].investment_yen
+    totals["return_ratio"] = derived(national_by_year[filters.fiscal_year].return_ratio, total_people) \
+        if national_by_year[filters.fiscal_year].return_ratio is not None else None
+    trend = {year: publish_year(national_by_year[year], full=False) for year in years}
+    return {"filters": filters, "years": years, "rows": rows, "totals": totals, "trend": trend}
+
+
+def _national_sum(items: list[YearFigures], year: int) -> YearFigures:
+    total = YearFigures(year)
+    for item in items:
+        for key in ("tracked", "reachable", "engaged", "ambassadors", "activity_alumni", *ACTIVITY_SUMS):
+            setattr(total, key, getattr(total, key) + getattr(item, key))
+        if item.investment_yen is not None:
+            total.investment_yen = (total.investment_yen or 0) + item.investment_yen
+    return total
+
+
+__all__ = ["Filters", "GroupTooSmall", "INDICATORS", "national", "report", "compute", "protect_derived"]

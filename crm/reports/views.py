@@ -1,0 +1,205 @@
+"""The return report of one prefecture and the national dashboard with its tile map; CSV/XLSX export.
+
+Who sees what is decided in crm.access (`report_prefecture`, `sees_full_report`); every figure shown
+to anyone else has passed crm.reports.disclosure.
+"""
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from flask import Response, abort, make_response, render_template, request
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+
+from crm import TOKYO, access, audit, htmx
+from crm.access import REPORT_ROLES, roles
+from crm.alumni.models import Position
+from crm.ambassadors.models import ActivityKind
+from crm.extensions import db
+from crm.imports.writers import iter_csv, write_xlsx
+from crm.reference import fiscal_year
+from crm.reference.countries import country_choices, country_name
+from crm.reference.models import Prefecture
+from crm.reports import bp, charts, returns
+from crm.reports.disclosure import THRESHOLD, GroupTooSmall, sort_key
+
+INDICATOR_LABELS = {
+    "tracked": _l("Alumni tracked"),
+    "reachable": _l("Reachable (with consent)"),
+    "engaged": _l("Engaged this year"),
+    "ambassadors": _l("Active ambassadors"),
+    "activities": _l("Verified activities"),
+    "economic_value": _l("Economic value (yen)"),
+    "funds_raised": _l("Funds raised (yen)"),
+    "people_reached": _l("People reached"),
+    "visitors": _l("Visitors brought"),
+    "media_items": _l("Media items"),
+    "participants": _l("JET participants hosted"),
+    "investment_yen": _l("Investment (yen)"),
+    "return_yen": _l("Return (yen)"),
+    "return_ratio": _l("Return ÷ investment"),
+}
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def _current_year() -> int:
+    return fiscal_year.fiscal_year_of(datetime.now(TOKYO).date())
+
+
+def _filters():
+    return returns.Filters.parse(request.args, _current_year() - 1)
+
+
+def _filter_context(filters) -> dict:
+    return {"filters": filters, "positions": Position, "countries": country_choices(),
+            "year_choices": list(range(_current_year(), _current_year() - 10, -1)), "labels": INDICATOR_LABELS,
+            "kinds": ActivityKind}
+
+
+def _refusal() -> str:
+    return _("This selection contains fewer than %(threshold)s people; its figures cannot be shown. Widen the filter.",
+             threshold=THRESHOLD)
+
+
+def _refused(page: str, fragment: str, _error: GroupTooSmall, **context):
+    return htmx.render(page, fragment, status=422, refused=_refusal(), **context)
+
+
+# --- One prefecture --------------------------------------------------------------------------------
+
+@bp.get("/return/<int:prefecture_id>")
+@roles(*REPORT_ROLES)
+def prefecture_report(prefecture_id: int):
+    prefecture = db.session.get(Prefecture, access.report_prefecture(prefecture_id))
+    filters = _filters()
+    context = {"prefecture": prefecture, **_filter_context(filters)}
+    try:
+        data = returns.report(prefecture.id, filters, access.sees_full_report(prefecture.id))
+    except GroupTooSmall as error:
+        return _refused("reports/return.html", "reports/_return.html", error, report=None, **context)
+    trend = charts.bars({fiscal_year.label(year): data["trend"][year]["economic_value"] for year in data["years"]})
+    return htmx.render("reports/return.html", "reports/_return.html", report=data, trend_chart=trend, **context)
+
+
+@bp.get("/return/<int:prefecture_id>/export")
+@roles(*REPORT_ROLES)
+def export_prefecture_report(prefecture_id: int):
+    prefecture = db.session.get(Prefecture, access.report_prefecture(prefecture_id))
+    filters, file_format = _filters(), _export_format()
+    try:
+        data = returns.report(prefecture.id, filters, access.sees_full_report(prefecture.id))
+    except GroupTooSmall:
+        return make_response(_refusal(), 422)
+    rows = []
+    for year in data["years"]:
+        for key, value in data["trend"][year].items():
+            if key in INDICATOR_LABELS:
+                rows.append([prefecture.name, fiscal_year.label(year), str(INDICATOR_LABELS[key]), _cell(value)])
+    for kind, values in data["kinds"]["rows"].items():
+        for key, value in values.items():
+            rows.append([prefecture.name, fiscal_year.label(filters.fiscal_year), f"{kind.label} · {INDICATOR_LABELS[key]}", _cell(value)])
+    for code, value in data["countries"]["residence"].items():
+        name = _("Other countries") if code == returns.OTHER else country_name(code)
+        rows.append([prefecture.name, fiscal_year.label(filters.fiscal_year), _("Alumni living in %(country)s", country=name), _cell(value)])
+    name = f"local-return-{prefecture.id:02d}-FY{filters.fiscal_year}"
+    audit.record_event("export", "report", prefecture.id, report="local_return", format=file_format,
+                       fiscal_year=filters.fiscal_year, rows=len(rows))
+    return _download(rows, [_("Prefecture"), _("Fiscal year"), _("Indicator"), _("Value")], name, file_format)
+
+
+# --- All prefectures -------------------------------------------------------------------------------
+
+def _indicator() -> str:
+    value = request.args.get("indicator", "economic_value")
+    return value if value in returns.INDICATORS else "economic_value"
+
+
+def _sorted_rows(data, prefectures):
+    raw = request.args.get("sort", "code")
+    key, descending = raw.lstrip("-"), raw.startswith("-")
+    if key not in returns.INDICATORS:
+        key, descending = "code", False
+    ids = sorted(data["rows"], key=lambda p: (sort_key(data["rows"][p][key]), p) if key != "code" else (0, p), reverse=descending)
+    return [(prefectures[p], data["rows"][p]) for p in ids], key, descending
+
+
+def _dashboard_context():
+    filters = _filters()
+    prefectures = {p.id: p for p in db.session.scalars(db.select(Prefecture))}
+    context = {"prefectures": prefectures, "indicator": _indicator(), "indicators": returns.INDICATORS, **_filter_context(filters)}
+    data = returns.national(filters)
+    rows, sort, descending = _sorted_rows(data, prefectures)
+    indicator = context["indicator"]
+    context.update(data=data, rows=rows, sort=sort, descending=descending,
+                   tile_map=charts.tile_map({p: data["rows"][p][indicator] for p in data["rows"]}),
+                   trend_chart=charts.bars({fiscal_year.label(y): data["trend"][y]["economic_value"] for y in data["years"]}))
+    return context
+
+
+@bp.get("/national")
+@roles(*REPORT_ROLES)
+def national_dashboard():
+    try:
+        context = _dashboard_context()
+    except GroupTooSmall as error:
+        return _refused("reports/national.html", "reports/_national.html", error, data=None, **_filter_context(_filters()),
+                        indicator=_indicator(), indicators=returns.INDICATORS)
+    return htmx.render("reports/national.html", "reports/_national.html", **context)
+
+
+@bp.get("/national/map")
+@roles(*REPORT_ROLES)
+def national_map():
+    """The tile map alone, recoloured for another indicator (htmx); the whole dashboard otherwise."""
+    try:
+        context = _dashboard_context()
+    except GroupTooSmall as error:
+        return _refused("reports/national.html", "reports/_refused.html", error, data=None, **_filter_context(_filters()),
+                        indicator=_indicator(), indicators=returns.INDICATORS)
+    return htmx.render("reports/national.html", "reports/_map.html", **context)
+
+
+@bp.get("/national/export")
+@roles(*REPORT_ROLES)
+def export_national():
+    file_format = _export_format()
+    try:
+        context = _dashboard_context()
+    except GroupTooSmall:
+        return make_response(_refusal(), 422)
+    data, label = context["data"], fiscal_year.label(context["filters"].fiscal_year)
+    headers = [_("Code"), _("Prefecture"), _("Fiscal year")] + [str(INDICATOR_LABELS[key]) for key in returns.INDICATORS]
+    rows = [[f"{p.id:02d}", p.name, label] + [_cell(row[key]) for key in returns.INDICATORS] for p, row in context["rows"]]
+    rows.append(["", _("All prefectures"), label] + [_cell(data["totals"][key]) for key in returns.INDICATORS])
+    audit.record_event("export", "report", None, report="national", format=file_format,
+                       fiscal_year=context["filters"].fiscal_year, rows=len(rows))
+    return _download(rows, headers, f"local-return-national-FY{context['filters'].fiscal_year}", file_format)
+
+
+# --- Downloads -------------------------------------------------------------------------------------
+
+def _export_format() -> str:
+    file_format = request.args.get("format", "csv")
+    if file_format not in EXPORT_FORMATS:
+        abort(404)
+    return file_format
+
+
+def _cell(value):
+    """Hidden values are written as "<10", like on screen; empty for no data."""
+    if value is None:
+        return ""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
+def _download(rows, headers, name: str, file_format: str) -> Response:
+    if file_format == "xlsx":
+        buffer = io.BytesIO()
+        write_xlsx(rows, headers, buffer, sheet_title="Local return")
+        response = Response(buffer.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    else:
+        response = Response(b"".join(iter_csv(rows, headers)), mimetype="text/csv")
+        response.charset = "utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{file_format}"'
+    return response

@@ -1,0 +1,176 @@
+"""Ambassadors, activities and investment: quick logging, inline review, scope, stale edits."""
+from datetime import date
+
+from crm.ambassadors.models import Activity, ActivityStatus, Ambassador, Investment
+from crm.audit import AuditEntry
+from crm.auth.models import Role
+from crm.extensions import db
+from tests.conftest import HYOGO, TOTTORI, fragment
+
+
+def _log(client, alumnus_id, **values):
+    data = {"log-alumnus": alumnus_id, "log-occurred_on": "2025-03-31", "log-kind": "tourism", "log-country": "US",
+            "log-description": "Seattle food fair stand", "log-people_reached": "300", "log-economic_value_yen": "120000",
+            "log-economic_value_basis": "Orders placed at the fair", "log-evidence_url": "https://example.org/fair"}
+    data.update({f"log-{key}": value for key, value in values.items()})
+    return client.submit("/ambassadors/activities", data, htmx=True)
+
+
+def test_quick_log_adds_a_reported_activity_in_the_right_fiscal_year(app, signed_in, make_alumnus):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    alumnus = make_alumnus(TOTTORI)
+    response = _log(client, alumnus)
+    assert response.status_code == 200 and fragment(response.text)
+    assert "Seattle food fair stand" in response.text and 'hx-swap-oob="true"' in response.text
+    with app.app_context():
+        activity = db.session.scalar(db.select(Activity))
+        assert activity.status == ActivityStatus.REPORTED and activity.prefecture_id == TOTTORI
+        assert activity.fiscal_year == 2024  # 31 March belongs to the 年度 that began the April before
+
+
+def test_bad_evidence_link_is_refused_inline_and_nothing_written(app, signed_in, make_alumnus):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    response = _log(client, make_alumnus(TOTTORI), evidence_url="javascript:alert(1)")
+    assert response.status_code == 422 and "http or https" in response.text
+    response = _log(client, make_alumnus(TOTTORI, family="Jones"), economic_value_basis="")
+    assert response.status_code == 422 and "how the economic value was estimated" in response.text
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Activity)) == 0
+
+
+def test_tottori_staff_cannot_log_for_a_hyogo_only_alumnus(app, signed_in, make_alumnus):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    assert _log(client, make_alumnus(HYOGO)).status_code == 404
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Activity)) == 0
+
+
+def test_verify_inline_records_who_and_when(app, signed_in, make_alumnus, make_activity):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    activity_id = make_activity(make_alumnus(TOTTORI), status="reported")
+    response = client.submit(f"/ambassadors/activities/{activity_id}/review", {"status": "verified"}, htmx=True)
+    assert response.status_code == 200 and fragment(response.text) and "Verified" in response.text
+    with app.app_context():
+        activity = db.session.get(Activity, activity_id)
+        assert activity.status == ActivityStatus.VERIFIED and activity.reviewed_by_id and activity.reviewed_at
+
+
+def test_tottori_staff_cannot_reach_hyogo_records_by_id_list_or_partial(app, signed_in, make_alumnus, make_activity,
+                                                                        make_ambassador, make_investment):
+    hyogo_alumnus = make_alumnus(HYOGO, family="Kobe")
+    activity = make_activity(hyogo_alumnus, HYOGO, status="reported", description="Hyogo-only sake tasting")
+    ambassador = make_ambassador(hyogo_alumnus, HYOGO, title="兵庫県ふるさと大使")
+    investment = make_investment(HYOGO)
+    client = signed_in(Role.PREFECTURE_STAFF)
+    for url in (f"/ambassadors/activities/{activity}", f"/ambassadors/activities/{activity}/edit",
+                f"/ambassadors/{ambassador}", f"/ambassadors/{ambassador}/edit",
+                f"/ambassadors/investment/{investment}", f"/ambassadors/investment/{investment}/edit",
+                f"/reports/return/{HYOGO}", f"/reports/return/{HYOGO}/export"):
+        assert client.get(url).status_code == 404, url
+        assert client.htmx_get(url).status_code == 404, url
+    assert client.submit(f"/ambassadors/activities/{activity}/review", {"status": "verified"}, htmx=True).status_code == 404
+    assert client.submit(f"/ambassadors/investment/{investment}", {"investment-{investment}-fiscal_year": "2020",
+                                                                   "investment-{investment}-version": "1"}).status_code == 404
+    for url in ("/ambassadors/activities", "/ambassadors", "/ambassadors/investment"):
+        page = client.get(url).text
+        assert "Hyogo-only sake tasting" not in page and "兵庫県ふるさと大使" not in page and "Kobe" not in page
+    with app.app_context():
+        assert db.session.get(Activity, activity).status == ActivityStatus.REPORTED
+        assert db.session.get(Investment, investment).fiscal_year == 2025
+
+
+def test_ministry_never_sees_individual_activities(signed_in, make_alumnus, make_activity):
+    activity = make_activity(make_alumnus(TOTTORI))
+    client = signed_in(Role.MINISTRY_REVIEWER)
+    assert client.get("/ambassadors/activities").status_code == 403
+    assert client.get(f"/ambassadors/activities/{activity}").status_code == 403
+
+
+def test_stale_investment_edit_gets_409_and_the_first_save_stays(app, signed_in, make_investment):
+    investment = make_investment(TOTTORI, 2025)
+    client = signed_in(Role.PREFECTURE_STAFF)
+    prefix = f"investment-{investment}"
+    first = {f"{prefix}-fiscal_year": "2025", f"{prefix}-alt_count": "11", f"{prefix}-hosting_cost_yen": "31000000", f"{prefix}-version": "1"}
+    assert client.submit(f"/ambassadors/investment/{investment}", first, htmx=True).status_code == 200
+    second = {**first, f"{prefix}-alt_count": "99"}
+    response = client.submit(f"/ambassadors/investment/{investment}", second, htmx=True)
+    assert response.status_code == 409 and "changed this record meanwhile" in response.text
+    with app.app_context():
+        assert db.session.get(Investment, investment).alt_count == 11
+
+
+def test_one_investment_row_per_prefecture_and_year(app, signed_in, make_investment):
+    make_investment(TOTTORI, 2025)
+    client = signed_in(Role.PREFECTURE_STAFF)
+    response = client.submit("/ambassadors/investment", {"new-fiscal_year": "2025", "new-alt_count": "3"}, htmx=True)
+    assert response.status_code == 422 and "entered already" in response.text
+    assert client.submit("/ambassadors/investment", {"new-fiscal_year": "2024", "new-alt_count": "3"}).status_code == 303
+    with app.app_context():
+        rows = db.session.scalars(db.select(Investment).order_by(Investment.fiscal_year)).all()
+        assert [(r.prefecture_id, r.fiscal_year) for r in rows] == [(TOTTORI, 2024), (TOTTORI, 2025)]
+
+
+def test_stale_activity_edit_gets_409(app, signed_in, make_alumnus, make_activity):
+    activity = make_activity(make_alumnus(TOTTORI), status="reported")
+    client = signed_in(Role.PREFECTURE_STAFF)
+    prefix = f"activity-{activity}"
+    data = {f"{prefix}-occurred_on": "2025-04-01", f"{prefix}-kind": "article", f"{prefix}-description": "First edit",
+            f"{prefix}-version": "1"}
+    assert client.submit(f"/ambassadors/activities/{activity}", data, htmx=True).status_code == 200
+    response = client.submit(f"/ambassadors/activities/{activity}", {**data, f"{prefix}-description": "Second"}, htmx=True)
+    assert response.status_code == 409
+    with app.app_context():
+        assert db.session.get(Activity, activity).description == "First edit"
+
+
+def test_appointment_with_term_ending_before_start_is_refused(app, signed_in, make_alumnus):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    alumnus = make_alumnus(TOTTORI)
+    data = {"alumnus": alumnus, "title": "鳥取県ふるさと大使", "term_start_on": "2025-04-01", "term_end_on": "2025-03-01"}
+    response = client.submit("/ambassadors", data, htmx=True)
+    assert response.status_code == 422 and "cannot end before it starts" in response.text
+    assert client.submit("/ambassadors", {**data, "term_end_on": "2027-03-31"}).status_code == 303
+    with app.app_context():
+        ambassador = db.session.scalar(db.select(Ambassador))
+        assert ambassador.prefecture_id == TOTTORI and ambassador.alumnus_id == alumnus
+    page = client.get("/ambassadors").text
+    assert "Current ambassadors" in page and "鳥取県ふるさと大使" in page
+
+
+def test_activity_list_is_a_fragment_for_htmx_and_a_page_otherwise(signed_in, make_alumnus, make_activity):
+    make_activity(make_alumnus(TOTTORI), description="Pear promotion in Lyon")
+    client = signed_in(Role.PREFECTURE_STAFF)
+    partial = client.htmx_get("/ambassadors/activities?status=verified")
+    assert fragment(partial.text) and "Pear promotion in Lyon" in partial.text
+    assert not fragment(client.get("/ambassadors/activities?status=verified").text)
+
+
+def test_record_rows_are_fragments_for_htmx_and_pages_otherwise(signed_in, make_alumnus, make_activity, make_ambassador, make_investment):
+    alumnus = make_alumnus(TOTTORI)
+    urls = [f"/ambassadors/activities/{make_activity(alumnus)}", f"/ambassadors/{make_ambassador(alumnus)}",
+            f"/ambassadors/investment/{make_investment()}"]
+    client = signed_in(Role.PREFECTURE_STAFF)
+    for url in urls + [u + "/edit" for u in urls]:
+        assert fragment(client.htmx_get(url).text), url
+        assert not fragment(client.get(url).text), url
+
+
+def test_merge_moves_activities_to_the_survivor(app, make_alumnus, make_activity):
+    from crm.alumni import operations
+    from crm.alumni.models import Alumnus
+
+    survivor, other = make_alumnus(TOTTORI), make_alumnus(TOTTORI, family="Smyth")
+    activity = make_activity(other)
+    with app.app_context():
+        operations.merge(db.session.get(Alumnus, survivor), db.session.get(Alumnus, other))
+        db.session.commit()
+        assert db.session.get(Activity, activity).alumnus_id == survivor
+
+
+def test_report_export_is_recorded_in_the_audit_trail(app, signed_in):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    with client.get(f"/reports/return/{TOTTORI}/export?format=csv&year=2025") as response:
+        assert response.status_code == 200
+    with app.app_context():
+        entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "export"))
+        assert entry.details["report"] == "local_return" and entry.details["fiscal_year"] == 2025
