@@ -95,11 +95,13 @@ def _register_blueprints(app: Flask) -> None:
     from crm.alumni import bp as alumni_bp
     from crm.auth import bp as auth_bp
     from crm.home import bp as home_bp
+    from crm.imports import bp as imports_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(alumni_bp, url_prefix="/alumni")
+    app.register_blueprint(imports_bp, url_prefix="/imports")
 
 
 def _register_request_hooks(app: Flask) -> None:

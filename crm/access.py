@@ -214,3 +214,19 @@ SCOPES.update({
     AlumniGroup: _alumni_group_scope,
     JapanAlumniAssociation: _japan_alumni_association_scope,
 })
+
+
+# --- Import jobs -----------------------------------------------------------------------------------
+from crm.imports.models import ImportJob  # noqa: E402
+
+
+def _import_job_scope(user: User):
+    # A job holds the uploaded file's rows: the importing prefecture's office sees its own jobs.
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.PREFECTURE_STAFF:
+        return ImportJob.prefecture_id == user.prefecture_id
+    return false()
+
+
+SCOPES[ImportJob] = _import_job_scope
