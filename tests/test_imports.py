@@ -408,3 +408,18 @@ def test_cli_import_dry_run_then_import_then_export(app, tmp_path):
     assert result.exit_code == 0 and "3 rows" in result.output
     assert openpyxl.load_workbook(out).active.max_row == 4
     assert runner.invoke(args=["export", "alumni", "--prefecture", "28", "--format", "csv", "-o", str(out)]).output.startswith("0 rows")
+
+
+def test_different_emails_are_different_people_even_with_the_same_name_key(app, signed_in, make_alumnus):
+    make_alumnus(TOTTORI, family="髙橋", given="Emma", email="first@example.com", start_year=2015)
+    client = signed_in()
+    rows = [["髙橋, Emma", "", "second@example.com", "US", "", "ALT", "2015-2017"],
+            ["髙橋, Emma", "", "third@example.com", "US", "", "ALT", "2015-2017"]]
+    job = import_file(client, app, csv_bytes(rows))
+    assert (job.state, job.created_count, job.updated_count) == (JobState.DONE, 2, 0)
+    # Without an email, name + start year finds the existing record.
+    job = import_file(client, app, csv_bytes([["Smith, John", "", "", "US", "倉吉市", "ALT", "2015-2017"]]))
+    assert job.created_count == 1
+    job = import_file(client, app, csv_bytes([["Smith, John", "", "", "US", "米子市", "ALT", "2015-2017"]]))
+    assert (job.created_count, job.updated_count) == (0, 1)
+    assert len(alumni(app)) == 4
