@@ -99,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.associations import bp as associations_bp, views as _association_views  # noqa: F401
     from crm.auth import bp as auth_bp, views as _auth_views  # noqa: F401
     from crm.home import bp as home_bp, views as _home_views  # noqa: F401
+    from crm.imports import bp as imports_bp, views as _import_views  # noqa: F401
     from crm.reports import bp as reports_bp, views as _report_views  # noqa: F401
 
     app.register_blueprint(auth_bp)
@@ -108,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(associations_bp, url_prefix="/associations")
     app.register_blueprint(ambassadors_bp, url_prefix="/ambassadors")
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(imports_bp, url_prefix="/imports")
 
 
 def _register_request_hooks(app: Flask) -> None:

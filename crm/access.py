@@ -20,7 +20,9 @@ from sqlalchemy import Select, exists, false, select, true
 
 from crm import audit
 from crm.alumni.models import AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement
+from crm.ambassadors.models import Activity, Ambassador, Investment
 from crm.associations.models import Association, FundingLine, Member, MembershipFee, Program
+from crm.imports.models import ImportJob
 from crm.auth.models import Role, User
 from crm.extensions import db, login_manager
 
@@ -272,7 +274,6 @@ SCOPES.update({
 
 
 # --- Ambassadors, activities, investment (issue 6) -------------------------------------------------
-from crm.ambassadors.models import Activity, Ambassador, Investment  # noqa: E402
 
 
 def _owned_by_prefecture(column):
@@ -318,3 +319,18 @@ def sees_full_report(prefecture_id: int, user=None) -> bool:
     if user.role == Role.ADMIN:
         return True
     return user.role == Role.PREFECTURE_STAFF and user.prefecture_id == prefecture_id
+
+
+# --- Import jobs -----------------------------------------------------------------------------------
+
+
+def _import_job_scope(user: User):
+    # A job holds the uploaded file's rows: the importing prefecture's office sees its own jobs.
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.PREFECTURE_STAFF:
+        return ImportJob.prefecture_id == user.prefecture_id
+    return false()
+
+
+SCOPES[ImportJob] = _import_job_scope

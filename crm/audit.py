@@ -191,6 +191,22 @@ def record_event(action: str, record_type: str | None = None, record_id=None, **
         connection.execute(insert(AuditEntry), [row])
 
 
+def record_bulk_creates(record_type: str, created: list[tuple[object, dict]]) -> None:
+    """Create entries for rows inserted in bulk (an import), which bypass the ORM's flush: one entry
+    per row, in the caller's transaction, in the same shape as the automatic ones."""
+    actor_id, actor, ip = _actor()
+    at = utcnow()
+    rows = [
+        {"at": at, "actor_id": actor_id, "actor": actor, "action": "create", "record_type": record_type,
+         "record_id": str(record_id), "ip": ip,
+         "changes": {key: {"old": None, "new": _plain(value)} for key, value in values.items()
+                     if value is not None and key not in ALWAYS_EXCLUDED}}
+        for record_id, values in created
+    ]
+    if rows:
+        db.session.execute(insert(AuditEntry), rows)
+
+
 def record_view(instance) -> None:
     """APPI access record: someone opened this individual's record (called from GET views)."""
     record_event("view", instance.__tablename__, _record_id(instance))

@@ -17,6 +17,8 @@ from crm.extensions import db
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(import_group)
+    app.cli.add_command(export_group)
 
 
 @click.command("create-user")
@@ -65,3 +67,81 @@ def seed_demo_command(if_empty):
     for account in DEMO_ACCOUNTS:
         if account["email"] in present:
             click.echo(f"  {account['email']:<32} {account['password']:<24} {account['role'].value}")
+
+
+@click.group("import")
+def import_group():
+    """Import a file: the same checks and report as the web wizard, all rows or none."""
+
+
+@import_group.command("alumni")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--prefecture", type=click.IntRange(1, 47), required=True, help="JIS code of the importing prefecture.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "xlsx", "linkedin", "vcard"]), help="Default: detected.")
+@click.option("--encoding", help="Default: detected (BOM, UTF-8, CP932, then a detector).")
+@click.option("--position", type=click.Choice(["alt", "cir", "sea"]), help="For rows without a position.")
+@click.option("--start-year", type=int, help="For rows without a start year.")
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+def import_alumni_command(path, prefecture, fmt, encoding, position, start_year, dry_run):
+    """Import alumni and their placements; exit status 1 when any row or the file is rejected."""
+    from pathlib import Path
+
+    from crm.imports import operations
+    from crm.imports.models import JobState
+    from crm.imports.problems import problem_message
+    from crm.imports.targets import TARGETS
+
+    office = operations.prefecture_office(prefecture, f"cli:import (prefecture {prefecture})")
+    with operations.acting_for(office), Path(path).open("rb") as upload:
+        job = operations.save_upload(upload, Path(path).name, TARGETS["alumni"], office, 1 << 40)
+        if fmt or encoding:
+            operations.inspect_file(job, fmt, encoding)
+        problems = [] if job.problem else operations.save_mapping(job, job.mapping or {}, {"position": position or "", "start_year": str(start_year or "")})
+        db.session.commit()
+        if job.problem or problems:
+            operations.discard_upload(job)
+            for message in ([problem_message(job.problem)] if job.problem else problems):
+                click.echo(message, err=True)
+            sys.exit(1)
+        click.echo(f"{job.format}, {job.encoding or '-'}: " + ", ".join(f"{h} → {k}" for h, k in job.mapping.items() if k))
+        operations.begin(job.id, JobState.UPLOADED, JobState.VALIDATING)
+        operations.run_phase(job.id, JobState.VALIDATING)
+        job = db.session.get(operations.ImportJob, job.id)
+        if not job.problem and not job.errors and not dry_run:
+            operations.begin(job.id, JobState.VALIDATED, JobState.APPLYING)
+            operations.run_phase(job.id, JobState.APPLYING)
+            db.session.expire_all()
+            job = db.session.get(operations.ImportJob, job.id)
+    for error in job.errors or []:
+        click.echo(f"row {error['row']}: {error['column'] or ''}: {error['message']}", err=True)
+    if job.problem:
+        click.echo(problem_message(job.problem), err=True)
+    if job.state.value == "done":
+        click.echo(f"imported: {job.created_count} created, {job.updated_count} updated, {job.unchanged_count} unchanged")
+    else:
+        operations.discard_upload(job)
+        click.echo(f"{job.row_count} rows checked, {job.error_rows} rejected" + ("" if job.errors or job.problem else " (dry run: nothing written)"))
+    if job.errors or job.problem:
+        sys.exit(1)
+
+
+@click.group("export")
+def export_group():
+    """Export records to a file (scoped, cease-use people left out, recorded in the audit trail)."""
+
+
+@export_group.command("alumni")
+@with_appcontext
+@click.option("--prefecture", type=click.IntRange(1, 47), required=True, help="JIS code of the exporting prefecture.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "csv-cp932", "xlsx", "vcard"]), default="csv")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+def export_alumni_command(prefecture, fmt, output):
+    """Export a prefecture's alumni and placements."""
+    from crm.imports import exports, operations
+
+    office = operations.prefecture_office(prefecture, f"cli:export (prefecture {prefecture})")
+    with operations.acting_for(office):
+        rows = exports.export_to_file("alumni", fmt, {}, output)
+        db.session.commit()
+    click.echo(f"{rows} rows written to {output}")

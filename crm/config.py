@@ -39,6 +39,11 @@ class Defaults:
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the (at most 8 hour) session
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    # Imports: the largest file and the most rows one import takes; a running job whose worker has
+    # not reported progress for this long is offered for a restart.
+    IMPORT_MAX_BYTES = 20 * 1024 * 1024
+    IMPORT_MAX_ROWS = 100_000
+    IMPORT_STALE_SECONDS = 60
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True

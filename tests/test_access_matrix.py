@@ -130,7 +130,34 @@ MATRIX = {
     ("reports.national_dashboard", "GET", "/reports/national"): REPORTS,
     ("reports.national_map", "GET", "/reports/national/map"): REPORTS,
     ("reports.export_national", "GET", "/reports/national/export"): REPORTS,
+    # Imports write placements in the importer's prefecture: prefecture staff only. The sample job is
+    # freshly uploaded: nothing to commit or restart yet (409 after the access checks passed).
+    ("imports.index", "GET", "/imports"): PREFECTURE_ONLY,
+    ("imports.upload", "POST", "/imports"): PREFECTURE_ONLY,
+    ("imports.show_job", "GET", "/imports/{job}"): PREFECTURE_ONLY,
+    ("imports.change_settings", "POST", "/imports/{job}/settings"): PREFECTURE_ONLY,
+    ("imports.save_mapping", "POST", "/imports/{job}/mapping"): PREFECTURE_ONLY,
+    ("imports.commit_job", "POST", "/imports/{job}/commit"): {**PREFECTURE_ONLY, Role.PREFECTURE_STAFF: 409},
+    ("imports.restart_job", "POST", "/imports/{job}/restart"): {**PREFECTURE_ONLY, Role.PREFECTURE_STAFF: 409},
+    ("imports.export", "GET", "/imports/export/alumni"): ALUMNI,
 }
+
+
+def _import_job_sample(app) -> dict:
+    """A Tottori import job with an uploaded CSV."""
+    import io
+
+    from crm.extensions import db
+    from crm.imports import operations
+    from crm.imports.targets import TARGETS
+
+    with app.app_context():
+        office = operations.prefecture_office(31, "test")
+        with operations.acting_for(office):
+            job = operations.save_upload(io.BytesIO("氏名,職種\r\nSmith John,ALT\r\n".encode("cp932")), "a.csv",
+                                         TARGETS["alumni"], office, 1 << 20)
+            db.session.commit()
+            return {"job": job.id}
 
 
 def test_every_route_is_in_the_matrix(app):
@@ -178,6 +205,8 @@ def test_route_access_by_role(app, make_user, make_association, make_alumnus, ma
     if "{" in path and "/ambassadors" in path:
         alumnus = make_alumnus(31)
         samples = {"ambassador": make_ambassador(alumnus), "activity": make_activity(alumnus), "investment": make_investment()}
+    if "{job}" in path:
+        samples = _import_job_sample(app)
     url = path.format(user=target_id, association=association, member=member, **samples)
     failures = []
     for role in ROLES:

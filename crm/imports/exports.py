@@ -1,0 +1,171 @@
+"""Exports: any filtered alumni list and the contact log, streamed as CSV (UTF-8 with BOM or CP932),
+XLSX with typed cells, or vCard (alumni).
+
+Rows come from the same scoped queries as the lists (`crm.alumni.operations.alumni_query`, which
+starts from `listable()`: never another prefecture's people, never anyone whose use has ceased), and
+contact entries from `scoped(ContactEntry)`: only the user's own prefecture's log. Every export is
+recorded in the audit trail with its filter and row count once the last row is written.
+"""
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from crm import audit
+from crm.access import scoped
+from crm.alumni import operations as alumni_operations
+from crm.alumni.models import Alumnus, ContactEntry
+from crm.auth.models import Role
+from crm.db import write_intent
+from crm.extensions import db
+from crm.i18n import is_japanese
+from crm.imports.targets import TARGETS, VCARD_EXTENSIONS, Target
+from crm.imports.writers import cp932_unrepresentable, iter_csv, iter_vcards, write_xlsx
+
+EXPORT_FORMATS = {
+    # format: (file extension, MIME type)
+    "csv": ("csv", "text/csv; charset=utf-8"),
+    "csv-cp932": ("csv", "text/csv; charset=shift_jis"),
+    "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "vcard": ("vcf", "text/vcard; charset=utf-8"),
+}
+FORMATS_OF = {"alumni": ("csv", "csv-cp932", "xlsx", "vcard"), "contacts": ("csv", "csv-cp932", "xlsx")}
+CHUNK = 1 << 16
+ALUMNUS_EXPORT_FIELDS = [column.key for column in TARGETS["alumni"].columns if column.key not in ("full_name", "period")]
+
+
+def _own_placements(alumnus: Alumnus):
+    # Prefecture staff export their own prefecture's placements (a re-import writes placements there);
+    # administrators every placement.
+    if current_user.role == Role.ADMIN:
+        return list(alumnus.placements)
+    return [placement for placement in alumnus.placements if placement.prefecture_id == current_user.prefecture_id]
+
+
+def alumni_records(filters: dict) -> Iterator[dict]:
+    """One row per alumnus and placement, from the list's own filtered, scoped query."""
+    statement = alumni_operations.alumni_query(filters).order_by(Alumnus.family_name, Alumnus.given_name, Alumnus.id)
+    for alumnus in db.session.scalars(statement.execution_options(yield_per=1000)):
+        base = {key: getattr(alumnus, key) for key in ALUMNUS_EXPORT_FIELDS if hasattr(Alumnus, key)}
+        base["sector"] = alumnus.sector.value if alumnus.sector else None
+        base["japanese_level"] = alumnus.japanese_level.value if alumnus.japanese_level else None
+        for placement in _own_placements(alumnus) or [None]:
+            row = dict(base)
+            if placement is not None:
+                row.update(organisation=placement.organisation, position=placement.position.value.upper(),
+                           start_year=placement.start_year, end_year=placement.end_year,
+                           host_prefecture=placement.host_prefecture.name if placement.host_prefecture else None)
+            yield row
+
+
+def contact_records(filters: dict) -> Iterator[dict]:
+    """The user's own prefecture's contact log, about people whose use has not ceased."""
+    statement = (
+        scoped(ContactEntry).join(Alumnus, Alumnus.id == ContactEntry.alumnus_id).where(Alumnus.cease_use.is_(False))
+        .options(selectinload(ContactEntry.alumnus), selectinload(ContactEntry.staff), selectinload(ContactEntry.assignee))
+        .order_by(ContactEntry.contacted_on.desc(), ContactEntry.id.desc())
+    )
+    if filters.get("alumnus"):
+        statement = statement.where(ContactEntry.alumnus_id == alumni_operations._int(filters["alumnus"]))
+    for entry in db.session.scalars(statement.execution_options(yield_per=1000)):
+        yield {
+            "contacted_on": entry.contacted_on, "family_name": entry.alumnus.family_name,
+            "given_name": entry.alumnus.given_name, "email": entry.alumnus.email, "channel": str(entry.channel.label),
+            "direction": str(entry.direction.label), "summary": entry.summary,
+            "staff": entry.staff.display_name if entry.staff else None, "follow_up_on": entry.follow_up_on,
+            "assignee": entry.assignee.display_name if entry.assignee else None, "done": entry.done_at is not None,
+        }
+
+
+RECORDS = {"alumni": alumni_records, "contacts": contact_records}
+
+
+def _headed(target: Target, records: Iterator[dict], japanese: bool) -> tuple[list[str], Iterator[dict]]:
+    columns = [column for column in target.columns if column.key not in ("full_name", "period")]
+    headers = [target.header(column, japanese) for column in columns]
+
+    def rows():
+        for record in records:
+            yield [record.get(column.key) for column in columns]
+
+    return headers, rows()
+
+
+def cp932_changes(target_name: str, filters: dict, limit: int = 200) -> list[tuple[str, str]]:
+    """The values a CP932 export would change, and how they will appear (the confirmation step)."""
+    def values():
+        for record in RECORDS[target_name](filters):
+            yield from record.values()
+
+    return cp932_unrepresentable(values())[:limit]
+
+
+def _card(record: dict) -> dict:
+    return {
+        "family_name": record.get("family_name"), "given_name": record.get("given_name"),
+        "family_name_kana": record.get("name_katakana"),
+        "emails": [address for address in (record.get("email"), record.get("email_secondary")) if address],
+        "phones": [record["phone"]] if record.get("phone") else [],
+        "organisation": record.get("employer"), "title": record.get("job_title"), "url": record.get("linkedin_url"),
+        "city": record.get("city"), "country": record.get("residence_country"),
+        "x_fields": {name: [str(record[key])] for key, name in VCARD_EXTENSIONS.items() if record.get(key) not in (None, "")},
+    }
+
+
+def stream(target_name: str, fmt: str, filters: dict) -> Iterator[bytes]:
+    """The export as byte chunks; the audit entry is written once the last row has gone out."""
+    target = TARGETS[target_name]
+    count = 0
+
+    def counted():
+        nonlocal count
+        for record in RECORDS[target_name](filters):
+            count += 1
+            yield record
+
+    recorded_filter = {key: value for key, value in filters.items() if value}
+    # An export only reads: never hold a write transaction (the audit entry gets its own).
+    token = write_intent.set(False)
+    try:
+        if fmt == "vcard":
+            yield from iter_vcards(_card(record) for record in counted())
+        elif fmt == "xlsx":
+            headers, rows = _headed(target, counted(), is_japanese())
+            with tempfile.TemporaryFile() as spool:
+                write_xlsx(rows, headers, spool, sheet_title=str(target.label)[:31])
+                spool.seek(0)
+                while chunk := spool.read(CHUNK):
+                    yield chunk
+        else:
+            headers, rows = _headed(target, counted(), is_japanese())
+            yield from iter_csv(rows, headers, encoding="cp932" if fmt == "csv-cp932" else "utf-8-sig")
+    finally:
+        db.session.rollback()
+        audit.record_event("export", target_name, None, format=fmt, filter=recorded_filter, rows=count)
+        write_intent.reset(token)
+
+
+def filename(target_name: str, fmt: str) -> str:
+    from datetime import date
+
+    return f"{target_name}-{date.today().isoformat()}.{EXPORT_FORMATS[fmt][0]}"
+
+
+def export_to_file(target_name: str, fmt: str, filters: dict, path) -> int:
+    """CLI: write an export to `path`; → rows written."""
+    with open(path, "wb") as out:
+        for chunk in stream(target_name, fmt, filters):
+            out.write(chunk)
+    return _last_count(target_name)
+
+
+def _last_count(target_name: str) -> int:
+    from crm.audit import AuditEntry
+
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "export", AuditEntry.record_type == target_name)
+                              .order_by(AuditEntry.id.desc()).limit(1))
+    return int(entry.details["rows"]) if entry else 0

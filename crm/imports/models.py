@@ -1,0 +1,74 @@
+"""An import job: the uploaded file's settings, mapping, state and outcome.
+
+The job row is the import's memory between wizard steps and across a crash: a worker killed while
+applying leaves the job `applying` with no fresh heartbeat, the single apply transaction rolled back,
+and the wizard offers to start the commit again.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.auth.models import enum_column
+from crm.db import UTCDateTime, utcnow
+from crm.extensions import db
+from crm.i18n import LabelledEnum
+
+
+class JobState(LabelledEnum):
+    UPLOADED = "uploaded", _l("Uploaded")
+    VALIDATING = "validating", _l("Checking rows")
+    VALIDATED = "validated", _l("Checked")
+    APPLYING = "applying", _l("Importing")
+    DONE = "done", _l("Imported")
+    FAILED = "failed", _l("Failed")
+
+
+RUNNING_STATES = (JobState.VALIDATING, JobState.APPLYING)
+
+
+class ImportJob(db.Model):
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(30))
+    # The importer's prefecture: every placement the import writes is in it, and matching only
+    # considers the alumni this prefecture already reaches.
+    prefecture_id: Mapped[int | None] = mapped_column(ForeignKey("prefectures.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(80))
+    size: Mapped[int] = mapped_column(default=0)
+    format: Mapped[str | None] = mapped_column(String(10))
+    encoding: Mapped[str | None] = mapped_column(String(20))
+    delimiter: Mapped[str | None] = mapped_column(String(2))
+    sheet: Mapped[str | None] = mapped_column(String(100))
+    headers: Mapped[list | None] = mapped_column(JSON)
+    mapping: Mapped[dict | None] = mapped_column(JSON)
+    options: Mapped[dict | None] = mapped_column(JSON)
+    state: Mapped[JobState] = mapped_column(enum_column(JobState, length=20), default=JobState.UPLOADED)
+    # A file-level problem: {"code": ..., "params": {...}}.
+    problem: Mapped[dict | None] = mapped_column(JSON)
+    row_count: Mapped[int] = mapped_column(default=0)
+    # Every rejected row: [{"row": n, "column": header or None, "message": text}].
+    errors: Mapped[list | None] = mapped_column(JSON)
+    preview: Mapped[list | None] = mapped_column(JSON)
+    created_count: Mapped[int] = mapped_column(default=0)
+    updated_count: Mapped[int] = mapped_column(default=0)
+    unchanged_count: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def running(self) -> bool:
+        return self.state in RUNNING_STATES
+
+    @property
+    def error_rows(self) -> int:
+        return len({error["row"] for error in self.errors or () if error.get("row") is not None})

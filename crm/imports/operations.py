@@ -1,0 +1,590 @@
+"""Import jobs and exports: the rules behind the wizard, the background worker and the CLI.
+
+Import, in two passes over the stored upload (streamed, never loaded whole):
+1. check (`validate_job`): every row through the target's validation (the alumni forms' own
+   validators), duplicates inside the file, a preview of the first rows — nothing written but the
+   job's outcome;
+2. commit (`apply_job`): the same checks again, then the upsert, all in ONE transaction together with
+   the job's "done" state. A worker killed in the middle leaves no row of the file and the job
+   `applying` without a fresh heartbeat: the wizard (or the CLI) starts the commit again.
+
+Matching and scope (the safe rule for other prefectures' people): an import runs as its importer
+and matches rows only against the alumni the importer's prefecture already reaches (email, else
+Latin name key + placement start year). A person known only to another prefecture is invisible to the
+import exactly as to the list: the row creates a new record in the importer's prefecture, the other
+prefecture's record is neither read into the preview or report nor changed, and the preview reads
+the same as for a genuinely new person (so an upload cannot probe for or take over other records).
+An administrator can merge such records later. Every placement written is in the importer's
+prefecture.
+
+Speed: match keys are loaded once per pass in batches (no SELECT per row); new records go in with
+bulk INSERT … RETURNING (their audit entries written in bulk too); matched records are loaded per
+batch of rows and changed through the ORM, so the audit trail shows each change automatically.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+from flask import current_app, g
+from flask_babel import gettext as _
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import selectinload
+
+from crm import audit
+from crm.access import scoped
+from crm.alumni import names, operations as alumni_operations
+from crm.alumni.models import Alumnus, Placement
+from crm.auth.models import Role, User
+from crm.db import utcnow, write_intent, writing
+from crm.extensions import db
+from crm.imports.decoding import ImportFileError
+from crm.imports.models import JobState, ImportJob
+from crm.imports.readers import FORMATS, VCARD_FIELDS, read_table
+from crm.imports.targets import ALUMNUS_FIELDS, TARGETS, VCARD_EXTENSIONS, Target, text
+
+log = logging.getLogger("crm.imports")
+
+PREVIEW_ROWS = 20
+BATCH_ROWS = 1000
+PROGRESS_EVERY_SECONDS = 0.5
+# vCard fields offered for mapping: flattened from the reader's cards (see `_flatten_card`).
+VCARD_HEADERS = [name for name in VCARD_FIELDS if name not in ("x_fields", "phones", "version", "family_name_kana",
+                                                                "given_name_kana")] + ["name_katakana", *VCARD_EXTENSIONS.values()]
+
+
+class FileTooLarge(Exception):
+    pass
+
+
+class JobBusy(Exception):
+    """The job is not in the state the step needs (e.g. a second click on "Import")."""
+
+
+# --- Acting as someone outside a request --------------------------------------------------------------
+
+@contextlib.contextmanager
+def acting_for(user):
+    """Run with `user` as the current user (scope rules and audit actor), outside a request: the
+    background worker acts as the importer, the CLI as a prefecture's office."""
+    app = current_app._get_current_object()
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": None}):
+        g._login_user = user
+        yield
+
+
+def prefecture_office(prefecture_id: int, label: str):
+    """A stand-in account for the CLI: prefecture staff of `prefecture_id`, named `label` in the trail."""
+    return SimpleNamespace(id=None, email=label, role=Role.PREFECTURE_STAFF, prefecture_id=prefecture_id,
+                           association_id=None, locale=None, display_name=label, is_authenticated=True, is_active=True, is_anonymous=False,
+                           get_id=lambda: None)
+
+
+# --- Stored uploads and progress ---------------------------------------------------------------------
+
+def folder() -> Path:
+    path = Path(current_app.config.get("IMPORT_FOLDER") or Path(current_app.instance_path) / "imports")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def upload_path(job: ImportJob) -> Path:
+    return folder() / job.stored_name
+
+
+def _progress_path(job_id: int) -> Path:
+    return folder() / f"job-{job_id}.progress"
+
+
+def write_progress(job_id: int, phase: str, fraction: float) -> None:
+    """Progress and heartbeat in a small file: the apply transaction holds SQLite's write lock, so a
+    progress row in the database could not be written by the worker while it runs."""
+    path = _progress_path(job_id)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"phase": phase, "percent": int(min(max(fraction, 0), 1) * 100)}))
+    os.replace(temporary, path)
+
+
+def progress(job: ImportJob) -> dict:
+    """{"percent": n, "phase": …, "stale": bool} for the progress bar."""
+    path = _progress_path(job.id)
+    try:
+        data = json.loads(path.read_text())
+        age = time.time() - path.stat().st_mtime
+    except (OSError, ValueError):
+        data, age = {"percent": 0, "phase": job.state.value}, None
+    started = job.started_at
+    if age is None and started is not None:
+        age = (utcnow() - started).total_seconds()
+    stale_after = current_app.config.get("IMPORT_STALE_SECONDS", 60)
+    data["stale"] = bool(job.running and job.id not in _THREADS and age is not None and age > stale_after)
+    return data
+
+
+def save_upload(stream, filename: str, target: Target, user, max_bytes: int) -> ImportJob:
+    """Store the upload in chunks (refusing it past `max_bytes`) and open a job for it."""
+    stored_name = f"{secrets.token_hex(16)}.upload"
+    path = folder() / stored_name
+    size = 0
+    with path.open("wb") as out:
+        while chunk := stream.read(1 << 16):
+            size += len(chunk)
+            if size > max_bytes:
+                out.close()
+                path.unlink(missing_ok=True)
+                raise FileTooLarge()
+            out.write(chunk)
+    job = ImportJob(target=target.name, prefecture_id=user.prefecture_id, created_by_id=user.id,
+                    filename=(filename or "upload")[-255:], stored_name=stored_name, size=size, options={})
+    db.session.add(job)
+    db.session.flush()
+    inspect_file(job)
+    return job
+
+
+def discard_upload(job: ImportJob) -> None:
+    with contextlib.suppress(OSError):
+        upload_path(job).unlink()
+    with contextlib.suppress(OSError):
+        _progress_path(job.id).unlink()
+
+
+# --- Reading a job's file -------------------------------------------------------------------------------
+
+def _open_table(job: ImportJob, fileobj, max_rows: int | None = None):
+    return read_table(fileobj, job.filename, fmt=job.format, sheet=job.sheet, encoding=job.encoding,
+                      delimiter=job.delimiter, max_rows=max_rows)
+
+
+def problem_of(error: ImportFileError) -> dict:
+    return {"code": error.code, "params": {key: str(value) for key, value in error.params.items()}}
+
+
+def inspect_file(job: ImportJob, fmt: str | None = None, encoding: str | None = None, delimiter: str | None = None,
+                 sheet: str | None = None) -> None:
+    """Detect (or apply the user's choice of) format, encoding, delimiter and sheet; read the header
+    and suggest the column mapping. A file-level problem is kept in `job.problem`."""
+    job.format, job.encoding, job.delimiter, job.sheet = fmt or None, encoding or None, delimiter or None, sheet or None
+    job.problem, job.headers, job.errors, job.preview = None, None, None, None
+    job.state = JobState.UPLOADED
+    try:
+        with upload_path(job).open("rb") as fileobj, _open_table(job, fileobj) as table:
+            job.format, job.encoding, job.delimiter = table.format, table.encoding, table.delimiter
+            job.sheet = table.sheet
+            job.headers = VCARD_HEADERS if table.format == "vcard" else list(table.headers)
+            job.options = {**(job.options or {}), "sheets": table.sheet_names}
+    except ImportFileError as error:
+        job.problem = problem_of(error)
+        return
+    except LookupError:
+        job.problem = {"code": "encoding_unknown", "params": {}}
+        return
+    target = TARGETS[job.target]
+    job.mapping = target.suggest(job.headers, job.format)
+
+
+def _flatten_card(card: dict) -> dict:
+    flat = {key: card.get(key) for key in VCARD_HEADERS if key in card}
+    flat["email"] = card.get("emails") or []
+    flat["emails"] = flat["email"]
+    kana = [part for part in (card.get("family_name_kana"), card.get("given_name_kana")) if part]
+    flat["name_katakana"] = "・".join(kana) if kana else None
+    for name in VCARD_EXTENSIONS.values():
+        values = card.get("x_fields", {}).get(name)
+        flat[name] = values[0] if values else None
+    return flat
+
+
+def mapped_rows(job: ImportJob, table) -> Iterator[tuple[int, dict]]:
+    """(row number, {column key: raw value}) for the mapped columns; defaults fill empty cells."""
+    mapping = {header: key for header, key in (job.mapping or {}).items() if key}
+    defaults = {key: value for key, value in (job.options or {}).get("defaults", {}).items() if value}
+    for number, values in table.rows:
+        if job.format == "vcard":
+            values = _flatten_card(values)
+        row = {key: values.get(header) for header, key in mapping.items()}
+        for key, value in defaults.items():
+            if not text(row.get(key)) and not (key == "start_year" and text(row.get("period"))):
+                row[key] = value
+        yield number, row
+
+
+def save_mapping(job: ImportJob, mapping: dict, defaults: dict) -> list[str]:
+    """Keep the user's mapping; → messages for required columns still missing or columns mapped twice."""
+    target = TARGETS[job.target]
+    keys = [key for key in mapping.values() if key]
+    problems = []
+    for key in sorted({key for key in keys if keys.count(key) > 1}):
+        problems.append(_("“%(column)s” is chosen for more than one column of the file.", column=_column_label(target, key)))
+    for group in target.missing_required(set(keys), defaults):
+        problems.append(_("Choose a column for “%(column)s”.",
+                          column=_(" or ").join(_column_label(target, key) for key in group)))
+    job.mapping = {header: key for header, key in mapping.items() if header in (job.headers or [])}
+    job.options = {**(job.options or {}), "defaults": defaults}
+    return problems
+
+
+def _column_label(target: Target, key: str) -> str:
+    from crm.i18n import is_japanese
+
+    return target.header(target.column(key), is_japanese())
+
+
+# --- Matching ---------------------------------------------------------------------------------------------
+
+class Matcher:
+    """The importer's reachable alumni, by email and by Latin name key + placement start year,
+    loaded once in batches."""
+
+    def __init__(self, prefecture_id: int):
+        self.prefecture_id = prefecture_id
+        self.by_email: dict[str, int] = {}
+        # (name key, start year) → (id, whether the record has an email)
+        self.by_name: dict[tuple[str, int], tuple[int, bool]] = {}
+        reachable = scoped(Alumnus).with_only_columns(Alumnus.id, Alumnus.email, Alumnus.email_secondary)
+        for alumnus_id, email, secondary in db.session.execute(reachable.execution_options(yield_per=5000)):
+            for address in (email, secondary):
+                if address:
+                    self.by_email.setdefault(address, alumnus_id)
+        # A placement in the importer's prefecture is what puts an alumnus in its scope.
+        placed = (select(Placement.alumnus_id, Alumnus.latin_key, Placement.start_year, Alumnus.email)
+                  .join(Alumnus, Alumnus.id == Placement.alumnus_id)
+                  .where(Placement.prefecture_id == prefecture_id, Alumnus.latin_key != ""))
+        for alumnus_id, latin_key, start_year, email in db.session.execute(placed.execution_options(yield_per=5000)):
+            self.by_name.setdefault((latin_key, start_year), (alumnus_id, bool(email)))
+
+    def find(self, values: dict) -> int | None:
+        alumnus = values["alumnus"]
+        for address in (alumnus.get("email"), alumnus.get("email_secondary")):
+            if address and address in self.by_email:
+                return self.by_email[address]
+        # Else the name and placement: but two different emails are two different people, and a name
+        # without a Latin key (kanji only) matches nobody.
+        found = self.by_name.get((values["latin_key"], values["placement"]["start_year"])) if values["latin_key"] else None
+        if found is None or (found[1] and alumnus.get("email")):
+            return None
+        return found[0]
+
+    def remember(self, alumnus_id: int, values: dict) -> None:
+        for address in (values["alumnus"].get("email"), values["alumnus"].get("email_secondary")):
+            if address:
+                self.by_email.setdefault(address, alumnus_id)
+        if values["latin_key"]:
+            self.by_name.setdefault((values["latin_key"], values["placement"]["start_year"]),
+                                    (alumnus_id, bool(values["alumnus"].get("email"))))
+
+
+def _checked_rows(job: ImportJob, table, errors: list, on_row=None) -> Iterator[tuple[int, dict]]:
+    """Valid rows with their name key; errors (row, column, message) collected for the others,
+    including a second row for the same person (same email, or same name and start year)."""
+    target = TARGETS[job.target]
+    reverse = {key: header for header, key in (job.mapping or {}).items() if key}
+    seen_email: dict[tuple[str, int], int] = {}
+    seen_name: dict[tuple[str, int], int] = {}
+    for number, raw in mapped_rows(job, table):
+        if on_row:
+            on_row(number, raw)
+        values, row_errors = target.validate(raw)
+        if values is None:
+            for key, message in row_errors:
+                errors.append({"row": number, "column": reverse.get(key) or (key and _column_label(target, key)),
+                               "message": message})
+            continue
+        values["latin_key"] = names.latin_name_key(values["alumnus"].get("family_name") or "",
+                                                   values["alumnus"].get("given_name") or "")
+        # The same person may come twice with different placements; twice with the same start year
+        # is a duplicate row.
+        year = values["placement"]["start_year"]
+        first = None
+        for address in (values["alumnus"].get("email"), values["alumnus"].get("email_secondary")):
+            if address:
+                first = first or seen_email.get((address, year))
+                seen_email.setdefault((address, year), number)
+        if not values["alumnus"].get("email") and values["latin_key"]:  # without an email, the name and year decide
+            name = (values["latin_key"], year)
+            first = first or seen_name.get(name)
+            seen_name.setdefault(name, number)
+        if first:
+            errors.append({"row": number, "column": None,
+                           "message": _("The same person and placement as row %(row)s (same email, or same name, and the same start year).", row=first)})
+            continue
+        yield number, values
+
+
+def _max_rows() -> int:
+    return current_app.config.get("IMPORT_MAX_ROWS", 100_000)
+
+
+class _Heartbeat:
+    def __init__(self, job_id: int, phase: str, fileobj, size: int):
+        self.job_id, self.phase, self.fileobj, self.size = job_id, phase, fileobj, max(size, 1)
+        self.last = 0.0
+
+    def __call__(self, *_args):
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY_SECONDS:
+            self.last = now
+            with contextlib.suppress(ValueError, OSError):
+                write_progress(self.job_id, self.phase, self.fileobj.tell() / self.size)
+
+
+def validate_job(job: ImportJob) -> None:
+    """The check pass: errors, row count and preview into the job; nothing else is written."""
+    errors: list[dict] = []
+    preview: list[dict] = []
+    count = 0
+    problem = None
+    token = write_intent.set(False)  # reads only: never hold SQLite's write lock while checking
+    try:
+        matcher = Matcher(job.prefecture_id)
+        raw_rows: dict[int, dict] = {}
+
+        def keep_raw(number, raw):
+            if len(raw_rows) < PREVIEW_ROWS and number not in raw_rows:
+                raw_rows[number] = {key: text(value) for key, value in raw.items()}
+
+        with upload_path(job).open("rb") as fileobj, _open_table(job, fileobj, _max_rows()) as table:
+            beat = _Heartbeat(job.id, "validating", fileobj, job.size)
+            try:
+                for number, values in _checked_rows(job, table, errors, on_row=lambda n, raw: (keep_raw(n, raw), beat())):
+                    count += 1
+                    if len(preview) < PREVIEW_ROWS:
+                        preview.append({"row": number, "action": "update" if matcher.find(values) else "create"})
+                    matcher.remember(-number, values)
+            except ImportFileError as error:
+                problem = problem_of(error)
+        count += len({error["row"] for error in errors})
+        rows = [{"row": item["row"], "action": item["action"], "values": raw_rows.get(item["row"], {})} for item in preview]
+        for number, values in raw_rows.items():
+            if not any(item["row"] == number for item in rows):
+                rows.append({"row": number, "action": "error", "values": values})
+        rows.sort(key=lambda item: item["row"])
+        db.session.rollback()
+    finally:
+        write_intent.reset(token)
+    with writing():
+        job = db.session.merge(job)
+        job.errors, job.preview, job.row_count, job.problem = errors, rows[:PREVIEW_ROWS], count, problem
+        job.state = JobState.VALIDATED
+        job.finished_at = utcnow()
+        db.session.commit()
+
+
+def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
+    """The commit pass, in one transaction with the job's new state. Raises nothing for bad rows:
+    a file that no longer checks out is reported and nothing is written."""
+    errors: list[dict] = []
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    prefecture_id = job.prefecture_id
+    matcher = Matcher(prefecture_id)
+    batch: list[tuple[int, dict]] = []
+    applied = 0
+    try:
+        with upload_path(job).open("rb") as fileobj, _open_table(job, fileobj, _max_rows()) as table:
+            beat = _Heartbeat(job.id, "applying", fileobj, job.size)
+            for number, values in _checked_rows(job, table, errors, on_row=beat):
+                batch.append((number, values))
+                if len(batch) >= BATCH_ROWS:
+                    if not errors:
+                        _apply_batch(batch, matcher, prefecture_id, counts)
+                    applied += len(batch)
+                    batch = []
+                    if fail_after_rows is not None and applied >= fail_after_rows:
+                        raise RuntimeError("injected failure in the middle of an import")
+            if not errors:
+                _apply_batch(batch, matcher, prefecture_id, counts)
+    except ImportFileError as error:
+        db.session.rollback()
+        _finish(job, JobState.VALIDATED, problem=problem_of(error))
+        return
+    if errors:
+        db.session.rollback()
+        _finish(job, JobState.VALIDATED, errors=errors)
+        return
+    job = db.session.merge(job)
+    job.created_count, job.updated_count, job.unchanged_count = counts["created"], counts["updated"], counts["unchanged"]
+    job.state, job.finished_at, job.errors = JobState.DONE, utcnow(), []
+    audit.record_event("import", ImportJob.__tablename__, job.id, target=job.target, filename=job.filename,
+                       prefecture=prefecture_id, **counts)
+    db.session.commit()
+    discard_upload(job)
+
+
+def _finish(job: ImportJob, state: JobState, **fields) -> None:
+    job = db.session.merge(job)
+    job.state, job.finished_at = state, utcnow()
+    for key, value in fields.items():
+        setattr(job, key, value)
+    db.session.commit()
+
+
+def _apply_batch(batch: list[tuple[int, dict]], matcher: Matcher, prefecture_id: int, counts: dict) -> None:
+    matched = {number: matcher.find(values) for number, values in batch}
+    existing_ids = {alumnus_id for alumnus_id in matched.values() if alumnus_id and alumnus_id > 0}
+    existing = {}
+    if existing_ids:
+        statement = scoped(Alumnus).where(Alumnus.id.in_(existing_ids)).options(selectinload(Alumnus.placements))
+        existing = {alumnus.id: alumnus for alumnus in db.session.scalars(statement)}
+    new_rows: list[dict] = []
+    pending: dict = {}  # a person new in this batch, by email and name: later rows add placements
+    for number, values in batch:
+        alumnus = existing.get(matched[number])
+        if alumnus is not None:
+            counts["updated" if _update_alumnus(alumnus, values, prefecture_id) else "unchanged"] += 1
+            continue
+        keys = [address for address in (values["alumnus"].get("email"), values["alumnus"].get("email_secondary")) if address]
+        keys = keys or [values["latin_key"]]
+        earlier = next((pending[key] for key in keys if key in pending), None)
+        if earlier is not None:
+            earlier["more_placements"].append(values["placement"])
+            counts["updated"] += 1
+            continue
+        values["more_placements"] = []
+        new_rows.append(values)
+        for key in keys:
+            pending[key] = values
+    db.session.flush()
+    if new_rows:
+        _create_alumni(new_rows, matcher, prefecture_id)
+        counts["created"] += len(new_rows)
+    # Keep the session small: what was written is flushed, nothing of it is needed again.
+    db.session.expunge_all()
+
+
+def _update_alumnus(alumnus: Alumnus, values: dict, prefecture_id: int) -> bool:
+    changed = {key: value for key, value in values["alumnus"].items() if getattr(alumnus, key) != value}
+    if changed:
+        alumni_operations.set_fields(alumnus, changed)
+    placement_values = values["placement"]
+    present = values["placement_present"]
+    placement = next((p for p in alumnus.placements
+                      if p.prefecture_id == prefecture_id and p.start_year == placement_values["start_year"]), None)
+    if placement is None:
+        alumni_operations.add_placement(alumnus, {"prefecture_id": prefecture_id, **placement_values})
+        return True
+    placement_changed = False
+    for key in present:
+        if getattr(placement, key) != placement_values[key]:
+            setattr(placement, key, placement_values[key])
+            placement_changed = True
+    return bool(changed) and db.session.is_modified(alumnus) or placement_changed
+
+
+def _new_alumnus_row(values: dict) -> dict:
+    # The same normalisation as a record created on the form (katakana, name keys).
+    record = Alumnus()
+    alumni_fields = {key: None for key in ALUMNUS_FIELDS} | {"contact_consent": False, "newsletter_consent": False}
+    alumni_operations.set_fields(record, {**alumni_fields, **values["alumnus"]})
+    now = utcnow()
+    row = {key: getattr(record, key) for key in (*ALUMNUS_FIELDS, "latin_key", "kana_key")}
+    return row | {"created_at": now, "updated_at": now, "version": 1, "cease_use": False}
+
+
+def _create_alumni(new_rows: list[dict], matcher: Matcher, prefecture_id: int) -> None:
+    rows = [_new_alumnus_row(values) for values in new_rows]
+    ids = list(db.session.scalars(insert(Alumnus).returning(Alumnus.id, sort_by_parameter_order=True), rows))
+    placements = [{"alumnus_id": alumnus_id, "prefecture_id": prefecture_id, "version": 1, **placement}
+                  for alumnus_id, values in zip(ids, new_rows, strict=True)
+                  for placement in (values["placement"], *values["more_placements"])]
+    placement_ids = list(db.session.scalars(insert(Placement).returning(Placement.id, sort_by_parameter_order=True), placements))
+    audit.record_bulk_creates(Alumnus.__tablename__, list(zip(ids, rows, strict=True)))
+    audit.record_bulk_creates(Placement.__tablename__, list(zip(placement_ids, placements, strict=True)))
+    for alumnus_id, values in zip(ids, new_rows, strict=True):
+        matcher.remember(alumnus_id, values)
+
+
+# --- Running jobs -------------------------------------------------------------------------------------------
+
+_THREADS: dict[int, threading.Thread] = {}
+
+
+def begin(job_id: int, expected: JobState, state: JobState) -> None:
+    """Move a job from `expected` to `state` (a running phase), or raise JobBusy: one click wins."""
+    result = db.session.execute(
+        update(ImportJob).where(ImportJob.id == job_id, ImportJob.state == expected)
+        .values(state=state, started_at=utcnow(), attempts=ImportJob.attempts + 1, finished_at=None)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise JobBusy()
+    db.session.commit()
+
+
+def run_phase(job_id: int, state: JobState, fail_after_rows: int | None = None) -> None:
+    """Run the check or the commit of a job that `begin` moved to `state` (worker or CLI)."""
+    job = db.session.get(ImportJob, job_id)
+    write_progress(job_id, state.value, 0)
+    try:
+        if state == JobState.VALIDATING:
+            validate_job(job)
+        else:
+            apply_job(job, fail_after_rows=fail_after_rows)
+    except Exception:
+        log.exception("import job %s failed", job_id)
+        db.session.rollback()
+        _finish(db.session.get(ImportJob, job_id), JobState.FAILED, problem={"code": "internal", "params": {}})
+        raise
+
+
+def start(job: ImportJob, state: JobState, expected: JobState) -> None:
+    """Start a phase in a background thread acting as the importer; the request returns at once."""
+    begin(job.id, expected, state)
+    app = current_app._get_current_object()
+    user_id = job.created_by_id
+
+    def work():
+        with app.app_context():
+            try:
+                with acting_for(db.session.get(User, user_id)):
+                    run_phase(job.id, state)
+            except Exception:  # logged by run_phase; the job says "failed"
+                pass
+            finally:
+                db.session.remove()
+                _THREADS.pop(job.id, None)
+
+    thread = threading.Thread(target=work, name=f"import-{job.id}", daemon=True)
+    _THREADS[job.id] = thread
+    thread.start()
+
+
+def wait(job_id: int, timeout: float = 60) -> None:
+    """Wait for a job's background thread (tests, CLI)."""
+    thread = _THREADS.get(job_id)
+    if thread is not None:
+        thread.join(timeout)
+
+
+def restart(job: ImportJob) -> None:
+    """Start a stale or failed job's phase again: nothing of an interrupted commit was kept."""
+    if job.state == JobState.FAILED:
+        job.state = JobState.VALIDATED if job.errors == [] and job.preview is not None else JobState.UPLOADED
+        job.problem = None
+        db.session.commit()
+        return
+    if not progress(job)["stale"]:
+        raise JobBusy()
+    previous = {JobState.VALIDATING: JobState.UPLOADED, JobState.APPLYING: JobState.VALIDATED}[job.state]
+    job.state = previous
+    db.session.commit()
+    start(job, JobState.VALIDATING if previous == JobState.UPLOADED else JobState.APPLYING, previous)
+
+
+def can_commit(job: ImportJob) -> bool:
+    return job.state == JobState.VALIDATED and not job.errors and not job.problem and job.row_count > 0
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=current_app.config.get("IMPORT_STALE_SECONDS", 60))
+
+
+__all__ = ["FORMATS"]

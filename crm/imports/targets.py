@@ -1,0 +1,381 @@
+"""What can be imported and exported: a registry of targets.
+
+A target names its columns (with English and Japanese headers and their synonyms, from which the
+column mapping is suggested), turns one mapped row into validated values, and knows how to match
+and upsert a row (importable targets) and which rows an export holds (every target). Associations,
+members, programs and activities register their own targets here as those domains land.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import force_locale, lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
+
+from crm.alumni.forms import ConsentForm, ContactDetailsForm, PlacementFields, ProfileForm
+from crm.alumni.models import JapaneseLevel, Position, Sector
+from crm.reference.countries import _table as _country_table
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    en: str
+    ja: str
+    synonyms: tuple[str, ...] = ()
+    label: Any = None
+    importable: bool = True
+
+    def names(self) -> set[str]:
+        return {header_key(name) for name in (self.key, self.en, self.ja, *self.synonyms)}
+
+
+def header_key(text: str) -> str:
+    """A header as compared for suggestions: NFKC, lower case, no spaces or punctuation."""
+    text = unicodedata.normalize("NFKC", str(text)).lower()
+    return re.sub(r"[\s_\-・/()（）:：.]+", "", text)
+
+
+@dataclass
+class Target:
+    name: str
+    label: Any
+    columns: list[Column]
+    # One mapped row (column key → raw value) → (values, errors [(column key, message)]).
+    validate: Callable[[dict], tuple[dict | None, list[tuple[str | None, str]]]] | None = None
+    required: tuple[tuple[str, ...], ...] = ()  # each tuple: one of these columns must be mapped
+    format_synonyms: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def importable(self) -> bool:
+        return self.validate is not None
+
+    def column(self, key: str) -> Column:
+        return next(column for column in self.columns if column.key == key)
+
+    def import_columns(self) -> list[Column]:
+        return [column for column in self.columns if column.importable]
+
+    def suggest(self, headers: list[str], fmt: str | None = None) -> dict[str, str]:
+        """Header → column key, from English and Japanese names and synonyms (first match wins)."""
+        by_name = {}
+        for column in self.import_columns():
+            for name in column.names():
+                by_name.setdefault(name, column.key)
+        special = {header_key(h): key for h, key in self.format_synonyms.get(fmt or "", {}).items()}
+        mapping, taken = {}, set()
+        for header in headers:
+            key = special.get(header_key(header)) or by_name.get(header_key(header))
+            if key and key not in taken:
+                mapping[header] = key
+                taken.add(key)
+        return mapping
+
+    def missing_required(self, mapped_keys: set[str], defaults: dict) -> list[tuple[str, ...]]:
+        provided = mapped_keys | {key for key, value in defaults.items() if value}
+        return [group for group in self.required if not provided & set(group)]
+
+    def header(self, column: Column, japanese: bool) -> str:
+        return column.ja if japanese else column.en
+
+
+TARGETS: dict[str, Target] = {}
+
+
+def register(target: Target) -> Target:
+    TARGETS[target.name] = target
+    return target
+
+
+# --- Value parsing shared by targets ----------------------------------------------------------------
+
+TRUE_WORDS = {"1", "true", "yes", "y", "x", "○", "〇", "◯", "はい", "有", "あり", "同意", "済"}
+FALSE_WORDS = {"", "0", "false", "no", "n", "×", "いいえ", "無", "なし", "-"}
+
+
+def text(value) -> str:
+    """A cell as text: None → '', dates ISO, whole floats without '.0' (Excel numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return text(value[0]) if value else ""
+    return str(value).strip()
+
+
+def _folded(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip().lower()
+
+
+def boolean(value) -> bool | None:
+    """True/False from the many ways offices write yes and no; None when unreadable."""
+    word = _folded(text(value))
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+_DATE = re.compile(r"(\d{4})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})\s*日?")
+
+
+def date_text(value) -> str:
+    """ISO date text for a DateField from a date cell, 2024-04-01, 2024/4/1 or 2024年4月1日."""
+    if isinstance(value, datetime.datetime | datetime.date):
+        return text(value)
+    match = _DATE.fullmatch(unicodedata.normalize("NFKC", text(value)))
+    if match:
+        year, month, day = (int(part) for part in match.groups())
+        return f"{year:04d}-{month:02d}-{day:02d}"
+    return text(value)
+
+
+_YEAR = re.compile(r"(19|20|21)\d{2}")
+
+
+def years_from_period(value) -> tuple[str, str]:
+    """任用期間 such as "2015-2018", "2015年〜2018年", "H27–H30" is not guessed: the first two years."""
+    found = [match.group() for match in _YEAR.finditer(unicodedata.normalize("NFKC", text(value)))]
+    return (found[0] if found else text(value), found[1] if len(found) > 1 else "")
+
+
+def _enum_lookup(enum_class, extra: dict[str, str]) -> dict[str, str]:
+    table = {}
+    for member in enum_class:
+        table[_folded(member.value)] = member.value
+        table[_folded(str(member.label))] = member.value
+        with force_locale("ja"):
+            table[_folded(str(member.label))] = member.value
+        with force_locale("en"):
+            table[_folded(str(member.label))] = member.value
+    table.update({_folded(word): value for word, value in extra.items()})
+    return table
+
+
+_LOOKUPS: dict[str, dict[str, str]] = {}
+
+
+def enum_value(enum_class, value, extra: dict[str, str] | None = None) -> str:
+    """The stored value of an enumeration from its value or its English or Japanese label."""
+    name = enum_class.__name__
+    if name not in _LOOKUPS:
+        _LOOKUPS[name] = _enum_lookup(enum_class, extra or {})
+    word = _folded(text(value))
+    return _LOOKUPS[name].get(word, word)
+
+
+_COUNTRIES: dict[str, str] = {}
+
+
+def country_code(value) -> str:
+    """ISO alpha-2 from a code or an English or Japanese country name."""
+    if not _COUNTRIES:
+        for code, (english, japanese) in _country_table().items():
+            _COUNTRIES[_folded(code)] = code
+            _COUNTRIES[_folded(english)] = code
+            _COUNTRIES[_folded(japanese)] = code
+        _COUNTRIES.update({"usa": "US", "us": "US", "uk": "GB", "アメリカ": "US", "イギリス": "GB", "英国": "GB", "米国": "US"})
+    word = text(value)
+    return _COUNTRIES.get(_folded(word), word.upper())
+
+
+# --- Alumni ------------------------------------------------------------------------------------------
+
+class _PlacementRowFields(PlacementFields):
+    # The host prefecture of an imported placement is always the importer's own.
+    host_prefecture = None
+
+
+class AlumnusRowForm(_PlacementRowFields, ProfileForm, ContactDetailsForm, ConsentForm):
+    """The alumni forms' own fields and validators, applied to one imported row."""
+
+    class Meta:
+        csrf = False
+
+    version = None
+
+
+_FORMS = threading.local()
+
+
+def _row_form() -> AlumnusRowForm:
+    """One bound form per thread, refilled for every row: binding 25 fields per row would cost
+    more than validating them."""
+    form = getattr(_FORMS, "alumnus", None)
+    if form is None:
+        form = _FORMS.alumnus = AlumnusRowForm(formdata=None)
+    return form
+
+
+ALUMNUS_FIELDS = ("family_name", "given_name", "name_katakana", "email", "email_secondary", "phone", "citizenship",
+                  "residence_country", "city", "employer", "sector", "job_title", "linkedin_url", "languages",
+                  "japanese_level", "interests", "contact_consent", "newsletter_consent", "consent_on", "consent_source")
+PLACEMENT_FIELDS = ("organisation", "position", "start_year", "end_year")
+POSITION_WORDS = {"外国語指導助手": "alt", "国際交流員": "cir", "スポーツ国際交流員": "sea",
+                  "assistant language teacher": "alt", "coordinator for international relations": "cir",
+                  "sports exchange advisor": "sea"}
+LEVEL_WORDS = {f"jlpt n{n}": f"n{n}" for n in range(1, 6)} | {f"{n}級": f"n{n}" for n in range(1, 6)} | {"なし": "none"}
+SECTOR_WORDS = {"行政": "government", "官公庁": "government", "教育": "education", "企業": "business", "ビジネス": "business",
+                "観光": "tourism", "メディア": "media", "研究": "research", "その他": "other"}
+
+ALUMNI_COLUMNS = [
+    Column("family_name", "Family name", "姓", ("last name", "surname", "family name (latin)", "姓（ローマ字）", "名字", "苗字", "lastname")),
+    Column("given_name", "Given name", "名", ("first name", "given name (latin)", "名（ローマ字）", "firstname", "forename")),
+    Column("full_name", "Full name", "氏名", ("name", "名前", "氏名（ローマ字）", "full name (latin)", "fn")),
+    Column("name_katakana", "Name in katakana", "フリガナ", ("ふりがな", "カナ", "氏名カナ", "カタカナ", "katakana", "furigana",
+                                                             "family_name_kana", "name (katakana)")),
+    Column("email", "Email", "メールアドレス", ("email address", "e-mail", "mail", "メール", "emails", "eメール", "電子メール")),
+    Column("email_secondary", "Second email", "メールアドレス2", ("email 2", "secondary email", "サブメールアドレス", "予備メール")),
+    Column("phone", "Phone", "電話番号", ("tel", "telephone", "電話", "携帯電話", "phone number")),
+    Column("citizenship", "Citizenship", "国籍", ("nationality", "country of citizenship")),
+    Column("residence_country", "Country of residence", "居住国", ("country", "国", "在住国", "residence")),
+    Column("city", "City", "居住都市", ("都市", "在住都市", "市区町村")),
+    Column("employer", "Employer", "勤務先", ("current employer", "company", "会社", "所属", "organisation (employer)")),
+    Column("sector", "Sector", "分野", ("業種", "industry")),
+    Column("job_title", "Job title", "役職", ("title", "肩書", "肩書き", "job")),
+    Column("linkedin_url", "LinkedIn URL", "LinkedIn", ("linkedin", "url", "profile url", "linkedin profile")),
+    Column("languages", "Languages", "使用言語", ("言語", "language")),
+    Column("japanese_level", "Japanese level", "日本語レベル", ("jlpt", "日本語能力", "日本語")),
+    Column("interests", "Interests", "関心分野", ("興味", "関心", "interest")),
+    Column("contact_consent", "Agrees to be contacted", "連絡への同意", ("contact consent", "連絡同意")),
+    Column("newsletter_consent", "Agrees to receive newsletters", "ニュースレター受信への同意", ("newsletter", "newsletter consent", "ニュースレター")),
+    Column("consent_on", "Consent given on", "同意日", ("consent date",)),
+    Column("consent_source", "How consent was given", "同意の取得方法", ("consent source", "同意取得方法")),
+    Column("organisation", "Contracting organisation", "任用団体", ("contracting organization", "任用先", "配置先", "host organisation",
+                                                                   "受入団体", "契約団体")),
+    Column("position", "Position", "職種", ("jet position", "任用職種", "区分", "alt/cir/sea")),
+    Column("start_year", "Start year", "任用開始年", ("開始年", "着任年", "from", "start")),
+    Column("end_year", "End year", "任用終了年", ("終了年", "離任年", "to", "end")),
+    Column("period", "Period", "任用期間", ("years", "期間", "jet years", "在任期間")),
+    Column("host_prefecture", "Host prefecture", "任用都道府県", (), importable=False),
+]
+# LinkedIn's "Position" is a job title and "Company" an employer; a vCard's "organisation" too.
+LINKEDIN_HEADERS = {"First Name": "given_name", "Last Name": "family_name", "Email Address": "email",
+                    "Company": "employer", "Position": "job_title", "URL": "linkedin_url"}
+VCARD_HEADERS = {"organisation": "employer", "title": "job_title", "url": "linkedin_url", "country": "residence_country",
+                 "X-JET-ORGANISATION": "organisation", "X-JET-POSITION": "position", "X-JET-START-YEAR": "start_year",
+                 "X-JET-END-YEAR": "end_year", "X-CITIZENSHIP": "citizenship", "emails": "email"}
+# Columns written to a vCard as extension properties, so a vCard export re-imports completely.
+VCARD_EXTENSIONS = {"organisation": "X-JET-ORGANISATION", "position": "X-JET-POSITION", "start_year": "X-JET-START-YEAR",
+                    "end_year": "X-JET-END-YEAR", "citizenship": "X-CITIZENSHIP"}
+
+
+def split_full_name(full: str) -> tuple[str, str]:
+    """"SMITH, John" or "Smith, John" → (Smith, John); "John Smith" → (Smith, John)."""
+    full = " ".join(full.split())
+    if "," in full:
+        family, _, given = full.partition(",")
+        return family.strip(), given.strip()
+    parts = full.rsplit(" ", 1)
+    return (parts[1], parts[0]) if len(parts) == 2 else (full, "")
+
+
+def validate_alumnus_row(raw: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
+    """Validate one mapped row with the alumni forms; → ({alumnus: …, placement: …}, errors)."""
+    row = {key: text(value) for key, value in raw.items() if key not in ("email",)}
+    emails = raw.get("email")
+    if isinstance(emails, list):  # a vCard's several EMAIL lines
+        row["email"] = text(emails[0]) if emails else ""
+        if len(emails) > 1 and not row.get("email_secondary"):
+            row["email_secondary"] = text(emails[1])
+    else:
+        row["email"] = text(emails)
+    if row.get("full_name") and not (row.get("family_name") or row.get("given_name")):
+        row["family_name"], row["given_name"] = split_full_name(row["full_name"])
+    if row.get("period") and not row.get("start_year"):
+        row["start_year"], end = years_from_period(raw.get("period"))
+        row.setdefault("end_year", end)
+        row["end_year"] = row["end_year"] or end
+    formdata = MultiDict()
+    for key in ("family_name", "given_name", "name_katakana", "email", "email_secondary", "phone", "city", "employer",
+                "job_title", "linkedin_url", "languages", "interests", "consent_source", "organisation", "start_year",
+                "end_year"):
+        if row.get(key):
+            formdata[key] = row[key]
+    errors: list[tuple[str | None, str]] = []
+    for key in ("citizenship", "residence_country"):
+        if row.get(key):
+            formdata[key] = country_code(row[key])
+    if row.get("sector"):
+        formdata["sector"] = enum_value(Sector, row["sector"], SECTOR_WORDS)
+    if row.get("japanese_level"):
+        formdata["japanese_level"] = enum_value(JapaneseLevel, row["japanese_level"], LEVEL_WORDS)
+    if row.get("position"):
+        formdata["position"] = enum_value(Position, row["position"], POSITION_WORDS)
+    if row.get("consent_on"):
+        formdata["consent_on"] = date_text(raw.get("consent_on"))
+    for key in ("contact_consent", "newsletter_consent"):
+        if key in row:
+            flag = boolean(raw[key])
+            if flag is None:
+                errors.append((key, str(_l("Write yes or no (はい / いいえ)."))))
+            elif flag:
+                formdata[key] = "y"
+    form = _row_form()
+    form.process(formdata)
+    if not form.validate():
+        for name, messages in form.errors.items():
+            errors.extend((name, str(message)) for message in messages)
+    if errors:
+        return None, errors
+    data = form.data
+    alumnus = {key: data.get(key) for key in ALUMNUS_FIELDS}
+    for key in ("name_katakana", "email", "email_secondary", "phone", "city", "employer", "job_title", "linkedin_url",
+                "languages", "interests", "consent_source", "citizenship", "residence_country"):
+        alumnus[key] = alumnus[key] or None
+    alumnus["sector"] = Sector(data["sector"]) if data.get("sector") else None
+    alumnus["japanese_level"] = JapaneseLevel(data["japanese_level"]) if data.get("japanese_level") else None
+    # Columns the file does not have keep the record's values (None here means "not in the file").
+    present = {key for key in ALUMNUS_FIELDS if key in raw or (key in ("family_name", "given_name") and "full_name" in raw)}
+    if "email" in raw and isinstance(emails, list) and len(emails) > 1:
+        present.add("email_secondary")
+    placement = {"organisation": data.get("organisation") or None, "position": Position(data["position"]),
+                 "start_year": data["start_year"], "end_year": data.get("end_year")}
+    return {"alumnus": {key: alumnus[key] for key in present}, "placement": placement,
+            "placement_present": {key for key in PLACEMENT_FIELDS if key in raw or (key != "organisation" and "period" in raw)}}, []
+
+
+ALUMNI = register(Target(
+    name="alumni",
+    label=_l("Alumni and their placements"),
+    columns=ALUMNI_COLUMNS,
+    validate=validate_alumnus_row,
+    required=(("family_name", "full_name"), ("given_name", "full_name"), ("position",), ("start_year", "period")),
+    format_synonyms={"linkedin": LINKEDIN_HEADERS, "vcard": VCARD_HEADERS},
+))
+
+CONTACT_COLUMNS = [
+    Column("contacted_on", "Date", "日付", ()),
+    Column("family_name", "Family name", "姓", ()),
+    Column("given_name", "Given name", "名", ()),
+    Column("email", "Email", "メールアドレス", ()),
+    Column("channel", "Channel", "連絡手段", ()),
+    Column("direction", "Direction", "方向", ()),
+    Column("summary", "Summary", "概要", ()),
+    Column("staff", "Staff member", "担当者", ()),
+    Column("follow_up_on", "Follow up on", "フォローアップ日", ()),
+    Column("assignee", "Assignee", "フォローアップ担当", ()),
+    Column("done", "Done", "完了", ()),
+]
+# The contact log is exported only: entries are written one by one, by the staff who had the contact.
+CONTACTS = register(Target(name="contacts", label=_l("Contact log"), columns=CONTACT_COLUMNS))
+
+
+def rows_as_dicts(target: Target, records: Iterator[dict], japanese: bool) -> Iterator[dict]:
+    headers = {column.key: target.header(column, japanese) for column in target.columns}
+    for record in records:
+        yield {headers[key]: value for key, value in record.items() if key in headers}

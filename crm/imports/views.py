@@ -1,0 +1,166 @@
+"""Import wizard and exports: thin routes over crm.imports.operations and crm.imports.exports."""
+from __future__ import annotations
+
+from flask import Response, abort, current_app, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm import access, htmx
+from crm.access import roles
+from crm.alumni.models import Position
+from crm.alumni.views import ALUMNI_ROLES, FILTER_KEYS
+from crm.auth.models import Role
+from crm.extensions import db
+from crm.imports import bp, exports, operations
+from crm.imports.forms import FORMAT_LABELS, SettingsForm, UploadForm
+from crm.imports.models import ImportJob, JobState
+from crm.imports.problems import problem_message
+from crm.imports.targets import TARGETS
+
+# Imports write placements in the importer's prefecture: prefecture staff only (administrators use
+# the CLI with --prefecture).
+IMPORT_ROLES = (Role.PREFECTURE_STAFF,)
+# Uploads a job refuses to open at all (nothing to correct in the wizard).
+REFUSED = {"empty", "not_spreadsheet", "legacy_excel", "binary"}
+
+
+def _jobs():
+    return list(db.session.scalars(access.scoped(ImportJob).order_by(ImportJob.id.desc()).limit(20)))
+
+
+@bp.get("")
+@roles(*IMPORT_ROLES)
+def index():
+    return render_template("imports/index.html", form=UploadForm(), jobs=_jobs())
+
+
+@bp.post("")
+@roles(*IMPORT_ROLES)
+def upload():
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload_file = form.file.data
+        try:
+            job = operations.save_upload(upload_file.stream, upload_file.filename, TARGETS[form.target.data], current_user,
+                                         current_app.config.get("IMPORT_MAX_BYTES", current_app.config["MAX_CONTENT_LENGTH"]))
+        except operations.FileTooLarge:
+            db.session.rollback()
+            abort(413)
+        finally:
+            upload_file.close()
+        if job.problem and job.problem["code"] in REFUSED:
+            operations.discard_upload(job)
+            db.session.rollback()
+            form.file.errors = [problem_message(job.problem)]
+        else:
+            db.session.commit()
+            return htmx.redirect(url_for("imports.show_job", job_id=job.id))
+    return render_template("imports/index.html", form=form, jobs=_jobs()), 422
+
+
+def _job_context(job: ImportJob, **extra) -> dict:
+    target = TARGETS[job.target]
+    settings = SettingsForm(formdata=None, data={"format": job.format or "", "encoding": job.encoding or "",
+                                                 "delimiter": job.delimiter or "", "sheet": job.sheet or ""})
+    return {"job": job, "target": target, "settings": settings, "progress": operations.progress(job),
+            "can_commit": operations.can_commit(job), "problem": problem_message(job.problem) if job.problem else None,
+            "columns": target.import_columns(), "positions": Position, "format_labels": FORMAT_LABELS,
+            "defaults": (job.options or {}).get("defaults", {}), "JobState": JobState, **extra}
+
+
+def _render_job(job: ImportJob, status: int = 200, **extra):
+    return htmx.render("imports/job.html", "imports/_job.html", status=status, **_job_context(job, **extra))
+
+
+@bp.get("/<int:job_id>")
+@roles(*IMPORT_ROLES)
+def show_job(job_id: int):
+    return _render_job(access.load(ImportJob, job_id))
+
+
+@bp.post("/<int:job_id>/settings")
+@roles(*IMPORT_ROLES)
+def change_settings(job_id: int):
+    job = access.load(ImportJob, job_id)
+    form = SettingsForm()
+    if job.running or not form.validate_on_submit():
+        return _render_job(job, 409 if job.running else 422)
+    operations.inspect_file(job, form.format.data, form.encoding.data, form.delimiter.data, form.sheet.data)
+    db.session.commit()
+    return _render_job(job)
+
+
+@bp.post("/<int:job_id>/mapping")
+@roles(*IMPORT_ROLES)
+def save_mapping(job_id: int):
+    job = access.load(ImportJob, job_id)
+    if job.running or job.state == JobState.DONE or job.problem and not job.headers:
+        return _render_job(job, 409)
+    keys = {column.key for column in TARGETS[job.target].import_columns()}
+    mapping = {}
+    for index, header in enumerate(job.headers or []):
+        key = request.form.get(f"column-{index}", "")
+        mapping[header] = key if key in keys else ""
+    defaults = {"position": request.form.get("default_position", "") if request.form.get("default_position") in
+                {p.value for p in Position} else "",
+                "start_year": request.form.get("default_start_year", "").strip()[:4]}
+    problems = operations.save_mapping(job, mapping, defaults)
+    if problems:
+        db.session.commit()
+        return _render_job(job, 422, mapping_problems=problems)
+    job.state = JobState.UPLOADED
+    db.session.commit()
+    operations.start(job, JobState.VALIDATING, JobState.UPLOADED)
+    db.session.expire_all()
+    return _render_job(db.session.get(ImportJob, job_id))
+
+
+@bp.post("/<int:job_id>/commit")
+@roles(*IMPORT_ROLES)
+def commit_job(job_id: int):
+    job = access.load(ImportJob, job_id)
+    if not operations.can_commit(job):
+        return _render_job(job, 409)
+    try:
+        operations.start(job, JobState.APPLYING, JobState.VALIDATED)
+    except operations.JobBusy:
+        pass
+    db.session.expire_all()
+    return _render_job(db.session.get(ImportJob, job_id))
+
+
+@bp.post("/<int:job_id>/restart")
+@roles(*IMPORT_ROLES)
+def restart_job(job_id: int):
+    job = access.load(ImportJob, job_id)
+    try:
+        operations.restart(job)
+    except operations.JobBusy:
+        return _render_job(job, 409)
+    db.session.expire_all()
+    return _render_job(db.session.get(ImportJob, job_id))
+
+
+# --- Exports ---------------------------------------------------------------------------------------
+
+@bp.get("/export/<target>")
+@roles(*ALUMNI_ROLES)
+def export(target: str):
+    if target not in exports.FORMATS_OF:
+        abort(404)
+    filters = {key: request.args.get(key, "") for key in FILTER_KEYS} if target == "alumni" else \
+        {"alumnus": request.args.get("alumnus", "")}
+    fmt = request.args.get("format", "")
+    if fmt not in exports.FORMATS_OF[target]:
+        return render_template("imports/export.html", target=target, filters=filters, formats=exports.FORMATS_OF[target],
+                               label=TARGETS[target].label)
+    if fmt == "csv-cp932" and request.args.get("confirmed") != "1":
+        changes = exports.cp932_changes(target, filters)
+        if changes:
+            return render_template("imports/export_cp932.html", target=target, filters=filters, changes=changes,
+                                   label=TARGETS[target].label)
+    mimetype = exports.EXPORT_FORMATS[fmt][1]
+    response = Response(stream_with_context(exports.stream(target, fmt, filters)), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(target, fmt)}"'
+    return response

@@ -1,0 +1,425 @@
+"""Import wizard, background jobs, CLI and exports of alumni and the contact log."""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from crm.alumni.models import Alumnus, Placement
+from crm.audit import AuditEntry
+from crm.auth.models import Role
+from crm.extensions import db
+from crm.imports import operations
+from crm.imports.models import ImportJob, JobState
+from tests.conftest import HYOGO, TOTTORI, fragment
+
+JAPANESE_HEADERS = ["氏名", "フリガナ", "メールアドレス", "国籍", "任用団体", "職種", "任用期間"]
+
+
+def csv_bytes(rows, headers=JAPANESE_HEADERS, encoding="cp932") -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+GOOD_ROWS = [
+    ["Smith, John", "ジョン・スミス", "john@example.com", "US", "鳥取市教育委員会", "ALT", "2015〜2018"],
+    ["髙橋, Emma", "エマ・タカハシ", "emma@example.com", "GB", "㈱﨑山 ①", "CIR", "2019-2021"],
+    ["Brown, Ｋａｔｅ", "ｹｲﾄ・ﾌﾞﾗｳﾝ", "kate@example.com", "AU", "米子市～境港市", "ALT", "2012-2014"],
+]
+
+
+def upload(client, data: bytes, name: str = "alumni.csv", **extra):
+    return client.post("/imports", data={"csrf_token": client.csrf_token(), "target": "alumni",
+                                         "file": (io.BytesIO(data), name), **extra}, content_type="multipart/form-data")
+
+
+def latest_job(app) -> ImportJob:
+    with app.app_context():
+        return db.session.scalar(select(ImportJob).order_by(ImportJob.id.desc()))
+
+
+def map_and_check(client, app, job_id: int, mapping: dict | None = None, **defaults):
+    job = latest_job(app)
+    data = {f"column-{index}": (mapping or {}).get(header, (job.mapping or {}).get(header, ""))
+            for index, header in enumerate(job.headers)}
+    data.update({f"default_{key}": value for key, value in defaults.items()})
+    response = client.submit(f"/imports/{job_id}/mapping", data, htmx=True)
+    operations.wait(job_id)
+    return response
+
+
+def commit(client, job_id: int):
+    response = client.submit(f"/imports/{job_id}/commit", {}, htmx=True)
+    operations.wait(job_id)
+    return response
+
+
+def import_file(client, app, data: bytes, name: str = "alumni.csv", **defaults) -> ImportJob:
+    assert upload(client, data, name).status_code == 303
+    job = latest_job(app)
+    map_and_check(client, app, job.id, **defaults)
+    job = latest_job(app)
+    if operations.can_commit(job):
+        commit(client, job.id)
+    return latest_job(app)
+
+
+def alumni(app, prefecture=None):
+    with app.app_context():
+        statement = select(Alumnus).order_by(Alumnus.id)
+        if prefecture:
+            statement = statement.where(Alumnus.placements.any(Placement.prefecture_id == prefecture))
+        return [(a.family_name, a.given_name, a.name_katakana, a.email) for a in db.session.scalars(statement)]
+
+
+def test_cp932_file_with_japanese_headers_is_detected_mapped_previewed_and_imported(app, signed_in):
+    client = signed_in()
+    response = upload(client, csv_bytes(GOOD_ROWS))
+    assert response.status_code == 303
+    job = latest_job(app)
+    assert (job.format, job.encoding, job.delimiter) == ("csv", "cp932", ",")
+    assert job.mapping == {"氏名": "full_name", "フリガナ": "name_katakana", "メールアドレス": "email", "国籍": "citizenship",
+                           "任用団体": "organisation", "職種": "position", "任用期間": "period"}
+    page = client.get(f"/imports/{job.id}")
+    assert "cp932" in page.text and "任用期間" in page.text
+    map_and_check(client, app, job.id)
+    job = latest_job(app)
+    assert job.state == JobState.VALIDATED and job.errors == [] and job.row_count == 3
+    assert [item["action"] for item in job.preview] == ["create", "create", "create"]
+    commit(client, job.id)
+    job = latest_job(app)
+    assert job.state == JobState.DONE and job.created_count == 3
+    assert alumni(app) == [("Smith", "John", "ジョン・スミス", "john@example.com"),
+                           ("髙橋", "Emma", "エマ・タカハシ", "emma@example.com"),
+                           ("Brown", "Ｋａｔｅ", "ケイト・ブラウン", "kate@example.com")]
+    with app.app_context():
+        placements = db.session.scalars(select(Placement).order_by(Placement.id)).all()
+        assert {(p.prefecture_id, p.position.value, p.start_year, p.end_year) for p in placements} == {
+            (TOTTORI, "alt", 2015, 2018), (TOTTORI, "cir", 2019, 2021), (TOTTORI, "alt", 2012, 2014)}
+        assert "㈱﨑山 ①" in {p.organisation for p in placements}
+        creates = db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "create",
+                                                                                      AuditEntry.record_type == "alumni"))
+        assert creates == 3
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "import")) == 1
+
+
+def test_one_bad_row_in_the_middle_commits_nothing_and_every_bad_row_is_reported(app, signed_in):
+    client = signed_in()
+    rows = [GOOD_ROWS[0], ["Lee, Ann", "", "not-an-email", "US", "", "ALT", "2016-2017"], GOOD_ROWS[1],
+            ["Kim, Bo", "", "bo@example.com", "KR", "", "XYZ", "2018-2016"], GOOD_ROWS[2]]
+    job = import_file(client, app, csv_bytes(rows))
+    assert job.state == JobState.VALIDATED and not operations.can_commit(job)
+    assert sorted({error["row"] for error in job.errors}) == [3, 5]
+    page = client.get(f"/imports/{job.id}").text
+    assert "Invalid email address" in page or "無効" in page
+    assert client.submit(f"/imports/{job.id}/commit", {}, htmx=True).status_code == 409
+    assert alumni(app) == []
+
+
+def test_reimporting_the_same_file_creates_no_duplicates_and_a_changed_row_is_audited(app, signed_in):
+    client = signed_in()
+    import_file(client, app, csv_bytes(GOOD_ROWS))
+    again = import_file(client, app, csv_bytes(GOOD_ROWS))
+    assert (again.created_count, again.updated_count, again.unchanged_count) == (0, 0, 3)
+    changed = [list(row) for row in GOOD_ROWS]
+    changed[0][4] = "倉吉市"
+    changed[1][0] = "髙橋, Emily"  # matched by email: the given name changes
+    third = import_file(client, app, csv_bytes(changed))
+    assert (third.created_count, third.updated_count) == (0, 2)
+    assert len(alumni(app)) == 3
+    with app.app_context():
+        updates = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "update")).all()
+        changes = [entry.changes for entry in updates]
+        assert {"given_name": {"old": "Emma", "new": "Emily"}} in [{k: v for k, v in c.items() if k == "given_name"} for c in changes]
+        assert any(c.get("organisation") == {"old": "鳥取市教育委員会", "new": "倉吉市"} for c in changes)
+
+
+def test_zip_renamed_csv_and_empty_file_are_refused_with_a_clear_message(app, signed_in):
+    client = signed_in()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("word/document.xml", "<w/>")
+    response = upload(client, archive.getvalue(), "alumni.csv")
+    assert response.status_code == 422 and "not a spreadsheet" in response.text
+    response = upload(client, b"", "alumni.csv")
+    assert response.status_code == 422 and "The file is empty." in response.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 0
+
+
+def test_oversized_upload_is_refused_with_413(app, signed_in):
+    client = signed_in()
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    response = client.post("/imports", data=b"x" * (limit + 1), content_type="multipart/form-data; boundary=x")
+    assert response.status_code == 413 and "File too large" in response.text
+    app.config["IMPORT_MAX_BYTES"] = 1000
+    try:
+        response = upload(client, csv_bytes(GOOD_ROWS * 20))
+        assert response.status_code == 413
+    finally:
+        app.config["IMPORT_MAX_BYTES"] = limit
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 0
+
+
+def test_duplicate_and_missing_required_headers_are_reported(app, signed_in):
+    client = signed_in()
+    response = upload(client, "氏名,氏名\r\nA,B\r\n".encode("utf-8"))
+    job = latest_job(app)
+    assert "appears more than once" in client.get(response.headers["Location"]).text
+    response = upload(client, csv_bytes([["Smith, J", "x@example.com"]], headers=["氏名", "メールアドレス"]))
+    job = latest_job(app)
+    answer = map_and_check(client, app, job.id)
+    assert answer.status_code == 422 and "Choose a column for" in answer.text
+    # A default position and start year fill what the file does not say.
+    answer = map_and_check(client, app, job.id, position="alt", start_year="2020")
+    assert latest_job(app).errors == [] and latest_job(app).row_count == 1
+
+
+def test_too_many_rows_are_refused(app, signed_in):
+    client = signed_in()
+    app.config["IMPORT_MAX_ROWS"] = 2
+    try:
+        job = import_file(client, app, csv_bytes(GOOD_ROWS))
+    finally:
+        app.config["IMPORT_MAX_ROWS"] = 100_000
+    assert job.problem["code"] == "too_many_rows" and not operations.can_commit(job)
+    assert "more than 2 rows" in client.get(f"/imports/{job.id}").text
+
+
+def test_hyogo_alumnus_in_a_tottori_file_is_neither_exposed_nor_changed(app, signed_in, make_alumnus):
+    hyogo_id = make_alumnus(HYOGO, family="Secret", given="Hyogo", email="shared@example.com", employer="Kobe Steel Secret")
+    client = signed_in()
+    rows = [["Smith, John", "", "shared@example.com", "US", "鳥取市", "ALT", "2015-2016"]]
+    job = import_file(client, app, csv_bytes(rows))
+    assert job.state == JobState.DONE and job.created_count == 1 and job.updated_count == 0
+    page = client.get(f"/imports/{job.id}").text
+    assert "Secret" not in page and "Kobe" not in page
+    assert job.preview[0]["action"] == "create"
+    with app.app_context():
+        hyogo = db.session.get(Alumnus, hyogo_id)
+        assert (hyogo.family_name, hyogo.version, [p.prefecture_id for p in hyogo.placements]) == ("Secret", 1, [HYOGO])
+        tottori = db.session.scalar(select(Alumnus).where(Alumnus.id != hyogo_id))
+        assert [p.prefecture_id for p in tottori.placements] == [TOTTORI]
+    # Importing it again updates the Tottori record, still without touching Hyogo's.
+    again = import_file(client, app, csv_bytes(rows))
+    assert (again.created_count, again.unchanged_count) == (0, 1)
+
+
+def distinct_names(count: int) -> list[str]:
+    """Family names whose phonetic keys all differ (the name + start year match must not join them)."""
+    from crm.alumni.names import latin_name_key
+
+    consonants, found, keys = "bdfgklmnprstvz", [], set()
+    for a in consonants:
+        for b in consonants:
+            for c in consonants:
+                for vowel in "aeiou":
+                    name = f"{a}{vowel}{b}o{c}er".capitalize()
+                    key = latin_name_key(name, "Test")
+                    if key not in keys:
+                        keys.add(key)
+                        found.append(name)
+                        if len(found) == count:
+                            return found
+    raise AssertionError("not enough distinct names")
+
+
+def test_a_failure_in_the_middle_of_the_commit_leaves_nothing_and_a_retry_succeeds(app, signed_in, monkeypatch):
+    client = signed_in()
+    rows = [[f"{name}, Test", "", f"p{i}-{year}@example.com", "US", "", "ALT", f"{year}-2020"]
+            for i, name in enumerate(distinct_names(1250)) for year in (2015, 2016)]
+    assert upload(client, csv_bytes(rows)).status_code == 303
+    job = latest_job(app)
+    map_and_check(client, app, job.id)
+    original = operations.apply_job
+    monkeypatch.setattr(operations, "apply_job", lambda job, fail_after_rows=None: original(job, fail_after_rows=2000))
+    commit(client, job.id)
+    job = latest_job(app)
+    assert job.state == JobState.FAILED, (job.errors or [])[:3]
+    assert alumni(app) == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.record_type == "alumni")) == 0
+    monkeypatch.setattr(operations, "apply_job", original)
+    client.submit(f"/imports/{job.id}/restart", {}, htmx=True)
+    commit(client, job.id)
+    job = latest_job(app)
+    assert job.state == JobState.DONE and job.created_count == 2500 and len(alumni(app)) == 2500
+
+
+def test_a_stale_running_job_can_be_started_again(app, signed_in):
+    client = signed_in()
+    assert upload(client, csv_bytes(GOOD_ROWS)).status_code == 303
+    job = latest_job(app)
+    map_and_check(client, app, job.id)
+    with app.app_context():
+        operations.begin(job.id, JobState.VALIDATED, JobState.APPLYING)  # a worker that then died
+    app.config["IMPORT_STALE_SECONDS"] = 0
+    try:
+        page = client.get(f"/imports/{job.id}").text
+        assert "stopped responding" in page
+        client.submit(f"/imports/{job.id}/restart", {}, htmx=True)
+        operations.wait(job.id)
+    finally:
+        app.config["IMPORT_STALE_SECONDS"] = 60
+    assert latest_job(app).state == JobState.DONE and len(alumni(app)) == 3
+
+
+def test_job_page_is_a_fragment_for_htmx_and_a_page_otherwise(app, signed_in):
+    client = signed_in()
+    upload(client, csv_bytes(GOOD_ROWS))
+    job = latest_job(app)
+    assert fragment(client.htmx_get(f"/imports/{job.id}").text)
+    assert not fragment(client.get(f"/imports/{job.id}").text)
+
+
+def test_settings_override_encoding_and_delimiter(app, signed_in):
+    client = signed_in()
+    upload(client, csv_bytes(GOOD_ROWS))
+    job = latest_job(app)
+    response = client.submit(f"/imports/{job.id}/settings", {"encoding": "utf-8", "delimiter": ";", "format": ""}, htmx=True)
+    assert fragment(response.text)
+    job = latest_job(app)
+    assert job.problem["code"] == "decoding"
+    client.submit(f"/imports/{job.id}/settings", {"encoding": "cp932", "delimiter": ",", "format": "csv"}, htmx=True)
+    job = latest_job(app)
+    assert job.problem is None and job.encoding == "cp932" and len(job.headers) == 7
+
+
+def test_hyogo_staff_cannot_open_a_tottori_import(app, signed_in, client, make_user):
+    signed_in()
+    upload(client, csv_bytes(GOOD_ROWS))
+    job = latest_job(app)
+    other = app.test_client()
+    _, email = make_user(Role.PREFECTURE_STAFF, prefecture=HYOGO)
+    other.login(email)
+    assert other.get(f"/imports/{job.id}").status_code == 404
+    assert other.submit(f"/imports/{job.id}/commit", {}).status_code == 404
+
+
+# --- Exports and round trips ---------------------------------------------------------------------
+
+NAMES = [("髙橋", "Emma", "タカハシ・エマ"), ("﨑山", "José", "サキヤマ・ホセ"), ("Smith", "Zoë", None)]
+
+
+def _seed_for_export(make_alumnus):
+    ids = [make_alumnus(TOTTORI, family=family, given=given, kana=kana, email=f"{index}@example.com",
+                        employer="=HYPERLINK(\"http://evil\")" if index == 0 else "Kobe ㈱①", start_year=2010 + index)
+           for index, (family, given, kana) in enumerate(NAMES)]
+    return ids
+
+
+@pytest.mark.parametrize("fmt", ["csv", "csv-cp932", "xlsx", "vcard"])
+def test_export_then_import_gives_the_same_records(app, signed_in, make_alumnus, fmt):
+    _seed_for_export(make_alumnus)
+    client = signed_in()
+    response = client.get(f"/imports/export/alumni?format={fmt}&confirmed=1")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    data = response.data
+    before = alumni(app)
+    with app.app_context():
+        db.session.execute(Placement.__table__.delete())
+        db.session.execute(Alumnus.__table__.delete())
+        db.session.commit()
+    name = {"csv": "a.csv", "csv-cp932": "a.csv", "xlsx": "a.xlsx", "vcard": "a.vcf"}[fmt]
+    job = import_file(client, app, data, name)
+    assert job.state == JobState.DONE, job.errors or job.problem
+    after = sorted(alumni(app), key=lambda record: record[3])
+    expected = before if fmt != "csv-cp932" else [(f, g.replace("ë", "?").replace("é", "?"), k, e) for f, g, k, e in before]
+    assert after == sorted(expected, key=lambda record: record[3])
+    with app.app_context():
+        employers = {a.employer for a in db.session.scalars(select(Alumnus))}
+        assert "=HYPERLINK(\"http://evil\")" in employers
+
+
+def test_exports_neutralise_formulas(app, signed_in, make_alumnus):
+    _seed_for_export(make_alumnus)
+    client = signed_in()
+    text = client.get("/imports/export/alumni?format=csv").data.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get("/imports/export/alumni?format=xlsx").data))
+    values = [cell.value for row in workbook.active.iter_rows() for cell in row]
+    assert "'=HYPERLINK(\"http://evil\")" in values and 2010 in values  # typed year cell
+
+
+def test_cp932_export_lists_what_it_cannot_hold_before_writing(app, signed_in, make_alumnus):
+    _seed_for_export(make_alumnus)
+    client = signed_in()
+    response = client.get("/imports/export/alumni?format=csv-cp932")
+    assert response.status_code == 200 and "cp932-changes" in response.text
+    assert "Zoë" in response.text and "Zo?" in response.text and "attachment" not in response.headers.get("Content-Disposition", "")
+    data = client.get("/imports/export/alumni?format=csv-cp932&confirmed=1").data
+    assert "髙橋".encode("cp932") not in data and b"\xfb\xfc" in data  # Windows' bytes for 髙
+
+
+def test_export_is_scoped_leaves_out_cease_use_people_and_is_audited(app, signed_in, make_alumnus, make_contact):
+    mine = make_alumnus(TOTTORI, family="Mine", email="mine@example.com")
+    make_alumnus(HYOGO, family="Theirs", email="theirs@example.com")
+    make_alumnus(TOTTORI, family="Ceased", email="ceased@example.com", cease_use=True)
+    shared = make_alumnus(TOTTORI, HYOGO, family="Shared", start_year=2001)
+    make_contact(mine, TOTTORI, summary="Tottori talked to Mine")
+    make_contact(shared, HYOGO, summary="Hyogo secret note")
+    client = signed_in()
+    text = client.get("/imports/export/alumni?format=csv&q=").data.decode("utf-8-sig")
+    assert "Mine" in text and "Shared" in text and "Theirs" not in text and "Ceased" not in text
+    assert "兵庫県" not in text  # only Tottori's own placements
+    contacts = client.get("/imports/export/contacts?format=csv").data.decode("utf-8-sig")
+    assert "Tottori talked to Mine" in contacts and "Hyogo secret note" not in contacts
+    filtered = client.get("/imports/export/alumni?format=csv&q=Mine").data.decode("utf-8-sig")
+    assert "Shared" not in filtered
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "export").order_by(AuditEntry.id)).all()
+        assert [(e.record_type, e.details["rows"]) for e in entries] == [("alumni", 2), ("contacts", 1), ("alumni", 1)]
+        assert entries[-1].details["filter"] == {"q": "Mine"} and entries[-1].actor.startswith("prefecture_staff")
+
+
+def test_export_page_offers_formats_and_keeps_the_filter(app, signed_in):
+    client = signed_in()
+    page = client.get("/imports/export/alumni?q=Smith").text
+    assert "format=xlsx" in page and "q=Smith" in page
+    assert client.get("/imports/export/nothing").status_code == 404
+
+
+# --- CLI -------------------------------------------------------------------------------------------
+
+def test_cli_import_dry_run_then_import_then_export(app, tmp_path):
+    path = tmp_path / "alumni.csv"
+    path.write_bytes(csv_bytes(GOOD_ROWS))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["import", "alumni", str(path), "--prefecture", "31", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert alumni(app) == []
+    result = runner.invoke(args=["import", "alumni", str(path), "--prefecture", "31"])
+    assert result.exit_code == 0 and "3 created" in result.output
+    assert len(alumni(app, TOTTORI)) == 3
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes([*GOOD_ROWS, ["X, Y", "", "broken", "US", "", "ALT", "2015"]]))
+    result = runner.invoke(args=["import", "alumni", str(bad), "--prefecture", "31"])
+    assert result.exit_code == 1 and "row 5" in result.output
+    out = tmp_path / "out.xlsx"
+    result = runner.invoke(args=["export", "alumni", "--prefecture", "31", "--format", "xlsx", "-o", str(out)])
+    assert result.exit_code == 0 and "3 rows" in result.output
+    assert openpyxl.load_workbook(out).active.max_row == 4
+    assert runner.invoke(args=["export", "alumni", "--prefecture", "28", "--format", "csv", "-o", str(out)]).output.startswith("0 rows")
+
+
+def test_different_emails_are_different_people_even_with_the_same_name_key(app, signed_in, make_alumnus):
+    make_alumnus(TOTTORI, family="髙橋", given="Emma", email="first@example.com", start_year=2015)
+    client = signed_in()
+    rows = [["髙橋, Emma", "", "second@example.com", "US", "", "ALT", "2015-2017"],
+            ["髙橋, Emma", "", "third@example.com", "US", "", "ALT", "2015-2017"]]
+    job = import_file(client, app, csv_bytes(rows))
+    assert (job.state, job.created_count, job.updated_count) == (JobState.DONE, 2, 0)
+    # Without an email, name + start year finds the existing record.
+    job = import_file(client, app, csv_bytes([["Smith, John", "", "", "US", "倉吉市", "ALT", "2015-2017"]]))
+    assert job.created_count == 1
+    job = import_file(client, app, csv_bytes([["Smith, John", "", "", "US", "米子市", "ALT", "2015-2017"]]))
+    assert (job.created_count, job.updated_count) == (0, 1)
+    assert len(alumni(app)) == 4
