@@ -21,7 +21,7 @@ from sqlalchemy import Select, exists, false, select, true
 from crm import audit
 from crm.alumni.models import AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement
 from crm.ambassadors.models import Activity, Ambassador, Investment
-from crm.associations.models import Association, FundingLine, Member, MembershipFee, Program
+from crm.associations.models import Association, FundingLine, Member, MembershipFee, Program, ProgramAlumnus
 from crm.imports.models import ImportJob
 from crm.auth.models import Role, User
 from crm.extensions import db, login_manager
@@ -264,7 +264,30 @@ def _japan_alumni_association_scope(user: User):
     return true() if user.role in STAFF else false()
 
 
+def _program_alumnus_scope(user: User):
+    # Who took part in a program is the alumnus's personal data: a link is visible only to those who
+    # reach both the program and the alumnus. Association staff never reach the alumni registry; they
+    # get the number of linked alumni only (crm.associations.operations.linked_alumni).
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.PREFECTURE_STAFF:
+        return ProgramAlumnus.alumnus_id.in_(select(Alumnus.id).where(_alumnus_scope(user))) & ProgramAlumnus.program_id.in_(
+            select(Program.id).where(_program_scope(user)))
+    return false()
+
+
+# Roles that reach the alumni registry (through the alumni scope).
+ALUMNI_ROLES = (Role.ADMIN, Role.PREFECTURE_STAFF)
+
+
+def reaches_alumni(user=None) -> bool:
+    """May the user see individual alumni at all (administrators and prefecture staff)?"""
+    user = user if user is not None else current_user
+    return getattr(user, "role", None) in ALUMNI_ROLES
+
+
 SCOPES.update({
+    ProgramAlumnus: _program_alumnus_scope,
     Alumnus: _alumnus_scope,
     Placement: _placement_scope,
     ContactEntry: _contact_entry_scope,

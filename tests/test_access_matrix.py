@@ -47,6 +47,7 @@ MATRIX = {
     ("admin.audit_trail", "GET", "/admin/audit"): ADMIN_ONLY,
     ("alumni.list_alumni", "GET", "/alumni"): ALUMNI,
     ("alumni.bulk_action", "POST", "/alumni/bulk"): ALUMNI,
+    ("alumni.pick_alumnus", "GET", "/alumni/pick?q=smith"): ALUMNI,
     ("alumni.create_alumnus", "GET", "/alumni/new"): ALUMNI,
     ("alumni.create_alumnus", "POST", "/alumni/new"): ALUMNI,
     ("alumni.show_alumnus", "GET", "/alumni/{alumnus}"): ALUMNI,
@@ -105,6 +106,10 @@ MATRIX = {
     ("associations.show_program", "GET", "/associations/programs/{program}"): ASSOCIATION_WORK,
     ("associations.edit_program", "GET", "/associations/programs/{program}/edit"): ASSOCIATION_WORK,
     ("associations.edit_program", "POST", "/associations/programs/{program}/edit"): ASSOCIATION_WORK,
+    # Who took part is alumni data: association staff see the section (a count) but cannot link.
+    ("associations.program_alumni", "GET", "/associations/programs/{program}/alumni"): ASSOCIATION_WORK,
+    ("associations.link_program_alumnus", "POST", "/associations/programs/{program}/alumni"): ALUMNI,
+    ("associations.unlink_program_alumnus", "POST", "/associations/programs/{program}/alumni/{alumnus}/remove"): ALUMNI,
     ("associations.calendar", "GET", "/associations/{association}/calendar"): ASSOCIATION_WORK,
     ("associations.annual_report", "GET", "/associations/{association}/report"): ASSOCIATION_WORK,
     ("associations.export_report", "GET", "/associations/{association}/report.csv"): ASSOCIATION_WORK,
@@ -199,7 +204,7 @@ def test_route_access_by_role(app, make_user, make_association, make_alumnus, ma
     association = make_association()
     member = make_member(association)
     target_id, _ = make_user(Role.PREFECTURE_STAFF, prefecture=31)
-    samples = _alumni_samples(app, make_alumnus, make_contact) if "{" in path and "/alumni" in path else {}
+    samples = _alumni_samples(app, make_alumnus, make_contact) if "{alumnus}" in path or ("{" in path and path.startswith("/alumni")) else {}
     if "{fee}" in path or "{program}" in path:
         samples.update(fee=make_fee(member), program=make_program(association))
     if "{" in path and "/ambassadors" in path:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Column, Computed, DDL, ForeignKey, Index, String, Table, Text, event, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from crm.audit import Audited
 from crm.auth.models import User, enum_column
@@ -113,6 +113,7 @@ SEARCH_TEXT = (
 
 class Alumnus(Audited, db.Model):
     __tablename__ = "alumni"
+    __audit_exclude__ = frozenset({"is_ambassador"})
     __table_args__ = (
         Index("ix_alumni_latin_key", "latin_key"),
         Index("ix_alumni_kana_key", "kana_key"),
@@ -159,6 +160,9 @@ class Alumnus(Audited, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now())
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Filled by list queries only (crm.alumni.operations.alumni_query): a current ambassador of a
+    # prefecture the user works for. Not a column; None wherever a query did not ask for it.
+    is_ambassador: Mapped[bool | None] = query_expression()
 
     placements: Mapped[list[Placement]] = relationship(
         back_populates="alumnus", order_by="Placement.start_year", cascade="all, delete-orphan"

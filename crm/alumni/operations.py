@@ -5,18 +5,19 @@ use has ceased (利用停止). Single records still open by id, so legal request
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, with_expression
 
-from crm import audit
-from crm.access import scoped
+from crm import TOKYO, audit
+from crm.access import scope_clause, scoped
 from crm.alumni import names
 from crm.alumni.models import (
     AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement, Position, Sector, Tag, alumni_group_members,
     alumni_tags,
 )
+from crm.ambassadors.models import Ambassador
 from crm.db import utcnow
 from crm.extensions import db
 
@@ -27,6 +28,7 @@ ALUMNUS_SORTS = {
     "updated": Alumnus.updated_at,
 }
 CONSENT_FILTERS = ("contact", "newsletter", "none")
+AMBASSADOR_FILTERS = ("current", "any")
 # Children that follow an alumnus into a merge: (model, foreign-key column). Ambassador activities
 # (issue 6) add themselves here.
 MERGE_MOVES = [(Placement, Placement.alumnus_id), (ContactEntry, ContactEntry.alumnus_id)]
@@ -66,6 +68,18 @@ def _int(value) -> int | None:
         return None
 
 
+def ambassador_ids(current: bool, on: date | None = None):
+    """Ids of alumni appointed ambassador by a prefecture the user works for (the ambassadors scope,
+    so a shared alumnus is never shown as another prefecture's ambassador): with a term running on
+    `on` (default today in Japan), or with any term at all."""
+    statement = select(Ambassador.alumnus_id).where(scope_clause(Ambassador))
+    if current:
+        on = on or datetime.now(TOKYO).date()
+        statement = statement.where(Ambassador.term_start_on <= on,
+                                    or_(Ambassador.term_end_on.is_(None), Ambassador.term_end_on >= on))
+    return statement
+
+
 def alumni_query(filters: dict):
     """The list and search behind /alumni, from the request's filter values (all optional)."""
     status = filters.get("status")
@@ -99,8 +113,12 @@ def alumni_query(filters: dict):
         statement = statement.where(Alumnus.newsletter_consent.is_(True))
     elif consent == "none":
         statement = statement.where(Alumnus.contact_consent.is_(False), Alumnus.newsletter_consent.is_(False))
-    # What every row shows, loaded in two queries whatever the page size.
-    return statement.options(selectinload(Alumnus.placements), selectinload(Alumnus.tags))
+    if filters.get("ambassador") in AMBASSADOR_FILTERS:
+        statement = statement.where(Alumnus.id.in_(ambassador_ids(current=filters["ambassador"] == "current")))
+    # What every row shows, loaded in two queries whatever the page size; the ambassador badge is a
+    # subquery in the same SELECT.
+    return statement.options(selectinload(Alumnus.placements), selectinload(Alumnus.tags),
+                             with_expression(Alumnus.is_ambassador, Alumnus.id.in_(ambassador_ids(current=True))))
 
 
 def all_tags() -> list[Tag]:

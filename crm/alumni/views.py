@@ -2,6 +2,7 @@
 contact timeline, follow-ups, merge, alumni networks and Japan alumni associations abroad."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import abort, flash, make_response, render_template, request, url_for
@@ -10,8 +11,9 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import TOKYO, access, audit, htmx
-from crm.access import STAFF, roles
+from crm.access import ALUMNI_ROLES, STAFF, roles
 from crm.alumni import bp, operations
+from crm.associations import operations as association_operations
 from crm.alumni.forms import (
     AlumniGroupForm, AlumnusCreateForm, ConsentForm, ContactDetailsForm, ContactEntryForm, JapanAlumniAssociationForm,
     PlacementForm, ProfileForm,
@@ -27,8 +29,7 @@ from crm.listing import paginate
 from crm.reference.countries import country_choices, country_name
 
 # Association staff and the ministry never reach an alumnus (403 by role; the scope says the same).
-ALUMNI_ROLES = (Role.ADMIN, Role.PREFECTURE_STAFF)
-FILTER_KEYS = ("q", "country", "position", "year_from", "year_to", "sector", "tag", "consent", "status")
+FILTER_KEYS = ("q", "country", "position", "year_from", "year_to", "sector", "tag", "consent", "ambassador", "status")
 # Click-to-edit sections of the detail page: form and heading.
 SECTIONS = {
     "profile": (ProfileForm, _l("Profile")),
@@ -65,6 +66,25 @@ def list_alumni():
         page=page, filters=filters, tags=operations.all_tags(), countries=country_choices(),
         positions=Position, sectors=Sector, filtered=any(filters.values()),
     )
+
+
+PICKER_SIZE = 10
+
+
+@bp.get("/pick")
+@roles(*ALUMNI_ROLES)
+def pick_alumnus():
+    """The search-as-you-type picker's choices: the alumni search through the user's scope, ten at most."""
+    name = request.args.get("field", "alumnus")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", name):
+        abort(404)
+    q = request.args.get("q", "").strip()[:100]
+    alumni = []
+    if q:
+        statement = operations.alumni_query({"q": q}).order_by(Alumnus.family_name, Alumnus.given_name, Alumnus.id)
+        alumni = list(db.session.scalars(statement.limit(PICKER_SIZE + 1)))
+    return htmx.render("alumni/pick.html", "alumni/_picker_choices.html", name=name, q=q,
+                       alumni=alumni[:PICKER_SIZE], more=len(alumni) > PICKER_SIZE, chosen=None)
 
 
 @bp.post("/bulk")
@@ -140,6 +160,8 @@ def _detail_context(alumnus: Alumnus) -> dict:
         "groups": operations.groups_of(alumnus),
         "group_choices": db.session.scalars(access.scoped(AlumniGroup).order_by(AlumniGroup.name)).all(),
         "placement_form": PlacementForm(formdata=None).fill_choices(),
+        # Exchange-association programs the alumnus took part in, among the programs the user reaches.
+        "programs": association_operations.programs_of(alumnus),
     }
 
 

@@ -21,20 +21,27 @@ def _zero_if_blank(value):
     return 0 if value in (None, "") else value
 
 
-def _alumnus_id(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+class AlumnusPickerWidget:
+    """A search-as-you-type picker (templates/alumni/_picker.html) instead of a <select> listing every
+    reachable alumnus: at 100,000 alumni a list is unusable. The chosen id is only a number here; the
+    views load it through `crm.access.load`, so an id outside the user's scope answers 404."""
+
+    def __call__(self, field, **kwargs):
+        from flask import render_template
+        from markupsafe import Markup
+
+        from crm.alumni.operations import listable
+        from crm.alumni.models import Alumnus
+        from crm.extensions import db
+
+        chosen = db.session.scalar(listable().where(Alumnus.id == field.data)) if field.data else None
+        attributes = {key: value for key, value in kwargs.items() if key.startswith("aria-")}
+        return Markup(render_template("alumni/_picker.html", name=field.name, input_id=field.id, chosen=chosen,
+                                      attributes=attributes))
 
 
 class AlumnusChoiceMixin:
-    alumnus = SelectField(_l("Alumnus"), coerce=_alumnus_id, validators=[DataRequired(_l("Choose an alumnus."))],
-                          validate_choice=False)
-
-    def fill_alumni(self, alumni):
-        self.alumnus.choices = choices([(alumnus.id, alumnus.name) for alumnus in alumni], blank=True)
-        return self
+    alumnus = IntegerField(_l("Alumnus"), widget=AlumnusPickerWidget(), validators=[DataRequired(_l("Choose an alumnus."))])
 
 
 class AmbassadorForm(VersionedForm):

@@ -29,11 +29,6 @@ AMBASSADOR_FIELDS = ("title", "region", "term_start_on", "term_end_on")
 INVESTMENT_FIELDS = ("fiscal_year", "alt_count", "cir_count", "sea_count", "hosting_cost_yen", "programme_spending_yen")
 
 
-def alumni_choices():
-    """The alumni a staff member may log an activity for or appoint: listable ones, by name."""
-    return db.session.scalars(alumni.listable().order_by(Alumnus.family_name, Alumnus.given_name, Alumnus.id)).all()
-
-
 # --- Ambassadors -----------------------------------------------------------------------------------
 
 def appoint(alumnus: Alumnus, prefecture_id: int, values: dict) -> Ambassador:

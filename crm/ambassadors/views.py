@@ -101,7 +101,7 @@ def _quick_add_errors(template: str, **context):
 
 def _appointment_form(submitted: bool = False):
     form = AppointmentForm() if submitted else AppointmentForm(formdata=None)
-    return form.fill_choices().fill_alumni(operations.alumni_choices())
+    return form.fill_choices()
 
 
 @bp.get("")
@@ -146,7 +146,7 @@ def update_ambassador(ambassador_id: int):
 
 def _log_form(submitted: bool = False):
     form = ActivityLogForm(prefix="log") if submitted else ActivityLogForm(prefix="log", formdata=None)
-    return form.fill_choices().fill_alumni(operations.alumni_choices())
+    return form.fill_choices()
 
 
 @bp.get("/activities")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.audit import Audited
@@ -212,6 +212,9 @@ class Program(Audited, db.Model):
     partners: Mapped[list[ProgramPartner]] = relationship(
         back_populates="program", cascade="all, delete-orphan", order_by="ProgramPartner.id"
     )
+    alumni_links: Mapped[list[ProgramAlumnus]] = relationship(
+        back_populates="program", cascade="all, delete-orphan", order_by="ProgramAlumnus.id"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -277,3 +280,24 @@ class ProgramPartner(Audited, db.Model):
     name: Mapped[str] = mapped_column(String(200))
 
     program: Mapped[Program] = relationship(back_populates="partners")
+
+
+class ProgramAlumnus(Audited, db.Model):
+    """A JET alumnus involved in a program: a link into the alumni registry.
+
+    The link is personal data of the alumnus (who took part in what), so it follows the alumni scope,
+    not the association's: only users who reach the alumnus (crm.access.scoped(Alumnus): the staff of
+    a prefecture the alumnus served in, and administrators) see who it is. Association staff see only
+    how many alumni are linked (see crm.associations.operations.linked_alumni).
+    """
+
+    __tablename__ = "program_alumni"
+    __table_args__ = (UniqueConstraint("program_id", "alumnus_id", name="uq_program_alumni_program_alumnus"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("association_programs.id", ondelete="CASCADE"), index=True)
+    alumnus_id: Mapped[int] = mapped_column(ForeignKey("alumni.id", ondelete="CASCADE"), index=True)
+    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+    program: Mapped[Program] = relationship(back_populates="alumni_links")

@@ -16,7 +16,8 @@ from flask_babel import format_date, gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from crm.access import creatable_prefectures, scoped
+from crm.access import creatable_prefectures, reaches_alumni, scoped
+from crm.alumni.models import Alumnus
 from crm.associations.models import (
     Association,
     AssociationKind,
@@ -31,6 +32,7 @@ from crm.associations.models import (
     PartnerKind,
     PaymentMethod,
     Program,
+    ProgramAlumnus,
     ProgramKind,
     ProgramPartner,
     ProgramStatus,
@@ -369,6 +371,68 @@ def create_program(association: Association, values: dict, funding_lines: list[d
 def update_program(program: Program, values: dict, funding_lines: list[dict] = (), partners: list[dict] = ()) -> None:
     _apply_program_fields(program, values, list(funding_lines), list(partners))
     db.session.flush()
+
+
+# --- JET alumni involved in a program ------------------------------------------------------------
+
+
+@dataclass
+class LinkedAlumni:
+    """What a user sees of a program's linked alumni: the ones they reach, and how many others."""
+
+    visible: list
+    total: int
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.visible)
+
+
+def linked_alumni(program: Program, user=None) -> LinkedAlumni:
+    """The alumni linked to a program as the user may see them.
+
+    Disclosure rule: names only of alumni the user reaches through the alumni scope (prefecture staff
+    of a prefecture the alumnus served in, administrators), never of anyone whose use has ceased;
+    everyone else linked (and every linked alumnus, for association staff) is only counted.
+    Association staff are outside the alumni registry by design: an alumnus consented (if at all) to
+    contact by the prefecture, not to being named to an association, so even consenting alumni are
+    not named to them.
+    """
+    from crm.alumni.operations import listable
+
+    total = db.session.scalar(select(func.count()).select_from(ProgramAlumnus).where(ProgramAlumnus.program_id == program.id))
+    visible = []
+    if total and reaches_alumni(user):
+        linked = select(ProgramAlumnus.alumnus_id).where(ProgramAlumnus.program_id == program.id)
+        statement = listable(include_archived=True).where(Alumnus.id.in_(linked)).order_by(Alumnus.family_name, Alumnus.given_name, Alumnus.id)
+        visible = list(db.session.scalars(statement))
+    return LinkedAlumni(visible, total)
+
+
+def link_alumnus(program: Program, alumnus: Alumnus, user) -> ProgramAlumnus | None:
+    """Link an alumnus (already loaded through the user's scope) to a program; linking twice is a no-op."""
+    if alumnus.cease_use:
+        raise AssociationError(_("Use of this person's data has ceased: they cannot be linked to a program."))
+    existing = db.session.scalar(select(ProgramAlumnus).where(ProgramAlumnus.program_id == program.id, ProgramAlumnus.alumnus_id == alumnus.id))
+    if existing is not None:
+        return existing
+    link = ProgramAlumnus(program_id=program.id, alumnus_id=alumnus.id, linked_by_id=user.id)
+    db.session.add(link)
+    db.session.flush()
+    return link
+
+
+def unlink_alumnus(program: Program, alumnus: Alumnus) -> None:
+    link = db.session.scalar(select(ProgramAlumnus).where(ProgramAlumnus.program_id == program.id, ProgramAlumnus.alumnus_id == alumnus.id))
+    if link is not None:
+        db.session.delete(link)
+        db.session.flush()
+
+
+def programs_of(alumnus: Alumnus) -> list[Program]:
+    """The programs an alumnus took part in that the user reaches (newest first)."""
+    linked = select(ProgramAlumnus.program_id).where(ProgramAlumnus.alumnus_id == alumnus.id)
+    return list(db.session.scalars(scoped(Program).where(Program.id.in_(linked)).order_by(Program.starts_at.desc(), Program.id)))
 
 
 def programs_between(association: Association, first: date, last: date) -> list[Program]:

@@ -29,6 +29,7 @@ from crm.associations.models import (
     ProgramKind,
     ProgramStatus,
 )
+from crm.alumni.models import Alumnus
 from crm.associations.operations import TOKYO, AssociationError
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
@@ -423,7 +424,50 @@ def create_program(association_id: int):
 @roles(*STAFF)
 def show_program(program_id: int):
     program = access.load(Program, program_id)
-    return render_template("associations/programs/show.html", program=program, association=program.association)
+    return render_template("associations/programs/show.html", program=program, association=program.association,
+                           linked=operations.linked_alumni(program))
+
+
+# --- JET alumni involved (links into the alumni registry, within the alumni scope) --------------
+
+def _program_alumni(program: Program, status: int = 200, error: str | None = None):
+    return htmx.render("associations/programs/alumni.html", "associations/programs/_alumni.html", status=status,
+                       program=program, association=program.association, linked=operations.linked_alumni(program), error=error)
+
+
+@bp.get("/programs/<int:program_id>/alumni")
+@roles(*STAFF)
+def program_alumni(program_id: int):
+    return _program_alumni(access.load(Program, program_id))
+
+
+@bp.post("/programs/<int:program_id>/alumni")
+@roles(*access.ALUMNI_ROLES)
+def link_program_alumnus(program_id: int):
+    program = access.load(Program, program_id)
+    if not request.form.get("alumnus"):
+        return _program_alumni(program, 422, _("Choose an alumnus."))
+    alumnus = access.load(Alumnus, request.form.get("alumnus"))
+    try:
+        operations.link_alumnus(program, alumnus, current_user)
+    except AssociationError as error:
+        db.session.rollback()
+        return _program_alumni(program, 422, str(error))
+    db.session.commit()
+    if htmx.is_htmx():
+        return _program_alumni(program)
+    return htmx.redirect(url_for("associations.show_program", program_id=program.id, _anchor="program-alumni"))
+
+
+@bp.post("/programs/<int:program_id>/alumni/<int:alumnus_id>/remove")
+@roles(*access.ALUMNI_ROLES)
+def unlink_program_alumnus(program_id: int, alumnus_id: int):
+    program = access.load(Program, program_id)
+    operations.unlink_alumnus(program, access.load(Alumnus, alumnus_id))
+    db.session.commit()
+    if htmx.is_htmx():
+        return _program_alumni(program)
+    return htmx.redirect(url_for("associations.show_program", program_id=program.id, _anchor="program-alumni"))
 
 
 def _program_form(program: Program) -> ProgramForm:
