@@ -99,7 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.associations import bp as associations_bp, views as _association_views  # noqa: F401
     from crm.auth import bp as auth_bp, views as _auth_views  # noqa: F401
     from crm.home import bp as home_bp, views as _home_views  # noqa: F401
-    from crm.imports import bp as imports_bp, views as _import_views  # noqa: F401
+    from crm.imports import bp as imports_bp, transfer_views as _transfer_views, views as _import_views  # noqa: F401
     from crm.reports import bp as reports_bp, views as _report_views  # noqa: F401
 
     app.register_blueprint(auth_bp)

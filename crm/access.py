@@ -353,6 +353,9 @@ def _import_job_scope(user: User):
         return true()
     if user.role == Role.PREFECTURE_STAFF:
         return ImportJob.prefecture_id == user.prefecture_id
+    if user.role == Role.ASSOCIATION_STAFF:
+        # Association staff import their own association's members: their own jobs only.
+        return ImportJob.created_by_id == user.id
     return false()
 
 

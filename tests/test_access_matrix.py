@@ -21,6 +21,11 @@ AGGREGATES = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: 403, Role.
 FEED = {role: 404 for role in ROLES}
 # Reports: aggregates for administrators, prefecture staff (their own prefecture, 31) and the ministry.
 REPORTS = {**ALUMNI, Role.MINISTRY_REVIEWER: "ok"}
+# A job's steps: prefecture staff, and association staff for their own member imports (the sample job
+# is a Tottori prefecture import: outside association staff's scope, 404).
+IMPORT_JOB = {**PREFECTURE_ONLY, Role.ASSOCIATION_STAFF: 404}
+# Importing an association's members: its staff and its prefecture's staff (administrators use no wizard).
+MEMBER_IMPORT = {**ASSOCIATION_WORK, Role.ADMIN: 403}
 
 # (endpoint, method, path template) → expected outcome per role.
 # "ok": allowed (2xx, a redirect that is not to the login page, or 422 for an empty form);
@@ -139,12 +144,17 @@ MATRIX = {
     # freshly uploaded: nothing to commit or restart yet (409 after the access checks passed).
     ("imports.index", "GET", "/imports"): PREFECTURE_ONLY,
     ("imports.upload", "POST", "/imports"): PREFECTURE_ONLY,
-    ("imports.show_job", "GET", "/imports/{job}"): PREFECTURE_ONLY,
-    ("imports.change_settings", "POST", "/imports/{job}/settings"): PREFECTURE_ONLY,
-    ("imports.save_mapping", "POST", "/imports/{job}/mapping"): PREFECTURE_ONLY,
-    ("imports.commit_job", "POST", "/imports/{job}/commit"): {**PREFECTURE_ONLY, Role.PREFECTURE_STAFF: 409},
-    ("imports.restart_job", "POST", "/imports/{job}/restart"): {**PREFECTURE_ONLY, Role.PREFECTURE_STAFF: 409},
+    ("imports.show_job", "GET", "/imports/{job}"): IMPORT_JOB,
+    ("imports.change_settings", "POST", "/imports/{job}/settings"): IMPORT_JOB,
+    ("imports.save_mapping", "POST", "/imports/{job}/mapping"): IMPORT_JOB,
+    ("imports.commit_job", "POST", "/imports/{job}/commit"): {**IMPORT_JOB, Role.PREFECTURE_STAFF: 409},
+    ("imports.restart_job", "POST", "/imports/{job}/restart"): {**IMPORT_JOB, Role.PREFECTURE_STAFF: 409},
     ("imports.export", "GET", "/imports/export/alumni"): ALUMNI,
+    ("imports.upload_members", "GET", "/imports/associations/{association}/members"): MEMBER_IMPORT,
+    ("imports.upload_members", "POST", "/imports/associations/{association}/members"): MEMBER_IMPORT,
+    ("imports.export_members", "GET", "/imports/associations/{association}/members/export"): ASSOCIATION_WORK,
+    ("imports.export_programs", "GET", "/imports/associations/{association}/programs/export"): ASSOCIATION_WORK,
+    ("imports.export_activities", "GET", "/imports/activities/export"): ALUMNI,
 }
 
 

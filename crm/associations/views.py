@@ -263,29 +263,13 @@ def update_member(member_id: int):
     return htmx.render("associations/members/edit.html", "associations/members/_form.html", status=status, member=member, form=form)
 
 
-def _member_headers() -> list[str]:
-    return [_("Name"), _("Name (kana)"), _("Individual or organisation"), _("Member type"), _("Status"), _("Joined on"),
-            _("Email"), _("Phone"), _("Postal code"), _("Address"), _("Agrees to be contacted")]
-
-
-def _member_row(member: Member) -> list:
-    return [member.name, member.name_kana, str(member.kind.label), str(member.member_type.label), str(member.status.label),
-            member.joined_on, member.email, member.phone, member.postal_code, member.address, member.consent_to_contact]
-
-
 @bp.get("/<int:association_id>/members/export.<any(csv, xlsx):fmt>")
 @roles(*STAFF)
 def export_members(association_id: int, fmt: str):
-    """The membership list for the treasurer."""
-    association = access.load_editable_association(association_id)
-    search, status = request.args.get("q", ""), request.args.get("status", "")
-    statement = operations.member_query(association, search, status).order_by(Member.name, Member.id)
-    rows = [_member_row(member) for member in db.session.scalars(statement)]
-    return download(
-        rows, _member_headers(), fmt, f"members-{association.id}-{_today().isoformat()}",
-        record_type="association_members", record_id=association.id, row_count=len(rows),
-        filter={"q": search, "status": status},
-    )
+    """The membership list for the treasurer, through the export machinery (crm.imports.transfer_views)."""
+    from crm.imports.transfer_views import members_export
+
+    return members_export(association_id, fmt)
 
 
 # --- Annual fees ---------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ recorded in the audit trail with its filter and row count once the last row is w
 """
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 
 from flask_login import current_user
@@ -24,7 +23,7 @@ from crm.db import write_intent
 from crm.extensions import db
 from crm.i18n import is_japanese
 from crm.imports.targets import TARGETS, VCARD_EXTENSIONS, Target
-from crm.imports.writers import cp932_unrepresentable, iter_csv, iter_vcards, write_xlsx
+from crm.imports.writers import cp932_unrepresentable, iter_csv, iter_vcards, xlsx_chunks
 
 EXPORT_FORMATS = {
     # format: (file extension, MIME type)
@@ -135,11 +134,7 @@ def stream(target_name: str, fmt: str, filters: dict) -> Iterator[bytes]:
             yield from iter_vcards(_card(record) for record in counted())
         elif fmt == "xlsx":
             headers, rows = _headed(target, counted(), is_japanese())
-            with tempfile.TemporaryFile() as spool:
-                write_xlsx(rows, headers, spool, sheet_title=str(target.label)[:31])
-                spool.seek(0)
-                while chunk := spool.read(CHUNK):
-                    yield chunk
+            yield from xlsx_chunks(rows, headers, str(target.label), CHUNK)
         else:
             headers, rows = _headed(target, counted(), is_japanese())
             yield from iter_csv(rows, headers, encoding="cp932" if fmt == "csv-cp932" else "utf-8-sig")

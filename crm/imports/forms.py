@@ -9,6 +9,7 @@ from wtforms.validators import Optional
 
 from crm.auth.forms import choices
 from crm.imports.readers import FORMATS
+from crm.imports import targets_ambassadors, targets_associations  # noqa: F401  (they register their targets)
 from crm.imports.targets import TARGETS
 
 ENCODINGS = [("utf-8", "UTF-8"), ("utf-8-sig", _l("UTF-8 with BOM")),
@@ -18,7 +19,7 @@ FORMAT_LABELS = {"csv": "CSV", "tsv": "TSV", "xlsx": "Excel (.xlsx)", "linkedin"
 
 
 class UploadForm(FlaskForm):
-    target = SelectField(_l("Records"), choices=choices((name, target.label) for name, target in TARGETS.items() if target.importable))
+    target = SelectField(_l("Records"), choices=choices((name, target.label) for name, target in TARGETS.items() if target.importable and target.wizard))
     file = FileField(_l("File"), validators=[FileRequired(_l("Choose a file to import."))])
 
 
@@ -28,3 +29,8 @@ class SettingsForm(FlaskForm):
     encoding = SelectField(_l("Character encoding"), choices=choices([("", _l("Detect automatically")), *ENCODINGS]), validators=[Optional()])
     delimiter = SelectField(_l("Delimiter"), choices=choices([("", _l("Detect automatically")), *DELIMITERS]), validators=[Optional()])
     sheet = StringField(_l("Sheet"), validators=[Optional()])
+
+
+class MemberUploadForm(FlaskForm):
+    """A member list for the association in the address (never chosen in the form)."""
+    file = FileField(_l("File"), validators=[FileRequired(_l("Choose a file to import."))])

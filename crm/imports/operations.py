@@ -524,7 +524,9 @@ def run_phase(job_id: int, state: JobState, fail_after_rows: int | None = None) 
     job = db.session.get(ImportJob, job_id)
     write_progress(job_id, state.value, 0)
     try:
-        if state == JobState.VALIDATING:
+        if TARGETS[job.target].runner is not None:
+            TARGETS[job.target].runner(job, state, fail_after_rows)
+        elif state == JobState.VALIDATING:
             validate_job(job)
         else:
             apply_job(job, fail_after_rows=fail_after_rows)

@@ -51,6 +51,10 @@ class Target:
     validate: Callable[[dict], tuple[dict | None, list[tuple[str | None, str]]]] | None = None
     required: tuple[tuple[str, ...], ...] = ()  # each tuple: one of these columns must be mapped
     format_synonyms: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Targets imported record by record (crm.imports.records): runs the job's check or commit phase.
+    runner: Callable | None = None
+    # Offered in the wizard's upload form (members are uploaded from their association's page).
+    wizard: bool = True
 
     @property
     def importable(self) -> bool:

@@ -1,7 +1,7 @@
 """Import wizard and exports: thin routes over crm.imports.operations and crm.imports.exports."""
 from __future__ import annotations
 
-from flask import Response, abort, current_app, render_template, request, stream_with_context, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from crm import access, htmx
 from crm.access import roles
 from crm.alumni.models import Position
 from crm.alumni.views import ALUMNI_ROLES, FILTER_KEYS
+from crm.exporting import export_target
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.imports import bp, exports, operations
@@ -21,6 +22,9 @@ from crm.imports.targets import TARGETS
 # Imports write placements in the importer's prefecture: prefecture staff only (administrators use
 # the CLI with --prefecture).
 IMPORT_ROLES = (Role.PREFECTURE_STAFF,)
+# A job's own steps: association staff also run the jobs of their association's member imports
+# (crm.imports.transfer_views), each job reached only through access.load (its importer's scope).
+JOB_ROLES = (Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
 # Uploads a job refuses to open at all (nothing to correct in the wizard).
 REFUSED = {"empty", "not_spreadsheet", "legacy_excel", "binary"}
 
@@ -74,13 +78,13 @@ def _render_job(job: ImportJob, status: int = 200, **extra):
 
 
 @bp.get("/<int:job_id>")
-@roles(*IMPORT_ROLES)
+@roles(*JOB_ROLES)
 def show_job(job_id: int):
     return _render_job(access.load(ImportJob, job_id))
 
 
 @bp.post("/<int:job_id>/settings")
-@roles(*IMPORT_ROLES)
+@roles(*JOB_ROLES)
 def change_settings(job_id: int):
     job = access.load(ImportJob, job_id)
     form = SettingsForm()
@@ -92,7 +96,7 @@ def change_settings(job_id: int):
 
 
 @bp.post("/<int:job_id>/mapping")
-@roles(*IMPORT_ROLES)
+@roles(*JOB_ROLES)
 def save_mapping(job_id: int):
     job = access.load(ImportJob, job_id)
     if job.running or job.state == JobState.DONE or job.problem and not job.headers:
@@ -117,7 +121,7 @@ def save_mapping(job_id: int):
 
 
 @bp.post("/<int:job_id>/commit")
-@roles(*IMPORT_ROLES)
+@roles(*JOB_ROLES)
 def commit_job(job_id: int):
     job = access.load(ImportJob, job_id)
     if not operations.can_commit(job):
@@ -131,7 +135,7 @@ def commit_job(job_id: int):
 
 
 @bp.post("/<int:job_id>/restart")
-@roles(*IMPORT_ROLES)
+@roles(*JOB_ROLES)
 def restart_job(job_id: int):
     job = access.load(ImportJob, job_id)
     try:
@@ -151,16 +155,5 @@ def export(target: str):
         abort(404)
     filters = {key: request.args.get(key, "") for key in FILTER_KEYS} if target == "alumni" else \
         {"alumnus": request.args.get("alumnus", "")}
-    fmt = request.args.get("format", "")
-    if fmt not in exports.FORMATS_OF[target]:
-        return render_template("imports/export.html", target=target, filters=filters, formats=exports.FORMATS_OF[target],
-                               label=TARGETS[target].label)
-    if fmt == "csv-cp932" and request.args.get("confirmed") != "1":
-        changes = exports.cp932_changes(target, filters)
-        if changes:
-            return render_template("imports/export_cp932.html", target=target, filters=filters, changes=changes,
-                                   label=TARGETS[target].label)
-    mimetype = exports.EXPORT_FORMATS[fmt][1]
-    response = Response(stream_with_context(exports.stream(target, fmt, filters)), mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(target, fmt)}"'
-    return response
+    return export_target(target, filters, endpoint="imports.export", url_args={"target": target, **filters},
+                         formats=exports.FORMATS_OF[target])

@@ -264,6 +264,18 @@ def write_xlsx(
     workbook.save(fileobj)
 
 
+def xlsx_chunks(rows: Iterable[Row], headers: Sequence[str], sheet_title: str = "Sheet1", chunk: int = 1 << 16) -> Iterator[bytes]:
+    """A workbook as byte chunks for a streamed download: openpyxl needs a seekable file, so it is
+    written to a spooled temporary file first (in memory until it grows large)."""
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+        write_xlsx(rows, headers, spool, sheet_title=sheet_title[:31])
+        spool.seek(0)
+        while data := spool.read(chunk):
+            yield data
+
+
 def _escape_text(value: str) -> str:
     # Line breaks are normalised to "\n", the only one vCard can express.
     value = value.replace("\r\n", "\n").replace("\r", "\n")

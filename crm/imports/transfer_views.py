@@ -1,0 +1,108 @@
+"""Imports and exports of the associations and ambassadors domains through the import wizard and
+the export machinery (crm.imports.records, crm.imports.exports, crm.exporting).
+
+Scope is checked before anything is read or stored: the association through
+`access.load_editable_association` (404 for another association's), activities through their scope
+(prefecture staff their own prefecture's, administrators all, the ministry never reaches them).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, current_app, render_template, request, url_for
+from flask_login import current_user
+
+from crm import access, htmx
+from crm.access import roles
+from crm.auth.models import Role
+from crm.exporting import export_target
+from crm.extensions import db
+from crm.imports import bp, operations
+from crm.imports.forms import MemberUploadForm
+from crm.imports.problems import problem_message
+from crm.imports.targets import TARGETS
+from crm.imports.views import REFUSED
+from crm.reference import fiscal_year as fy
+
+MEMBER_IMPORT_ROLES = (Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
+ASSOCIATION_EXPORT_ROLES = tuple(access.STAFF)
+ACTIVITY_EXPORT_ROLES = (Role.ADMIN, Role.PREFECTURE_STAFF)
+
+
+def _year() -> int:
+    try:
+        year = int(request.args.get("fy", ""))
+    except ValueError:
+        return fy.fiscal_year_of(date.today())
+    return year if 1989 <= year <= 2100 else fy.fiscal_year_of(date.today())
+
+
+@bp.route("/associations/<int:association_id>/members", methods=["GET", "POST"])
+@roles(*MEMBER_IMPORT_ROLES)
+def upload_members(association_id: int):
+    """Upload an association's member list; the wizard takes it from there (scope: this association)."""
+    association = access.load_editable_association(association_id)
+    form = MemberUploadForm()
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            upload_file = form.file.data
+            try:
+                job = operations.save_upload(upload_file.stream, upload_file.filename, TARGETS["members"], current_user,
+                                             current_app.config.get("IMPORT_MAX_BYTES", current_app.config["MAX_CONTENT_LENGTH"]))
+            except operations.FileTooLarge:
+                db.session.rollback()
+                abort(413)
+            finally:
+                upload_file.close()
+            if job.problem and job.problem["code"] in REFUSED:
+                operations.discard_upload(job)
+                db.session.rollback()
+                form.file.errors = [problem_message(job.problem)]
+            else:
+                job.prefecture_id = association.prefecture_id
+                job.options = {**(job.options or {}), "scope": {"association": association.id}}
+                db.session.commit()
+                return htmx.redirect(url_for("imports.show_job", job_id=job.id))
+    return render_template("imports/members_upload.html", form=form, association=association), status
+
+
+def members_export(association_id: int, fmt: str | None = None):
+    association = access.load_editable_association(association_id)
+    search, status = request.args.get("q", ""), request.args.get("status", "")
+    return export_target("members", {"association": association.id, "q": search, "status": status}, fmt=fmt,
+                         endpoint="imports.export_members", url_args={"association_id": association.id, "q": search, "status": status},
+                         filename=f"members-{association.id}-{date.today().isoformat()}")
+
+
+@bp.get("/associations/<int:association_id>/members/export")
+@roles(*ASSOCIATION_EXPORT_ROLES)
+def export_members(association_id: int):
+    """The treasurer's membership list: CSV (UTF-8 with BOM or CP932) or XLSX."""
+    return members_export(association_id)
+
+
+@bp.get("/associations/<int:association_id>/programs/export")
+@roles(*ASSOCIATION_EXPORT_ROLES)
+def export_programs(association_id: int):
+    """An association's programs of one 年度, one row per funding line."""
+    association = access.load_editable_association(association_id)
+    year = _year()
+    return export_target("programs", {"association": association.id, "fy": year}, endpoint="imports.export_programs",
+                         url_args={"association_id": association.id, "fy": year}, filename=f"programs-{association.id}-FY{year}")
+
+
+@bp.get("/activities/export")
+@roles(*ACTIVITY_EXPORT_ROLES)
+def export_activities():
+    """Alumni activities of one 年度 in the user's scope: verified only (what reports count) or all."""
+    year = _year()
+    status = "verified" if request.args.get("status", "verified") == "verified" else ""
+    prefecture = request.args.get("prefecture", "") if current_user.role == Role.ADMIN else ""
+    if prefecture and not (prefecture.isdigit() and 1 <= int(prefecture) <= 47):
+        abort(404)
+    filters = {"fy": year, "status": status, "prefecture": prefecture}
+    return export_target("activities", filters, endpoint="imports.export_activities",
+                         url_args={"fy": year, "status": status or "all", "prefecture": prefecture},
+                         filename=f"activities-FY{year}-{status or 'all'}")
