@@ -91,10 +91,12 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from crm.admin import bp as admin_bp
-    from crm.alumni import bp as alumni_bp
-    from crm.auth import bp as auth_bp
-    from crm.home import bp as home_bp
+    # The views are imported here, not by their package: importing a domain's models must never
+    # pull in views (and through them crm.access), or imports become circular.
+    from crm.admin import bp as admin_bp, views as _admin_views  # noqa: F401
+    from crm.alumni import bp as alumni_bp, views as _alumni_views  # noqa: F401
+    from crm.auth import bp as auth_bp, views as _auth_views  # noqa: F401
+    from crm.home import bp as home_bp, views as _home_views  # noqa: F401
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)

@@ -2,5 +2,3 @@
 from flask import Blueprint
 
 bp = Blueprint("alumni", __name__)
-
-from crm.alumni import views  # noqa: E402,F401  (registers the routes)
