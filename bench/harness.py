@@ -58,8 +58,8 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "memory": memory, "python": platform.python_version()}
 
 
-def bench_app(database_url: str):
-    """The app on an empty benchmark database (dropped and rebuilt)."""
+def bench_app(database_url: str, reuse: bool = False):
+    """The app on an empty benchmark database (dropped and rebuilt), or on the last run's data."""
     app = create_app(
         {
             "TESTING": False,
@@ -69,6 +69,8 @@ def bench_app(database_url: str):
             "RATELIMIT_ENABLED": False,
         }
     )
+    if reuse:
+        return app
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as connection:

@@ -95,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     # pull in views (and through them crm.access), or imports become circular.
     from crm.admin import bp as admin_bp, views as _admin_views  # noqa: F401
     from crm.alumni import bp as alumni_bp, views as _alumni_views  # noqa: F401
+    from crm.associations import bp as associations_bp, views as _association_views  # noqa: F401
     from crm.auth import bp as auth_bp, views as _auth_views  # noqa: F401
     from crm.home import bp as home_bp, views as _home_views  # noqa: F401
 
@@ -102,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(home_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(alumni_bp, url_prefix="/alumni")
+    app.register_blueprint(associations_bp, url_prefix="/associations")
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -19,7 +19,8 @@ from flask_login import current_user
 from sqlalchemy import Select, exists, false, select, true
 
 from crm import audit
-from crm.associations.models import Association
+from crm.alumni.models import AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement
+from crm.associations.models import Association, FundingLine, Member, MembershipFee, Program
 from crm.auth.models import Role, User
 from crm.extensions import db, login_manager
 
@@ -97,19 +98,73 @@ def _user_scope(user: User):
 
 def _association_scope(user: User):
     if user.role in (Role.ADMIN, Role.MINISTRY_REVIEWER):
-        # An association's registry entry is organisational, not personal: the ministry may count them.
+        # An association's registry entry is organisational, not personal: the ministry may read the
+        # registry (name, kind, size, staff numbers) but never its members, fees or programs.
+        return true()
+    return _own_associations(Association.id, user)
+
+
+def _own_associations(association_id_column, user: User):
+    """Rows whose association the user works with: admin all, prefecture staff their prefecture's,
+    association staff their own, the ministry none (members, fees and programs are not aggregates)."""
+    if user.role == Role.ADMIN:
         return true()
     if user.role == Role.PREFECTURE_STAFF:
-        return Association.prefecture_id == user.prefecture_id
+        return association_id_column.in_(select(Association.id).where(Association.prefecture_id == user.prefecture_id))
     if user.role == Role.ASSOCIATION_STAFF:
-        return Association.id == user.association_id
+        return association_id_column == user.association_id
     return false()
+
+
+def _member_scope(user: User):
+    return _own_associations(Member.association_id, user)
+
+
+def _fee_scope(user: User):
+    return MembershipFee.member_id.in_(select(Member.id).where(_member_scope(user)))
+
+
+def _program_scope(user: User):
+    return _own_associations(Program.association_id, user)
+
+
+def _funding_line_scope(user: User):
+    return FundingLine.program_id.in_(select(Program.id).where(_program_scope(user)))
 
 
 SCOPES: dict[type, Callable] = {
     User: _user_scope,
     Association: _association_scope,
+    Member: _member_scope,
+    MembershipFee: _fee_scope,
+    Program: _program_scope,
+    FundingLine: _funding_line_scope,
 }
+
+
+def works_in_associations(user=None) -> bool:
+    """Staff work inside the associations they reach; the ministry only reads the registry."""
+    user = user if user is not None else current_user
+    return getattr(user, "role", None) in STAFF
+
+
+def load_editable_association(record_id, user=None) -> Association:
+    """An association the user may work inside (members, fees, programs, settings), else 404."""
+    user = user if user is not None else current_user
+    association = load(Association, record_id, user)
+    if not works_in_associations(user):
+        deny("registry only", 404, Association.__tablename__, association.id)
+    return association
+
+
+def creatable_prefectures(user=None) -> list[int] | None:
+    """Prefectures a user may register a new association in: None means any (administrators)."""
+    user = user if user is not None else current_user
+    if user.role == Role.ADMIN:
+        return None
+    if user.role == Role.PREFECTURE_STAFF:
+        return [user.prefecture_id]
+    return []
 
 
 def scope_clause(model: type, user=None):
@@ -162,8 +217,6 @@ def can_edit_reference_data(user=None) -> bool:
 
 
 # --- Alumni ----------------------------------------------------------------------------------------
-# Imported here, after the rules above exist: the alumni package loads its views, which import this.
-from crm.alumni.models import AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement  # noqa: E402
 
 
 def _alumnus_scope(user: User):

@@ -55,9 +55,13 @@ def seed_demo_command(if_empty):
 
     if if_empty and db.session.scalar(select(func.count()).select_from(User)):
         click.echo("The database already has accounts; demo data not added.")
-        return
-    with audit.acting_as("cli:seed-demo"):
-        seed()
-    click.echo("Demo data is in place. Demo sign-ins:")
+    else:
+        with audit.acting_as("cli:seed-demo"):
+            seed()
+        click.echo("Demo data is in place.")
+    present = set(db.session.scalars(select(User.email).where(User.email.in_([a["email"] for a in DEMO_ACCOUNTS]))))
+    if present:
+        click.echo("Demo sign-ins:")
     for account in DEMO_ACCOUNTS:
-        click.echo(f"  {account['email']:<32} {account['password']:<24} {account['role'].value}")
+        if account["email"] in present:
+            click.echo(f"  {account['email']:<32} {account['password']:<24} {account['role'].value}")

@@ -14,7 +14,7 @@ import contextlib
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Enum, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -95,3 +95,8 @@ def check_version(record, submitted_version) -> None:
         raise StaleRecord(record) from None
     if submitted != record.version:
         raise StaleRecord(record)
+
+
+def enum_column(enum_class, length=30):
+    """Enumerations are stored as their string values (portable, readable in SQL)."""
+    return Enum(enum_class, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

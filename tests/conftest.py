@@ -139,14 +139,68 @@ def make_user(app):
 
 @pytest.fixture
 def make_association(app):
-    def make(prefecture: int = TOTTORI, name: str = "鳥取県国際交流財団"):
+    def make(prefecture: int = TOTTORI, name: str = "鳥取県国際交流財団", **fields):
         from crm.associations.models import Association
 
         with app.app_context():
-            association = Association(prefecture_id=prefecture, name_ja=name, name_en=f"Association {name}")
+            association = Association(prefecture_id=prefecture, name_ja=name, name_en=f"Association {name}", **fields)
             db.session.add(association)
             db.session.commit()
             return association.id
+
+    return make
+
+
+@pytest.fixture
+def make_member(app):
+    """Factory: `make_member(association_id, name=...)` → the member's id."""
+
+    def make(association: int, name: str = "山本 由美", **fields):
+        from crm.associations.models import Member, MemberKind, MemberType
+
+        with app.app_context():
+            values = {"kind": MemberKind.INDIVIDUAL, "member_type": MemberType.REGULAR, "consent_to_contact": True, **fields}
+            member = Member(association_id=association, name=name, **values)
+            db.session.add(member)
+            db.session.commit()
+            return member.id
+
+    return make
+
+
+@pytest.fixture
+def make_fee(app):
+    def make(member: int, fiscal_year: int = 2025, amount_due: int = 3000, **fields):
+        from crm.associations.models import MembershipFee
+
+        with app.app_context():
+            fee = MembershipFee(member_id=member, fiscal_year=fiscal_year, amount_due=amount_due, **fields)
+            db.session.add(fee)
+            db.session.commit()
+            return fee.id
+
+    return make
+
+
+@pytest.fixture
+def make_program(app):
+    """Factory: a program of the association, 13:30–16:00 Japan time on `day` (default 1 June 2025)."""
+
+    def make(association: int, title: str = "国際交流フェスタ", day=None, funding=(), **fields):
+        from datetime import date, datetime, timedelta
+        from zoneinfo import ZoneInfo
+
+        from crm.associations.models import FundingLine, FundingSource, Program, ProgramKind, ProgramStatus
+
+        starts = datetime.combine(day or date(2025, 6, 1), datetime.min.time(), ZoneInfo("Asia/Tokyo")).replace(hour=13, minute=30)
+        values = {"kind": ProgramKind.CULTURAL_EVENT, "status": ProgramStatus.PLANNED, "starts_at": starts,
+                  "ends_at": starts + timedelta(hours=2, minutes=30), "budget": 100000, **fields}
+        with app.app_context():
+            program = Program(association_id=association, title_ja=title, **values)
+            program.funding_lines = [FundingLine(source=FundingSource(source), amount=amount, grantor=grantor) for source, grantor, amount in funding]
+            db.session.add(program)
+            db.session.commit()
+            return program.id
 
     return make
 

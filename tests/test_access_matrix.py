@@ -13,6 +13,12 @@ EVERYONE = {role: "ok" for role in ROLES}
 ALUMNI = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: "ok", Role.ASSOCIATION_STAFF: 403, Role.MINISTRY_REVIEWER: 403}
 PREFECTURE_ONLY = {**ALUMNI, Role.ADMIN: 403}
 STAFF_READ = {**ALUMNI, Role.ASSOCIATION_STAFF: "ok"}
+# Inside an association (members, fees, programs, settings): its staff, the prefecture's staff, admins.
+ASSOCIATION_WORK = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: "ok", Role.ASSOCIATION_STAFF: "ok", Role.MINISTRY_REVIEWER: 403}
+REGISTER = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: "ok", Role.ASSOCIATION_STAFF: 403, Role.MINISTRY_REVIEWER: 403}
+AGGREGATES = {ANON: "login", Role.ADMIN: "ok", Role.PREFECTURE_STAFF: 403, Role.ASSOCIATION_STAFF: 403, Role.MINISTRY_REVIEWER: "ok"}
+# The feed answers whoever holds the token (calendar clients cannot sign in); an unknown token is 404.
+FEED = {role: 404 for role in ROLES}
 
 # (endpoint, method, path template) → expected outcome per role.
 # "ok": allowed (2xx, a redirect that is not to the login page, or 422 for an empty form);
@@ -71,6 +77,36 @@ MATRIX = {
     ("alumni.create_japan_association", "POST", "/alumni/associations-abroad/new"): ADMIN_ONLY,
     ("alumni.edit_japan_association", "GET", "/alumni/associations-abroad/{abroad}/edit"): ADMIN_ONLY,
     ("alumni.edit_japan_association", "POST", "/alumni/associations-abroad/{abroad}/edit"): ADMIN_ONLY,
+    ("associations.list_associations", "GET", "/associations/"): SIGNED_IN,
+    ("associations.create_association", "GET", "/associations/new"): REGISTER,
+    ("associations.create_association", "POST", "/associations/new"): REGISTER,
+    ("associations.show_association", "GET", "/associations/{association}"): SIGNED_IN,
+    ("associations.edit_association", "GET", "/associations/{association}/edit"): ASSOCIATION_WORK,
+    ("associations.update_association", "POST", "/associations/{association}"): ASSOCIATION_WORK,
+    ("associations.regenerate_feed", "POST", "/associations/{association}/feed"): ASSOCIATION_WORK,
+    ("associations.revoke_feed", "POST", "/associations/{association}/feed/revoke"): ASSOCIATION_WORK,
+    ("associations.calendar_feed", "GET", "/associations/feed/not-a-token.ics"): FEED,
+    ("associations.list_members", "GET", "/associations/{association}/members"): ASSOCIATION_WORK,
+    ("associations.create_member", "GET", "/associations/{association}/members/new"): ASSOCIATION_WORK,
+    ("associations.create_member", "POST", "/associations/{association}/members/new"): ASSOCIATION_WORK,
+    ("associations.show_member", "GET", "/associations/members/{member}"): ASSOCIATION_WORK,
+    ("associations.edit_member", "GET", "/associations/members/{member}/edit"): ASSOCIATION_WORK,
+    ("associations.update_member", "POST", "/associations/members/{member}"): ASSOCIATION_WORK,
+    ("associations.export_members", "GET", "/associations/{association}/members/export.csv"): ASSOCIATION_WORK,
+    ("associations.list_fees", "GET", "/associations/{association}/fees"): ASSOCIATION_WORK,
+    ("associations.assess_fees", "POST", "/associations/{association}/fees"): ASSOCIATION_WORK,
+    ("associations.pay_fee", "POST", "/associations/fees/{fee}/pay"): ASSOCIATION_WORK,
+    ("associations.export_reminders", "GET", "/associations/{association}/fees/reminders.xlsx"): ASSOCIATION_WORK,
+    ("associations.list_programs", "GET", "/associations/{association}/programs"): ASSOCIATION_WORK,
+    ("associations.create_program", "GET", "/associations/{association}/programs/new"): ASSOCIATION_WORK,
+    ("associations.create_program", "POST", "/associations/{association}/programs/new"): ASSOCIATION_WORK,
+    ("associations.show_program", "GET", "/associations/programs/{program}"): ASSOCIATION_WORK,
+    ("associations.edit_program", "GET", "/associations/programs/{program}/edit"): ASSOCIATION_WORK,
+    ("associations.edit_program", "POST", "/associations/programs/{program}/edit"): ASSOCIATION_WORK,
+    ("associations.calendar", "GET", "/associations/{association}/calendar"): ASSOCIATION_WORK,
+    ("associations.annual_report", "GET", "/associations/{association}/report"): ASSOCIATION_WORK,
+    ("associations.export_report", "GET", "/associations/{association}/report.csv"): ASSOCIATION_WORK,
+    ("associations.national_overview", "GET", "/associations/overview"): AGGREGATES,
 }
 
 
@@ -108,11 +144,14 @@ def _outcome(response) -> object:
 
 
 @pytest.mark.parametrize("endpoint, method, path", list(MATRIX), ids=[f"{m} {p}" for _, m, p in MATRIX])
-def test_route_access_by_role(app, make_user, make_association, make_alumnus, make_contact, endpoint, method, path):
+def test_route_access_by_role(app, make_user, make_association, make_alumnus, make_contact, make_member, make_fee, make_program, endpoint, method, path):
     association = make_association()
+    member = make_member(association)
     target_id, _ = make_user(Role.PREFECTURE_STAFF, prefecture=31)
     samples = _alumni_samples(app, make_alumnus, make_contact) if "{" in path and "/alumni" in path else {}
-    url = path.format(user=target_id, **samples)
+    if "{fee}" in path or "{program}" in path:
+        samples.update(fee=make_fee(member), program=make_program(association))
+    url = path.format(user=target_id, association=association, member=member, **samples)
     failures = []
     for role in ROLES:
         client = app.test_client()

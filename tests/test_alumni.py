@@ -519,3 +519,36 @@ def test_queries_per_page_do_not_grow_with_the_rows_shown(app, tottori, make_alu
 def _placement_id(app, alumnus_id) -> int:
     with app.app_context():
         return db.session.scalar(select(Placement.id).where(Placement.alumnus_id == alumnus_id).order_by(Placement.id))
+
+
+def test_seed_demo_adds_alumni_once_and_tottori_sees_its_fan_club(app):
+    from crm.demo import seed
+
+    with app.app_context():
+        seed()
+        counts = (_count(app, Alumnus), _count(app, Placement), _count(app, ContactEntry), _count(app, AlumniGroup))
+        seed()
+    assert counts == (_count(app, Alumnus), _count(app, Placement), _count(app, ContactEntry), _count(app, AlumniGroup))
+    assert counts[0] >= 25
+    client = app.test_client()
+    client.login("tottori@demo.furusato.jp", "sand-dunes-nashi-31")
+    html = client.htmx_get("/alumni?q=ジョン").get_data(as_text=True)
+    assert "SMITH" in html
+    assert "World Tottori Fan Club" in client.get("/alumni/groups").get_data(as_text=True)
+    assert "JOHNSON" not in client.htmx_get("/alumni?q=johnson").get_data(as_text=True)  # Hyogo only
+
+
+@pytest.mark.parametrize("path", ["/alumni/placements/{placement}", "/alumni/placements/{placement}/edit", "/alumni/{alumnus}/placements",
+                                  "/alumni/{alumnus}/sections/contact", "/alumni/associations-abroad"])
+def test_partials_are_fragments_for_htmx_and_pages_without(app, tottori, make_alumnus, path):
+    alumnus = make_alumnus(TOTTORI)
+    url = path.format(alumnus=alumnus, placement=_placement_id(app, alumnus))
+    assert fragment(tottori.htmx_get(url).get_data(as_text=True))
+    page = tottori.get(url)
+    assert page.status_code == 200 and not fragment(page.get_data(as_text=True))
+
+
+def test_history_restore_request_gets_the_full_page(tottori, make_alumnus):
+    make_alumnus(TOTTORI)
+    restored = tottori.get("/alumni?q=smith", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert not fragment(restored.get_data(as_text=True))

@@ -39,4 +39,13 @@ def test_seed_demo_is_idempotent_and_its_logins_work(app):
 def test_seed_demo_if_empty_leaves_a_used_database_alone(app, make_user):
     make_user(Role.ADMIN)
     result = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
-    assert "not added" in result.output
+    assert "not added" in result.output and "Demo sign-ins" not in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_make_run_prints_the_demo_sign_ins_every_time(app):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["seed-demo", "--if-empty"])
+    again = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert "not added" in again.output and DEMO_ACCOUNTS[0]["password"] in again.output

@@ -102,7 +102,8 @@ class ConsentForm(VersionedForm):
     consent_on = DateField(_l("Consent given on"), validators=[Optional()])
     consent_source = StringField(_l("How consent was given"), filters=[_strip], validators=[Optional(), Length(max=200)],
                                  description=_l("For example: sign-up form at the 2025 reception, email reply."))
-    cease_use = BooleanField(_l("Cease use (利用停止): keep the record, remove from lists, searches, exports and mailings"))
+    cease_use = BooleanField(_l("Cease use (利用停止)"),
+                             description=_l("Keeps the record for legal requests and removes the person from lists, searches, exports and mailings."))
 
 
 class PlacementFields:

@@ -5,12 +5,12 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, func
+from sqlalchemy import CheckConstraint, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.associations.models import Association
 from crm.audit import Audited
-from crm.db import UTCDateTime, utcnow
+from crm.db import UTCDateTime, enum_column, utcnow
 from crm.extensions import db
 from crm.i18n import LabelledEnum
 from crm.reference.models import Prefecture
@@ -21,11 +21,6 @@ class Role(LabelledEnum):
     PREFECTURE_STAFF = "prefecture_staff", _l("Prefecture staff")
     ASSOCIATION_STAFF = "association_staff", _l("Association staff")
     MINISTRY_REVIEWER = "ministry_reviewer", _l("Ministry reviewer")
-
-
-def enum_column(enum_class, length=30):
-    """Enumerations are stored as their string values (portable, readable in SQL)."""
-    return Enum(enum_class, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class User(Audited, UserMixin, db.Model):

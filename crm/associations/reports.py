@@ -1,0 +1,206 @@
+"""Figures about associations: one association's annual report (its own staff) and the national
+aggregates the ministry sees (no names, counts of people under 10 suppressed by crm.reports.disclosure).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from crm.associations.models import (
+    GOVERNMENT,
+    SELF_RAISED,
+    Association,
+    AssociationKind,
+    FundingLine,
+    FundingSource,
+    Member,
+    MemberKind,
+    MemberStatus,
+    Program,
+    ProgramKind,
+    ProgramStatus,
+)
+from crm.associations.operations import TOKYO, FeeSummary, fee_summary, fiscal_year_range
+from crm.extensions import db
+from crm.reference.fiscal_year import fiscal_year_of
+from crm.reference.models import Prefecture
+from crm.reports.disclosure import derived, suppress_series, suppress_table
+
+TREND_YEARS = 5
+
+
+@dataclass
+class KindLine:
+    kind: ProgramKind
+    programs: int = 0
+    japanese: int = 0
+    foreign: int = 0
+    volunteers: int = 0
+    budget: int = 0
+    actual: int = 0
+
+
+@dataclass
+class FundingMix:
+    fiscal_year: int
+    by_source: dict[FundingSource, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_source.values())
+
+    def _share(self, sources) -> float | None:
+        return round(100 * sum(self.by_source.get(s, 0) for s in sources) / self.total, 1) if self.total else None
+
+    @property
+    def self_raised_share(self) -> float | None:
+        """Private grants, membership fees and sponsorship as a share of all funding."""
+        return self._share(SELF_RAISED)
+
+    @property
+    def government_share(self) -> float | None:
+        return self._share(GOVERNMENT)
+
+
+@dataclass
+class AnnualReport:
+    association: Association
+    fiscal_year: int
+    by_kind: list[KindLine]
+    funding: FundingMix
+    trend: list[FundingMix]
+    fees: FeeSummary
+
+    @property
+    def totals(self) -> KindLine:
+        total = KindLine(kind=None)
+        for line in self.by_kind:
+            for key in ("programs", "japanese", "foreign", "volunteers", "budget", "actual"):
+                setattr(total, key, getattr(total, key) + getattr(line, key))
+        return total
+
+
+def _in_year(fiscal_year: int):
+    start, end = fiscal_year_range(fiscal_year)
+    return (Program.starts_at >= start, Program.starts_at < end)
+
+
+def _funding_mix(fiscal_year: int, association_id: int | None = None) -> FundingMix:
+    statement = (
+        select(FundingLine.source, func.sum(FundingLine.amount))
+        .join(FundingLine.program)
+        .where(*_in_year(fiscal_year), Program.status != ProgramStatus.CANCELLED)
+        .group_by(FundingLine.source)
+    )
+    if association_id is not None:
+        statement = statement.where(Program.association_id == association_id)
+    return FundingMix(fiscal_year, {FundingSource(source): int(amount) for source, amount in db.session.execute(statement)})
+
+
+def annual_report(association: Association, fiscal_year: int) -> AnnualReport:
+    """Programs held in the 年度 by kind, budget vs actual, funding mix and its trend, fee collection."""
+    lines = {kind: KindLine(kind) for kind in ProgramKind}
+    rows = db.session.execute(
+        select(
+            Program.kind, func.count(), func.sum(Program.participants_japanese), func.sum(Program.participants_foreign),
+            func.sum(Program.volunteers), func.sum(Program.budget), func.coalesce(func.sum(Program.actual_cost), 0),
+        )
+        .where(Program.association_id == association.id, Program.status == ProgramStatus.HELD, *_in_year(fiscal_year))
+        .group_by(Program.kind)
+    )
+    for kind, count, japanese, foreign, volunteers, budget, actual in rows:
+        lines[ProgramKind(kind)] = KindLine(ProgramKind(kind), count, int(japanese), int(foreign), int(volunteers), int(budget), int(actual))
+    trend = [_funding_mix(year, association.id) for year in range(fiscal_year - TREND_YEARS + 1, fiscal_year + 1)]
+    return AnnualReport(
+        association, fiscal_year, [line for line in lines.values() if line.programs],
+        trend[-1], trend, fee_summary(association, fiscal_year),
+    )
+
+
+def report_rows(report: AnnualReport, labels: dict) -> list[list]:
+    """The annual report as rows for CSV/XLSX: section, item, then figures."""
+    rows = []
+    for line in report.by_kind:
+        rows.append([labels["programs"], line.kind.label, line.programs, line.japanese, line.foreign, line.volunteers, line.budget, line.actual])
+    for source, amount in report.funding.by_source.items():
+        rows.append([labels["funding"], source.label, None, None, None, None, amount, None])
+    for mix in report.trend:
+        rows.append([labels["trend"], str(mix.fiscal_year), None, None, None, None, mix.total, mix.self_raised_share])
+    fees = report.fees
+    rows.append([labels["fees"], labels["collection_rate"], fees.members, fees.paid_members, None, None, fees.due, fees.collected])
+    return rows
+
+
+# --- National aggregates for the ministry ---------------------------------------------------------
+
+@dataclass
+class NationalOverview:
+    fiscal_year: int
+    associations: object  # (prefecture → kind → count of organisations)
+    prefectures: dict[int, Prefecture]
+    programs: list[tuple[ProgramKind, int]]
+    participants: object  # SuppressedTable: kind → (Japanese, foreign residents)
+    members: object  # SuppressedSeries: prefecture → individual members
+    funding: list[tuple[FundingMix, object]]  # with the year's participants (for derived suppression)
+
+
+def national_overview(fiscal_year: int) -> NationalOverview:
+    """Aggregates only. Organisations (associations, programs) are counted as they are; counts of
+    people (participants, individual members) go through primary and secondary suppression, and
+    money figures of a year with fewer than 10 participants are suppressed as derived values."""
+    prefectures = {p.id: p for p in db.session.scalars(select(Prefecture))}
+    by_kind: dict[int, dict[AssociationKind, int]] = {}
+    for prefecture_id, kind, count in db.session.execute(
+        select(Association.prefecture_id, Association.kind, func.count()).group_by(Association.prefecture_id, Association.kind)
+    ):
+        by_kind.setdefault(prefecture_id, {})[AssociationKind(kind)] = count
+
+    program_counts, participants = {}, {}
+    for kind, count, japanese, foreign in db.session.execute(
+        select(Program.kind, func.count(), func.sum(Program.participants_japanese), func.sum(Program.participants_foreign))
+        .where(Program.status == ProgramStatus.HELD, *_in_year(fiscal_year))
+        .group_by(Program.kind)
+    ):
+        program_counts[ProgramKind(kind)] = count
+        participants[ProgramKind(kind)] = {"japanese": int(japanese), "foreign": int(foreign)}
+
+    members = dict(
+        db.session.execute(
+            select(Association.prefecture_id, func.count(Member.id))
+            .join(Member.association)
+            .where(Member.kind == MemberKind.INDIVIDUAL, Member.status == MemberStatus.ACTIVE)
+            .group_by(Association.prefecture_id)
+        ).all()
+    )
+
+    years = sorted(
+        {
+            fiscal_year_of(moment.astimezone(TOKYO).date())
+            for moment in db.session.scalars(select(Program.starts_at).where(Program.status != ProgramStatus.CANCELLED))
+        }
+    )
+    funding = []
+    for year in years:
+        people = db.session.scalar(
+            select(func.coalesce(func.sum(Program.participants_japanese + Program.participants_foreign), 0))
+            .where(Program.status == ProgramStatus.HELD, *_in_year(year))
+        )
+        funding.append((_funding_mix(year), int(people)))
+
+    return NationalOverview(
+        fiscal_year,
+        {pid: by_kind[pid] for pid in sorted(by_kind)},
+        prefectures,
+        [(kind, program_counts[kind]) for kind in ProgramKind if kind in program_counts],
+        # Only the totals the page shows are computed: each published total is an equation a reader can use.
+        suppress_table(participants, columns=["japanese", "foreign"], col_totals=False, grand_total=False) if participants else None,
+        suppress_series({pid: members[pid] for pid in sorted(members)}) if members else None,
+        funding,
+    )
+
+
+def published_amount(amount: int, people: int):
+    """A money figure attached to activities, hidden when it concerns fewer than 10 people."""
+    return derived(amount, people)
+

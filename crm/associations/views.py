@@ -1,0 +1,511 @@
+"""Associations: the registry, members and annual fees, programs, the calendar and its feed, reports.
+
+Every view loads through crm.access (`load`, `load_editable_association`, `scoped` in operations):
+a record outside the user's scope answers 404, the same as one that does not exist.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, flash, make_response, render_template, request, url_for
+from babel.dates import format_skeleton
+from flask_babel import get_locale, gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm import access, audit, htmx
+from crm.access import STAFF, public, roles
+from crm.associations import bp, calendar_feed as feed, operations, reports
+from crm.associations.forms import AssessFeesForm, AssociationForm, FeePaymentForm, MemberForm, NewAssociationForm, ProgramForm
+from crm.associations.models import (
+    Association,
+    AssociationKind,
+    FundingSource,
+    Member,
+    MemberStatus,
+    MembershipFee,
+    Program,
+    ProgramKind,
+    ProgramStatus,
+)
+from crm.associations.operations import TOKYO, AssociationError
+from crm.auth.models import Role
+from crm.db import StaleRecord, check_version
+from crm.exporting import download
+from crm.extensions import db
+from crm.listing import paginate
+from crm.reference import fiscal_year as fy
+
+REGISTRY_READERS = (Role.ADMIN, Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF, Role.MINISTRY_REVIEWER)
+
+
+def _today():
+    return datetime.now(TOKYO).date()
+
+
+def _requested_year() -> int:
+    try:
+        return int(request.args.get("fy", ""))
+    except ValueError:
+        return fy.fiscal_year_of(_today())
+
+
+def _stale_message() -> str:
+    return _("Someone else changed this record meanwhile. These are the current values; apply your change again.")
+
+
+# --- Registry ------------------------------------------------------------------------------------
+
+@bp.get("/")
+@roles(*REGISTRY_READERS)
+def list_associations():
+    search, kind = request.args.get("q", ""), request.args.get("kind", "")
+    page = paginate(operations.association_query(search, kind), operations.ASSOCIATION_SORTS, "prefecture", Association.id)
+    return htmx.render("associations/index.html", "associations/_rows.html", page=page, search=search, kind=kind, kinds=AssociationKind.choices())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles(Role.ADMIN, Role.PREFECTURE_STAFF)
+def create_association():
+    form = NewAssociationForm().fill_prefectures(access.creatable_prefectures())
+    if form.validate_on_submit():
+        try:
+            association = operations.create_association(form.prefecture.data, form.values())
+        except AssociationError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("%(name)s registered.", name=association.name), "success")
+            return htmx.redirect(url_for("associations.show_association", association_id=association.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("associations/new.html", form=form), status
+
+
+def _association_form(association: Association, submitted: bool = False) -> AssociationForm:
+    if submitted:
+        return AssociationForm()
+    data = {key: getattr(association, key) for key in operations.ASSOCIATION_FIELDS}
+    data.update(kind=association.kind.value, secretariat=association.secretariat.value,
+                municipality_size=association.municipality_size.value if association.municipality_size else "",
+                version=association.version)
+    return AssociationForm(formdata=None, data=data)
+
+
+@bp.get("/<int:association_id>")
+@roles(*REGISTRY_READERS)
+def show_association(association_id: int):
+    association = access.load(Association, association_id)
+    context = {"association": association, "feed_url": None}
+    if access.works_in_associations():
+        context["fees"] = operations.fee_summary(association, fy.fiscal_year_of(_today()))
+        context["members"] = db.session.scalar(
+            select(func.count()).select_from(operations.member_query(association, status=MemberStatus.ACTIVE.value).subquery())
+        )
+    return htmx.render("associations/show.html", "associations/_details.html", **context)
+
+
+@bp.get("/<int:association_id>/edit")
+@roles(*STAFF)
+def edit_association(association_id: int):
+    association = access.load_editable_association(association_id)
+    return htmx.render("associations/edit.html", "associations/_details_form.html", association=association, form=_association_form(association))
+
+
+@bp.post("/<int:association_id>")
+@roles(*STAFF)
+def update_association(association_id: int):
+    association = access.load_editable_association(association_id)
+    form = _association_form(association, submitted=True)
+    status = 422
+    if form.validate_on_submit():
+        try:
+            check_version(association, form.version.data)
+            operations.update_association(association, form.values())
+            db.session.commit()
+        except (StaleRecord, StaleDataError):
+            db.session.rollback()
+            association = access.load_editable_association(association_id)
+            form = _association_form(association)
+            form.form_errors.append(_stale_message())
+            status = 409
+        except AssociationError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            if htmx.is_htmx():
+                return htmx.render("associations/show.html", "associations/_details.html", association=association)
+            flash(_("%(name)s saved.", name=association.name), "success")
+            return htmx.redirect(url_for("associations.show_association", association_id=association.id))
+    return htmx.render("associations/edit.html", "associations/_details_form.html", status=status, association=association, form=form)
+
+
+# --- Calendar feed -------------------------------------------------------------------------------
+
+@bp.post("/<int:association_id>/feed")
+@roles(*STAFF)
+def regenerate_feed(association_id: int):
+    association = access.load_editable_association(association_id)
+    token = operations.regenerate_feed_token(association)
+    db.session.commit()
+    # The token is shown this once: only its hash is kept.
+    feed_url = url_for("associations.calendar_feed", token=token, _external=True)
+    return htmx.render("associations/feed.html", "associations/_feed.html", association=association, feed_url=feed_url)
+
+
+@bp.post("/<int:association_id>/feed/revoke")
+@roles(*STAFF)
+def revoke_feed(association_id: int):
+    association = access.load_editable_association(association_id)
+    operations.revoke_feed_token(association)
+    db.session.commit()
+    return htmx.render("associations/feed.html", "associations/_feed.html", association=association, feed_url=None)
+
+
+@bp.get("/feed/<token>.ics")
+@public
+def calendar_feed(token: str):
+    """Subscribed to by calendar clients, which cannot sign in: the unguessable token decides."""
+    association = operations.association_for_feed(token)
+    if association is None:
+        abort(404)
+    response = make_response(feed.ical(association))
+    response.mimetype = "text/calendar"
+    response.headers["Content-Disposition"] = f'inline; filename="association-{association.id}.ics"'
+    return response
+
+
+# --- Members -------------------------------------------------------------------------------------
+
+@bp.get("/<int:association_id>/members")
+@roles(*STAFF)
+def list_members(association_id: int):
+    association = access.load_editable_association(association_id)
+    search, status = request.args.get("q", ""), request.args.get("status", "")
+    page = paginate(operations.member_query(association, search, status), operations.MEMBER_SORTS, "name", Member.id)
+    return htmx.render(
+        "associations/members/index.html", "associations/members/_rows.html",
+        association=association, page=page, search=search, status_filter=status, statuses=MemberStatus.choices(),
+    )
+
+
+@bp.route("/<int:association_id>/members/new", methods=["GET", "POST"])
+@roles(*STAFF)
+def create_member(association_id: int):
+    association = access.load_editable_association(association_id)
+    form = MemberForm()
+    if form.validate_on_submit():
+        try:
+            member = operations.create_member(association, form.values())
+        except AssociationError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("%(name)s added.", name=member.name), "success")
+            return htmx.redirect(url_for("associations.list_members", association_id=association.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("associations/members/new.html", form=form, association=association), status
+
+
+def _member_form(member: Member, submitted: bool = False) -> MemberForm:
+    prefix = f"member-{member.id}"
+    if submitted:
+        return MemberForm(prefix=prefix)
+    data = {key: getattr(member, key) for key in operations.MEMBER_FIELDS}
+    data.update(kind=member.kind.value, member_type=member.member_type.value, status=member.status.value, version=member.version)
+    return MemberForm(formdata=None, data=data, prefix=prefix)
+
+
+@bp.get("/members/<int:member_id>")
+@roles(*STAFF)
+def show_member(member_id: int):
+    member = access.load(Member, member_id)
+    audit.record_view(member)
+    fees = db.session.scalars(select(MembershipFee).where(MembershipFee.member_id == member.id).order_by(MembershipFee.fiscal_year.desc())).all()
+    return htmx.render("associations/members/show.html", "associations/members/_row.html", member=member, association=member.association, fees=fees)
+
+
+@bp.get("/members/<int:member_id>/edit")
+@roles(*STAFF)
+def edit_member(member_id: int):
+    member = access.load(Member, member_id)
+    return htmx.render("associations/members/edit.html", "associations/members/_form.html", member=member, form=_member_form(member))
+
+
+@bp.post("/members/<int:member_id>")
+@roles(*STAFF)
+def update_member(member_id: int):
+    member = access.load(Member, member_id)
+    form = _member_form(member, submitted=True)
+    status = 422
+    if form.validate_on_submit():
+        try:
+            check_version(member, form.version.data)
+            operations.update_member(member, form.values())
+            db.session.commit()
+        except (StaleRecord, StaleDataError):
+            db.session.rollback()
+            member = access.load(Member, member_id)
+            form = _member_form(member)
+            form.form_errors.append(_stale_message())
+            status = 409
+        except AssociationError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            if htmx.is_htmx():
+                return htmx.render("associations/members/show.html", "associations/members/_row.html", member=member)
+            flash(_("%(name)s saved.", name=member.name), "success")
+            return htmx.redirect(url_for("associations.list_members", association_id=member.association_id))
+    return htmx.render("associations/members/edit.html", "associations/members/_form.html", status=status, member=member, form=form)
+
+
+def _member_headers() -> list[str]:
+    return [_("Name"), _("Name (kana)"), _("Individual or organisation"), _("Member type"), _("Status"), _("Joined on"),
+            _("Email"), _("Phone"), _("Postal code"), _("Address"), _("Agrees to be contacted")]
+
+
+def _member_row(member: Member) -> list:
+    return [member.name, member.name_kana, str(member.kind.label), str(member.member_type.label), str(member.status.label),
+            member.joined_on, member.email, member.phone, member.postal_code, member.address, member.consent_to_contact]
+
+
+@bp.get("/<int:association_id>/members/export.<any(csv, xlsx):fmt>")
+@roles(*STAFF)
+def export_members(association_id: int, fmt: str):
+    """The membership list for the treasurer."""
+    association = access.load_editable_association(association_id)
+    search, status = request.args.get("q", ""), request.args.get("status", "")
+    statement = operations.member_query(association, search, status).order_by(Member.name, Member.id)
+    rows = [_member_row(member) for member in db.session.scalars(statement)]
+    return download(
+        rows, _member_headers(), fmt, f"members-{association.id}-{_today().isoformat()}",
+        record_type="association_members", record_id=association.id, row_count=len(rows),
+        filter={"q": search, "status": status},
+    )
+
+
+# --- Annual fees ---------------------------------------------------------------------------------
+
+@bp.get("/<int:association_id>/fees")
+@roles(*STAFF)
+def list_fees(association_id: int):
+    association = access.load_editable_association(association_id)
+    year, unpaid = _requested_year(), request.args.get("unpaid") == "1"
+    page = paginate(operations.fee_query(association, year, unpaid), operations.FEE_SORTS, "member", MembershipFee.id)
+    return htmx.render(
+        "associations/fees/index.html", "associations/fees/_rows.html",
+        association=association, page=page, year=year, unpaid=unpaid, years=operations.fee_years(association),
+        summary=operations.fee_summary(association, year), assess_form=AssessFeesForm(formdata=None, fiscal_year=year),
+        payment_form=FeePaymentForm(formdata=None, paid_on=_today()),
+    )
+
+
+@bp.post("/<int:association_id>/fees")
+@roles(*STAFF)
+def assess_fees(association_id: int):
+    association = access.load_editable_association(association_id)
+    form = AssessFeesForm()
+    if form.validate_on_submit():
+        try:
+            count = operations.assess_fees(association, form.fiscal_year.data, form.amount.data)
+        except AssociationError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Fees added for %(count)s members.", count=count), "success")
+            return htmx.redirect(url_for("associations.list_fees", association_id=association.id, fy=form.fiscal_year.data))
+    return render_template("associations/fees/assess.html", association=association, form=form), 422
+
+
+@bp.post("/fees/<int:fee_id>/pay")
+@roles(*STAFF)
+def pay_fee(fee_id: int):
+    fee = access.load(MembershipFee, fee_id)
+    form = FeePaymentForm(prefix=f"fee-{fee.id}")
+    status, error = 422, None
+    if form.validate_on_submit():
+        try:
+            # "Already paid" says more than "changed meanwhile", so it is checked first.
+            operations.ensure_unpaid(fee)
+            check_version(fee, form.version.data)
+            operations.pay_fee(fee, form.paid_on.data, form.method.data, form.receipt_number.data)
+            db.session.commit()
+            status = 200
+        except (StaleRecord, StaleDataError):
+            db.session.rollback()
+            fee = access.load(MembershipFee, fee_id)
+            error, status = _stale_message(), 409
+        except AssociationError as refused:
+            db.session.rollback()
+            fee = access.load(MembershipFee, fee_id)
+            error = str(refused)
+    else:
+        error = " ".join(str(message) for messages in form.errors.values() for message in messages)
+    context = {"fee": fee, "error": error, "association": fee.member.association, "year": fee.fiscal_year}
+    if not htmx.is_htmx() and status == 200:
+        flash(_("Payment of %(name)s recorded.", name=fee.member.name), "success")
+        return htmx.redirect(url_for("associations.list_fees", association_id=fee.member.association_id, fy=fee.fiscal_year))
+    return htmx.render("associations/fees/show.html", "associations/fees/_row.html", status=status,
+                       payment_form=FeePaymentForm(formdata=None, paid_on=_today()), **context)
+
+
+@bp.get("/<int:association_id>/fees/reminders.<any(csv, xlsx):fmt>")
+@roles(*STAFF)
+def export_reminders(association_id: int, fmt: str):
+    """Members who have not paid the 年度's fee, with the contact details they agreed to be reached at."""
+    association = access.load_editable_association(association_id)
+    year = _requested_year()
+    statement = operations.fee_query(association, year, unpaid_only=True).order_by(Member.name, MembershipFee.id)
+    headers = [_("Name"), _("Fiscal year"), _("Amount due (yen)"), _("Agrees to be contacted"), _("Email"), _("Phone"), _("Postal code"), _("Address")]
+
+    rows = []
+    for fee in db.session.scalars(statement):
+        member = fee.member
+        # Contact details only of those who agreed to be contacted.
+        contact = [member.email, member.phone, member.postal_code, member.address] if member.consent_to_contact else [None] * 4
+        rows.append([member.name, fy.label(year), fee.amount_due, member.consent_to_contact, *contact])
+    return download(
+        rows, headers, fmt, f"fee-reminders-{association.id}-{year}",
+        record_type="membership_fees", record_id=association.id, row_count=len(rows), filter={"fiscal_year": year, "unpaid": True},
+    )
+
+
+# --- Programs ------------------------------------------------------------------------------------
+
+@bp.get("/<int:association_id>/programs")
+@roles(*STAFF)
+def list_programs(association_id: int):
+    association = access.load_editable_association(association_id)
+    status, kind = request.args.get("status", ""), request.args.get("kind", "")
+    page = paginate(operations.program_query(association, status, kind), operations.PROGRAM_SORTS, "-starts", Program.id)
+    return htmx.render(
+        "associations/programs/index.html", "associations/programs/_rows.html",
+        association=association, page=page, status_filter=status, kind=kind,
+        kinds=ProgramKind.choices(), statuses=ProgramStatus.choices(),
+    )
+
+
+def _save_program(association: Association, program: Program | None, form: ProgramForm):
+    """Create or update from a validated form; returns the program or None with form errors set."""
+    try:
+        if program is None:
+            program = operations.create_program(association, form.values(), form.funding_values(), form.partner_values())
+        else:
+            check_version(program, form.version.data)
+            operations.update_program(program, form.values(), form.funding_values(), form.partner_values())
+        db.session.commit()
+        return program
+    except AssociationError as error:
+        db.session.rollback()
+        form.form_errors.append(str(error))
+        return None
+
+
+@bp.route("/<int:association_id>/programs/new", methods=["GET", "POST"])
+@roles(*STAFF)
+def create_program(association_id: int):
+    association = access.load_editable_association(association_id)
+    form = ProgramForm()
+    if form.validate_on_submit():
+        program = _save_program(association, None, form)
+        if program is not None:
+            flash(_("Program %(title)s saved.", title=program.title), "success")
+            return htmx.redirect(url_for("associations.show_program", program_id=program.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("associations/programs/form.html", form=form.add_spare_rows(), association=association, program=None), status
+
+
+@bp.get("/programs/<int:program_id>")
+@roles(*STAFF)
+def show_program(program_id: int):
+    program = access.load(Program, program_id)
+    return render_template("associations/programs/show.html", program=program, association=program.association)
+
+
+def _program_form(program: Program) -> ProgramForm:
+    data = {key: getattr(program, key) for key in operations.PROGRAM_FIELDS}
+    data.update(
+        kind=program.kind.value, status=program.status.value, version=program.version,
+        starts_at=program.starts_at.astimezone(TOKYO).replace(tzinfo=None), ends_at=program.ends_at.astimezone(TOKYO).replace(tzinfo=None),
+        funding_lines=[{"source": line.source.value, "grantor": line.grantor, "amount": line.amount} for line in program.funding_lines],
+        partners=[{"kind": partner.kind.value, "name": partner.name} for partner in program.partners],
+    )
+    return ProgramForm(formdata=None, data=data).add_spare_rows()
+
+
+@bp.route("/programs/<int:program_id>/edit", methods=["GET", "POST"])
+@roles(*STAFF)
+def edit_program(program_id: int):
+    program = access.load(Program, program_id)
+    association = program.association
+    if request.method == "GET":
+        return render_template("associations/programs/form.html", form=_program_form(program), association=association, program=program)
+    form = ProgramForm()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            saved = _save_program(association, program, form)
+        except (StaleRecord, StaleDataError):
+            db.session.rollback()
+            program = access.load(Program, program_id)
+            form = _program_form(program)
+            form.form_errors.append(_stale_message())
+            status = 409
+        else:
+            if saved is not None:
+                flash(_("Program %(title)s saved.", title=saved.title), "success")
+                return htmx.redirect(url_for("associations.show_program", program_id=saved.id))
+    return render_template("associations/programs/form.html", form=form.add_spare_rows(), association=association, program=program), status
+
+
+@bp.get("/<int:association_id>/calendar")
+@roles(*STAFF)
+def calendar(association_id: int):
+    association = access.load_editable_association(association_id)
+    year, month = operations.parse_month(request.args.get("month"), _today())
+    month_calendar = operations.month_calendar(association, year, month)
+    # "September 2025" / "2025年9月": the locale's own way of naming a month.
+    month_label = format_skeleton("yMMMM", month_calendar.first, locale=get_locale())
+    return htmx.render(
+        "associations/calendar.html", "associations/_calendar.html", association=association, calendar=month_calendar, month_label=month_label
+    )
+
+
+# --- Reports -------------------------------------------------------------------------------------
+
+@bp.get("/<int:association_id>/report")
+@roles(*STAFF)
+def annual_report(association_id: int):
+    association = access.load_editable_association(association_id)
+    report = reports.annual_report(association, _requested_year())
+    return htmx.render("associations/report.html", "associations/_report.html", association=association, report=report)
+
+
+@bp.get("/<int:association_id>/report.<any(csv, xlsx):fmt>")
+@roles(*STAFF)
+def export_report(association_id: int, fmt: str):
+    association = access.load_editable_association(association_id)
+    year = _requested_year()
+    report = reports.annual_report(association, year)
+    labels = {"programs": _("Programs held"), "funding": _("Funding mix"), "trend": _("Self-raised share by fiscal year"),
+              "fees": _("Annual fees"), "collection_rate": _("Members / paid / due / collected")}
+    headers = [_("Section"), _("Item"), _("Programs"), _("Japanese residents"), _("Foreign residents"), _("Volunteers"), _("Amount (yen)"), _("Actual cost (yen) / share")]
+    rows = reports.report_rows(report, labels)
+    return download(
+        rows, headers, fmt, f"annual-report-{association.id}-{year}",
+        record_type="associations", record_id=association.id, row_count=len(rows), filter={"fiscal_year": year},
+    )
+
+
+@bp.get("/overview")
+@roles(Role.ADMIN, Role.MINISTRY_REVIEWER)
+def national_overview():
+    """Aggregates over every association for the ministry: no names, small counts of people hidden."""
+    overview = reports.national_overview(_requested_year())
+    return render_template(
+        "associations/overview.html", overview=overview, reports=reports, kinds=list(AssociationKind), sources=list(FundingSource)
+    )

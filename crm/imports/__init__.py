@@ -1,0 +1,1 @@
+"""Import and export file formats: decoding, readers and streaming writers."""
