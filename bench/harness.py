@@ -31,12 +31,16 @@ class Figure:
     max_ms: float
     queries: int | None = None
     target_ms: float | None = None
+    peak_mb: float | None = None  # peak memory, where a suite measures it (see the suite for how)
+    target_mb: float | None = None
 
     @property
     def met(self) -> str:
-        if self.target_ms is None:
+        if self.target_ms is None and self.target_mb is None:
             return ""
-        return "yes" if self.p95_ms <= self.target_ms else "NO"
+        met = (self.target_ms is None or self.p95_ms <= self.target_ms) and (
+            self.target_mb is None or (self.peak_mb is not None and self.peak_mb <= self.target_mb))
+        return "yes" if met else "NO"
 
 
 def machine() -> dict:
@@ -136,10 +140,12 @@ def report(figures: list[Figure], extra: dict | None = None) -> None:
     """Print a Markdown table and append the run to bench/out/results.jsonl."""
     info = machine()
     print(f"\nmachine: {info['cpu']}, {info['cores']} cores, {info['memory']}, Python {info['python']}")
-    print("| suite | database | what | n | p50 ms | p95 ms | max ms | SQL/request | target p95 | met |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    memory = any(f.peak_mb is not None for f in figures)
+    print("| suite | database | what | n | p50 ms | p95 ms | max ms | SQL/request | target p95 |" + (" peak MB | target MB |" if memory else "") + " met |")
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if memory else "") + "---|")
     for f in figures:
-        print(f"| {f.suite} | {f.database} | {f.what} | {f.n} | {f.p50_ms} | {f.p95_ms} | {f.max_ms} | {f.queries if f.queries is not None else ''} | {f.target_ms or ''} | {f.met} |")
+        memory_cells = f" {f.peak_mb if f.peak_mb is not None else ''} | {f.target_mb or ''} |" if memory else ""
+        print(f"| {f.suite} | {f.database} | {f.what} | {f.n} | {f.p50_ms} | {f.p95_ms} | {f.max_ms} | {f.queries if f.queries is not None else ''} | {f.target_ms or ''} |{memory_cells} {f.met} |")
     OUT.mkdir(exist_ok=True)
     with (OUT / "results.jsonl").open("a", encoding="utf-8") as handle:
         handle.write(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": info, "figures": [asdict(f) for f in figures], **(extra or {})}, ensure_ascii=False) + "\n")
