@@ -123,6 +123,37 @@ def test_one_bad_row_in_the_middle_commits_nothing_and_every_bad_row_is_reported
     assert alumni(app) == []
 
 
+def test_a_file_changed_after_the_check_is_checked_again_at_commit_and_nothing_is_written(app, signed_in):
+    client = signed_in()
+    assert upload(client, csv_bytes(GOOD_ROWS)).status_code == 303
+    job = latest_job(app)
+    map_and_check(client, app, job.id)
+    job = latest_job(app)
+    assert operations.can_commit(job) and job.options["checked"]["fingerprint"]
+    # The stored upload changes under the job (same size is not enough to be trusted): a bad email.
+    with app.app_context():
+        path = operations.upload_path(job)
+        path.write_bytes(path.read_bytes().replace(b"kate@example.com", b"kate-example.com"))
+    commit(client, job.id)
+    job = latest_job(app)
+    assert job.state == JobState.VALIDATED and [error["row"] for error in job.errors] == [4]
+    assert alumni(app) == []
+
+
+def test_a_mapping_changed_after_the_check_gives_a_different_fingerprint(app, signed_in):
+    client = signed_in()
+    assert upload(client, csv_bytes(GOOD_ROWS)).status_code == 303
+    job = latest_job(app)
+    map_and_check(client, app, job.id)
+    with app.app_context():
+        job = db.session.get(ImportJob, job.id)
+        before = operations.fingerprint(job)
+        assert operations._checked_values(job, before) is not None
+        job.mapping = {**job.mapping, "国籍": "residence_country", "居住国": ""}
+        assert operations.fingerprint(job) != before
+        assert operations._checked_values(job, operations.fingerprint(job)) is None
+
+
 def test_reimporting_the_same_file_creates_no_duplicates_and_a_changed_row_is_audited(app, signed_in):
     client = signed_in()
     import_file(client, app, csv_bytes(GOOD_ROWS))

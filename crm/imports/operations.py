@@ -24,6 +24,9 @@ batch of rows and changed through the ORM, so the audit trail shows each change 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import functools
+import hashlib
 import json
 import logging
 import os
@@ -31,7 +34,6 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -48,6 +50,7 @@ from crm.auth.models import Role, User
 from crm.db import utcnow, write_intent, writing
 from crm.extensions import db
 from crm.imports.decoding import ImportFileError
+from crm.i18n import LabelledEnum
 from crm.imports.models import JobState, ImportJob
 from crm.imports.readers import FORMATS, VCARD_FIELDS, read_table
 from crm.imports.targets import ALUMNUS_FIELDS, TARGETS, VCARD_EXTENSIONS, Target, text
@@ -154,6 +157,9 @@ def save_upload(stream, filename: str, target: Target, user, max_bytes: int) -> 
 def discard_upload(job: ImportJob) -> None:
     with contextlib.suppress(OSError):
         upload_path(job).unlink()
+    for path in folder().glob(f"job-{job.id}-*.checked"):
+        with contextlib.suppress(OSError):
+            path.unlink()
     with contextlib.suppress(OSError):
         _progress_path(job.id).unlink()
 
@@ -299,8 +305,7 @@ def _checked_rows(job: ImportJob, table, errors: list, on_row=None) -> Iterator[
                 errors.append({"row": number, "column": reverse.get(key) or (key and _column_label(target, key)),
                                "message": message})
             continue
-        values["latin_key"] = names.latin_name_key(values["alumnus"].get("family_name") or "",
-                                                   values["alumnus"].get("given_name") or "")
+        values["latin_key"] = _latin_key(values["alumnus"].get("family_name") or "", values["alumnus"].get("given_name") or "")
         # The same person may come twice with different placements; twice with the same start year
         # is a duplicate row.
         year = values["placement"]["start_year"]
@@ -337,6 +342,73 @@ class _Heartbeat:
                 write_progress(self.job_id, self.phase, self.fileobj.tell() / self.size)
 
 
+# --- What the check found, kept for the commit ----------------------------------------------------------
+# The check writes every valid row's values to a file named after the job's fingerprint (the upload's
+# bytes and every setting that decides how rows are read and validated). The commit reads the rows
+# from there when the fingerprint is still the same, and checks the file again otherwise: rows are
+# validated once, not twice, and never trusted across a change of file or mapping.
+
+def fingerprint(job: ImportJob) -> str:
+    digest = hashlib.sha256()
+    with upload_path(job).open("rb") as fileobj:
+        while chunk := fileobj.read(1 << 20):
+            digest.update(chunk)
+    settings = {"target": job.target, "format": job.format, "encoding": job.encoding, "delimiter": job.delimiter,
+                "sheet": job.sheet, "mapping": job.mapping, "defaults": (job.options or {}).get("defaults"),
+                "prefecture": job.prefecture_id, "max_rows": _max_rows()}
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def _checked_path(job: ImportJob, job_fingerprint: str) -> Path:
+    return folder() / f"job-{job.id}-{job_fingerprint[:32]}.checked"
+
+
+def _encode(value):
+    if isinstance(value, LabelledEnum):
+        return {"__enum__": type(value).__name__, "value": value.value}
+    if isinstance(value, datetime.date):
+        return {"__date__": value.isoformat()}
+    if isinstance(value, set | frozenset):
+        return {"__set__": sorted(value)}
+    raise TypeError(type(value))
+
+
+def _decode(item: dict):
+    if "__enum__" in item:
+        return _enum_classes()[item["__enum__"]](item["value"])
+    if "__date__" in item:
+        return datetime.date.fromisoformat(item["__date__"])
+    if "__set__" in item:
+        return set(item["__set__"])
+    return item
+
+
+@functools.cache
+def _enum_classes() -> dict:
+    found, pending = {}, list(LabelledEnum.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def _checked_values(job: ImportJob, job_fingerprint: str):
+    """The file of valid rows the last check wrote, or None when there is none for this fingerprint."""
+    checked = (job.options or {}).get("checked") or {}
+    path = _checked_path(job, job_fingerprint)
+    if checked.get("fingerprint") != job_fingerprint or not path.exists():
+        return None
+    return path
+
+
+def _read_checked(fileobj) -> Iterator[tuple[int, dict]]:
+    for line in fileobj:
+        number, values = json.loads(line, object_hook=_decode)
+        yield number, values
+
+
 def validate_job(job: ImportJob) -> None:
     """The check pass: errors, row count and preview into the job; nothing else is written."""
     errors: list[dict] = []
@@ -345,6 +417,9 @@ def validate_job(job: ImportJob) -> None:
     problem = None
     token = write_intent.set(False)  # reads only: never hold SQLite's write lock while checking
     try:
+        job_fingerprint = fingerprint(job)
+        checked_path = _checked_path(job, job_fingerprint)
+        spill = checked_path.with_suffix(".partial").open("w", encoding="utf-8")
         matcher = Matcher(job.prefecture_id)
         raw_rows: dict[int, dict] = {}
 
@@ -360,8 +435,17 @@ def validate_job(job: ImportJob) -> None:
                     if len(preview) < PREVIEW_ROWS:
                         preview.append({"row": number, "action": "update" if matcher.find(values) else "create"})
                     matcher.remember(-number, values)
+                    if not errors:
+                        spill.write(json.dumps([number, values], default=_encode, ensure_ascii=False) + "\n")
             except ImportFileError as error:
                 problem = problem_of(error)
+        spill.close()
+        checked = None
+        if errors or problem:
+            checked_path.with_suffix(".partial").unlink()
+        else:
+            os.replace(checked_path.with_suffix(".partial"), checked_path)
+            checked = {"fingerprint": job_fingerprint}
         count += len({error["row"] for error in errors})
         rows = [{"row": item["row"], "action": item["action"], "values": raw_rows.get(item["row"], {})} for item in preview]
         for number, values in raw_rows.items():
@@ -374,6 +458,7 @@ def validate_job(job: ImportJob) -> None:
     with writing():
         job = db.session.merge(job)
         job.errors, job.preview, job.row_count, job.problem = errors, rows[:PREVIEW_ROWS], count, problem
+        job.options = {**(job.options or {}), "checked": checked}
         job.state = JobState.VALIDATED
         job.finished_at = utcnow()
         db.session.commit()
@@ -388,16 +473,27 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
     matcher = Matcher(prefecture_id)
     batch: list[tuple[int, dict]] = []
     applied = 0
+    checked = _checked_values(job, fingerprint(job))
     try:
-        with upload_path(job).open("rb") as fileobj, _open_table(job, fileobj, _max_rows()) as table:
-            beat = _Heartbeat(job.id, "applying", fileobj, job.size)
-            for number, values in _checked_rows(job, table, errors, on_row=beat):
+        with contextlib.ExitStack() as stack:
+            if checked is not None:  # the file and settings the check passed: its rows, not checked again
+                fileobj = stack.enter_context(checked.open("r", encoding="utf-8"))
+                beat = _Heartbeat(job.id, "applying", fileobj, checked.stat().st_size)
+                rows = _read_checked(fileobj)
+            else:
+                fileobj = stack.enter_context(upload_path(job).open("rb"))
+                table = stack.enter_context(_open_table(job, fileobj, _max_rows()))
+                beat = _Heartbeat(job.id, "applying", fileobj, job.size)
+                rows = _checked_rows(job, table, errors)
+            for number, values in rows:
+                beat()
                 batch.append((number, values))
                 if len(batch) >= BATCH_ROWS:
                     if not errors:
                         _apply_batch(batch, matcher, prefecture_id, counts)
                     applied += len(batch)
                     batch = []
+                    _pause_between_batches()
                     if fail_after_rows is not None and applied >= fail_after_rows:
                         raise RuntimeError("injected failure in the middle of an import")
             if not errors:
@@ -417,6 +513,14 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
                        prefecture=prefecture_id, **counts)
     db.session.commit()
     discard_upload(job)
+
+
+def _pause_between_batches() -> None:
+    """A test hook: CRM_IMPORT_BATCH_PAUSE=seconds slows the commit down between batches, so a test
+    can kill the worker in the middle of it (tests/test_imports_kill.py)."""
+    pause = os.environ.get("CRM_IMPORT_BATCH_PAUSE")
+    if pause:
+        time.sleep(float(pause))
 
 
 def _finish(job: ImportJob, state: JobState, **fields) -> None:
@@ -479,23 +583,39 @@ def _update_alumnus(alumnus: Alumnus, values: dict, prefecture_id: int) -> bool:
     return bool(changed) and db.session.is_modified(alumnus) or placement_changed
 
 
-def _new_alumnus_row(values: dict) -> dict:
-    # The same normalisation as a record created on the form (katakana, name keys).
-    record = Alumnus()
-    alumni_fields = {key: None for key in ALUMNUS_FIELDS} | {"contact_consent": False, "newsletter_consent": False}
-    alumni_operations.set_fields(record, {**alumni_fields, **values["alumnus"]})
-    now = utcnow()
-    row = {key: getattr(record, key) for key in (*ALUMNUS_FIELDS, "latin_key", "kana_key")}
+_latin_key = functools.lru_cache(maxsize=1 << 16)(names.latin_name_key)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _normalised_names(family: str | None, given: str | None, katakana: str | None) -> dict:
+    """The katakana and name keys exactly as `set_fields` stores them for a record created on the
+    form; names repeat a lot in a large file, so they are worked out once per name."""
+    record = SimpleNamespace(family_name=family, given_name=given, name_katakana=katakana)
+    alumni_operations.set_fields(record, {})
+    return {key: getattr(record, key) for key in ("name_katakana", "latin_key", "kana_key")}
+
+
+_EMPTY_ALUMNUS = {key: None for key in ALUMNUS_FIELDS} | {"contact_consent": False, "newsletter_consent": False}
+
+
+def _new_alumnus_row(values: dict, now) -> dict:
+    row = _EMPTY_ALUMNUS | values["alumnus"]
+    row |= _normalised_names(row["family_name"], row["given_name"], row["name_katakana"])
     return row | {"created_at": now, "updated_at": now, "version": 1, "cease_use": False}
 
 
 def _create_alumni(new_rows: list[dict], matcher: Matcher, prefecture_id: int) -> None:
-    rows = [_new_alumnus_row(values) for values in new_rows]
-    ids = list(db.session.scalars(insert(Alumnus).returning(Alumnus.id, sort_by_parameter_order=True), rows))
+    now = utcnow()
+    rows = [_new_alumnus_row(values, now) for values in new_rows]
+    # Core INSERT … RETURNING of many rows at once (no ORM objects: nothing of them is needed again).
+    connection = db.session.connection()
+    alumni, placements_table = Alumnus.__table__, Placement.__table__
+    ids = list(connection.execute(insert(alumni).returning(alumni.c.id, sort_by_parameter_order=True), rows).scalars())
     placements = [{"alumnus_id": alumnus_id, "prefecture_id": prefecture_id, "version": 1, **placement}
                   for alumnus_id, values in zip(ids, new_rows, strict=True)
                   for placement in (values["placement"], *values["more_placements"])]
-    placement_ids = list(db.session.scalars(insert(Placement).returning(Placement.id, sort_by_parameter_order=True), placements))
+    placement_ids = list(connection.execute(insert(placements_table).returning(placements_table.c.id, sort_by_parameter_order=True),
+                                            placements).scalars())
     audit.record_bulk_creates(Alumnus.__tablename__, list(zip(ids, rows, strict=True)))
     audit.record_bulk_creates(Placement.__tablename__, list(zip(placement_ids, placements, strict=True)))
     for alumnus_id, values in zip(ids, new_rows, strict=True):
@@ -585,8 +705,8 @@ def can_commit(job: ImportJob) -> bool:
     return job.state == JobState.VALIDATED and not job.errors and not job.problem and job.row_count > 0
 
 
-def stale_after() -> timedelta:
-    return timedelta(seconds=current_app.config.get("IMPORT_STALE_SECONDS", 60))
+def stale_after() -> datetime.timedelta:
+    return datetime.timedelta(seconds=current_app.config.get("IMPORT_STALE_SECONDS", 60))
 
 
 __all__ = ["FORMATS"]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import force_locale, lazy_gettext as _l
+from flask_babel import force_locale, get_locale, lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from crm.alumni.forms import ConsentForm, ContactDetailsForm, PlacementFields, ProfileForm
@@ -216,13 +216,51 @@ class AlumnusRowForm(_PlacementRowFields, ProfileForm, ContactDetailsForm, Conse
 _FORMS = threading.local()
 
 
-def _row_form() -> AlumnusRowForm:
-    """One bound form per thread, refilled for every row: binding 25 fields per row would cost
-    more than validating them."""
-    form = getattr(_FORMS, "alumnus", None)
-    if form is None:
-        form = _FORMS.alumnus = AlumnusRowForm(formdata=None)
-    return form
+class _RowValidator:
+    """The form's own fields and validators, run for the cells a row has: a field left empty gives
+    the same data and errors in every row (worked out once, on the empty form), unless the form has
+    an inline `validate_<field>` method for it, which may look at other fields and so runs every row.
+    Binding and processing 25 fields per row would cost more than validating the few that are filled."""
+
+    def __init__(self, form):
+        self.form = form
+        form.process(MultiDict())
+        form.validate()
+        self.inline = {name: (getattr(form.__class__, f"validate_{name}"),) for name in form._fields
+                       if hasattr(form.__class__, f"validate_{name}")}
+        self.empty = {name: (field.data, list(field.errors)) for name, field in form._fields.items()}
+        self.always = [name for name in form._fields if name in self.inline]
+
+    def __call__(self, formdata: MultiDict) -> tuple[dict, dict]:
+        """→ (data, errors) exactly as `form.process(formdata); form.validate()` would give."""
+        form = self.form
+        data, errors = {}, {}
+        for name, field in form._fields.items():
+            if name not in formdata and name not in self.inline:
+                value, messages = self.empty[name]
+                data[name] = value
+                if messages:
+                    errors[name] = messages
+                continue
+            field.process(formdata)
+        for name, field in form._fields.items():
+            if name in formdata or name in self.inline:
+                field.validate(form, self.inline.get(name, ()))  # called as Form.validate calls them
+                data[name] = field.data
+                if field.errors:
+                    errors[name] = list(field.errors)
+        return data, errors
+
+
+def _row_form() -> _RowValidator:
+    """One validator per thread and language (the empty fields' messages are kept), refilled for every row."""
+    validators = getattr(_FORMS, "alumnus", None)
+    if validators is None:
+        validators = _FORMS.alumnus = {}
+    language = str(get_locale())
+    if language not in validators:
+        validators[language] = _RowValidator(AlumnusRowForm(formdata=None))
+    return validators[language]
 
 
 ALUMNUS_FIELDS = ("family_name", "given_name", "name_katakana", "email", "email_secondary", "phone", "citizenship",
@@ -329,14 +367,11 @@ def validate_alumnus_row(raw: dict) -> tuple[dict | None, list[tuple[str | None,
                 errors.append((key, str(_l("Write yes or no (はい / いいえ)."))))
             elif flag:
                 formdata[key] = "y"
-    form = _row_form()
-    form.process(formdata)
-    if not form.validate():
-        for name, messages in form.errors.items():
-            errors.extend((name, str(message)) for message in messages)
+    data, form_errors = _row_form()(formdata)
+    for name, messages in form_errors.items():
+        errors.extend((name, str(message)) for message in messages)
     if errors:
         return None, errors
-    data = form.data
     alumnus = {key: data.get(key) for key in ALUMNUS_FIELDS}
     for key in ("name_katakana", "email", "email_secondary", "phone", "city", "employer", "job_title", "linkedin_url",
                 "languages", "interests", "consent_source", "citizenship", "residence_country"):
