@@ -1,0 +1,152 @@
+"""Shared pieces of every benchmark: a database built at scale, timed requests, the machine, a report."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlalchemy import event, text
+
+from crm import create_app
+from crm.extensions import db
+from crm.reference.prefectures import sync_prefectures
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+@dataclass
+class Figure:
+    suite: str
+    database: str
+    what: str
+    n: int
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+    queries: int | None = None
+    target_ms: float | None = None
+
+    @property
+    def met(self) -> str:
+        if self.target_ms is None:
+            return ""
+        return "yes" if self.p95_ms <= self.target_ms else "NO"
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kib / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory": memory, "python": platform.python_version()}
+
+
+def bench_app(database_url: str, reuse: bool = False):
+    """The app on an empty benchmark database (dropped and rebuilt), or on the last run's data."""
+    app = create_app(
+        {
+            "TESTING": False,
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SESSION_COOKIE_SECURE": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    if reuse:
+        return app
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        else:
+            db.drop_all()
+        db.create_all()
+        with db.engine.begin() as connection:
+            sync_prefectures(connection)
+    return app
+
+
+def database_label(app) -> str:
+    with app.app_context():
+        name = db.engine.dialect.name
+        version = db.session.execute(text("select sqlite_version()" if name == "sqlite" else "show server_version")).scalar()
+        db.session.remove()
+    return f"{name} {version}"
+
+
+@contextmanager
+def counting_queries(app):
+    """Counts SQL statements executed inside the block: `with counting_queries(app) as counter: … counter.n`."""
+
+    class Counter:
+        n = 0
+
+    def count(*_args, **_kwargs):
+        Counter.n += 1
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield Counter
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def time_requests(client, urls, repeat: int, headers=None) -> list[float]:
+    """Milliseconds per request, measured around the WSGI call (server side, no network)."""
+    timings = []
+    for _ in range(repeat):
+        for url in urls:
+            started = time.perf_counter()
+            response = client.get(url, headers=headers or {})
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != 200:
+                raise RuntimeError(f"{url} answered {response.status_code}")
+            response.close()
+            timings.append(elapsed)
+    return timings
+
+
+def figure(suite, database, what, timings, queries=None, target_ms=None) -> Figure:
+    ordered = sorted(timings)
+    p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+    return Figure(suite, database, what, len(ordered), round(statistics.median(ordered), 1), round(p95, 1), round(ordered[-1], 1), queries, target_ms)
+
+
+def report(figures: list[Figure], extra: dict | None = None) -> None:
+    """Print a Markdown table and append the run to bench/out/results.jsonl."""
+    info = machine()
+    print(f"\nmachine: {info['cpu']}, {info['cores']} cores, {info['memory']}, Python {info['python']}")
+    print("| suite | database | what | n | p50 ms | p95 ms | max ms | SQL/request | target p95 | met |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for f in figures:
+        print(f"| {f.suite} | {f.database} | {f.what} | {f.n} | {f.p50_ms} | {f.p95_ms} | {f.max_ms} | {f.queries if f.queries is not None else ''} | {f.target_ms or ''} | {f.met} |")
+    OUT.mkdir(exist_ok=True)
+    with (OUT / "results.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": info, "figures": [asdict(f) for f in figures], **(extra or {})}, ensure_ascii=False) + "\n")
+
+
+def git_revision() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
