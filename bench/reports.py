@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, insert, select
 
 from bench.alumni import ALUMNI, CONTACTS, COUNTRIES, TOTTORI, _chunks, _signed_in_client, generate
-from bench.harness import bench_app, counting_queries, database_label, figure, time_requests
+from bench.harness import analyze, bench_app, counting_queries, database_label, figure, time_requests
 from crm.alumni.models import Alumnus, Placement
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
 from crm.auth.models import Role
@@ -87,6 +87,7 @@ def generate_activities(app, activities: int, seed: int = 6) -> dict:
             connection.execute(insert(Ambassador), ambassadors)
             connection.execute(insert(Investment), investments)
         db.session.remove()
+    analyze(app)
     return {"seconds": round(time.perf_counter() - started, 1), "activities": activities,
             "ambassadors": len(ambassadors), "investment_rows": len(investments), "years": f"FY{first_year}–FY{this_year}"}
 
