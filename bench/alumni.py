@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
-from bench.harness import bench_app, counting_queries, database_label, figure, time_requests
+from bench.harness import analyze, bench_app, counting_queries, database_label, figure, time_requests
 from crm.alumni import names
 from crm.alumni.models import Alumnus, Channel, ContactEntry, Direction, Placement, Position, Sector
 from crm.auth import operations as accounts
@@ -104,6 +104,7 @@ def generate(app, alumni: int, contacts: int, seed: int = 31) -> dict:
                     connection.execute(insert(ContactEntry), batch)
                     batch = []
         db.session.remove()
+    analyze(app)
     return {"seconds": round(time.perf_counter() - started, 1), "alumni": alumni, "placements": len(placement_rows), "contacts": contacts}
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, extract, func, or_, select, union_all
+from sqlalchemy import and_, case, exists, extract, func, or_, select, union_all
 
 from crm.alumni.models import Alumnus, ContactEntry, Placement, Position
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
@@ -120,13 +120,31 @@ def _cohort(prefecture_ids, filters: Filters):
     return statement.subquery("cohort")
 
 
+def _member(prefecture_ids, filters: Filters, prefecture_col, alumnus_col, year_col=None):
+    """The row's (prefecture, alumnus) belongs to the cohort (and, with `year_col`, was tracked by
+    then: a placement there started that year or earlier) — the same test as joining `_cohort`, but
+    as an indexed lookup per row (placements by prefecture and alumnus, alumni by id) instead of a
+    join against the grouped cohort, which SQLite re-evaluates for every row."""
+    conditions = [Placement.prefecture_id == prefecture_col, Placement.alumnus_id == alumnus_col,
+                  Alumnus.id == alumnus_col, Alumnus.archived_at.is_(None)]
+    if year_col is not None:
+        conditions.append(Placement.start_year <= year_col)
+    if filters.position:
+        conditions.append(Placement.position == Position(filters.position))
+    if filters.country:
+        conditions.append(Alumnus.residence_country == filters.country)
+    member = exists().where(*conditions)
+    if prefecture_ids is not None:
+        member = and_(prefecture_col.in_(prefecture_ids), member)
+    return member
+
+
 def compute(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dict[int, YearFigures]]:
     """{prefecture id: {年度: YearFigures}} for the given prefectures (None: all 47) and years."""
     first, last = min(years), max(years)
     cohort = _cohort(prefecture_ids, filters)
     figures: dict[int, dict[int, YearFigures]] = defaultdict(lambda: {y: YearFigures(y) for y in years})
-    in_cohort = lambda pref_col, alumnus_col, year_col: and_(  # noqa: E731
-        cohort.c.prefecture_id == pref_col, cohort.c.alumnus_id == alumnus_col, cohort.c.first_year <= year_col)
+    in_cohort = lambda pref_col, alumnus_col, year_col=None: _member(prefecture_ids, filters, pref_col, alumnus_col, year_col)  # noqa: E731
 
     # Tracked and reachable: cumulative over the year of the first placement.
     rows = db.session.execute(
@@ -147,7 +165,7 @@ def compute(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dic
     touched = union_all(contacts, activities).subquery("touched")
     rows = db.session.execute(
         select(touched.c.prefecture_id, touched.c.fy, func.count(func.distinct(touched.c.alumnus_id)))
-        .join(cohort, in_cohort(touched.c.prefecture_id, touched.c.alumnus_id, touched.c.fy))
+        .where(in_cohort(touched.c.prefecture_id, touched.c.alumnus_id, touched.c.fy))
         .group_by(touched.c.prefecture_id, touched.c.fy))
     for prefecture, year, count in rows:
         figures[prefecture][int(year)].engaged = count
@@ -156,7 +174,7 @@ def compute(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dic
     start_fy, end_fy = fiscal_year_sql(Ambassador.term_start_on), fiscal_year_sql(Ambassador.term_end_on)
     rows = db.session.execute(
         select(Ambassador.prefecture_id, start_fy, end_fy, func.count(func.distinct(Ambassador.alumnus_id)))
-        .join(cohort, and_(cohort.c.prefecture_id == Ambassador.prefecture_id, cohort.c.alumnus_id == Ambassador.alumnus_id))
+        .where(in_cohort(Ambassador.prefecture_id, Ambassador.alumnus_id))
         .where(start_fy <= last, or_(Ambassador.term_end_on.is_(None), end_fy >= first))
         .group_by(Ambassador.prefecture_id, start_fy, end_fy))
     for prefecture, start, end, count in rows:
@@ -171,7 +189,7 @@ def compute(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dic
         select(Activity.prefecture_id, Activity.fiscal_year, Activity.kind, func.count(func.distinct(Activity.alumnus_id)),
                func.count(), func.sum(Activity.economic_value_yen), func.sum(Activity.funds_raised_yen),
                func.sum(Activity.people_reached), func.sum(Activity.visitors_brought), func.sum(Activity.media_items))
-        .join(cohort, verified_cohort).where(verified)
+        .where(verified, verified_cohort)
         .group_by(Activity.prefecture_id, Activity.fiscal_year, Activity.kind))
     for prefecture, year, kind, alumni, count, value, funds, people, visitors, media in rows:
         item = figures[prefecture][year]
@@ -181,7 +199,7 @@ def compute(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dic
             setattr(item, key, getattr(item, key) + amount)
     rows = db.session.execute(
         select(Activity.prefecture_id, Activity.fiscal_year, func.count(func.distinct(Activity.alumnus_id)))
-        .join(cohort, verified_cohort).where(verified).group_by(Activity.prefecture_id, Activity.fiscal_year))
+        .where(verified, verified_cohort).group_by(Activity.prefecture_id, Activity.fiscal_year))
     for prefecture, year, alumni in rows:
         figures[prefecture][year].activity_alumni = alumni
 
@@ -204,8 +222,7 @@ def countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
         country or "": {"alumni": alumni, "activities": count}
         for country, alumni, count in db.session.execute(
             select(Activity.country, func.count(func.distinct(Activity.alumnus_id)), func.count())
-            .join(cohort, and_(cohort.c.prefecture_id == Activity.prefecture_id, cohort.c.alumnus_id == Activity.alumnus_id,
-                               cohort.c.first_year <= Activity.fiscal_year))
+            .where(_member([prefecture_id], filters, Activity.prefecture_id, Activity.alumnus_id, Activity.fiscal_year))
             .where(Activity.status == ActivityStatus.VERIFIED, Activity.fiscal_year == filters.fiscal_year)
             .group_by(Activity.country))
     }
@@ -214,10 +231,9 @@ def countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
 
 def notable_activities(prefecture_id: int, filters: Filters, limit: int = 5):
     """The year's verified activities with the largest return (full reports only: they name people)."""
-    cohort = _cohort([prefecture_id], filters)
     return db.session.scalars(
         select(Activity)
-        .join(cohort, and_(cohort.c.prefecture_id == Activity.prefecture_id, cohort.c.alumnus_id == Activity.alumnus_id))
+        .where(_member([prefecture_id], filters, Activity.prefecture_id, Activity.alumnus_id))
         .where(Activity.status == ActivityStatus.VERIFIED, Activity.fiscal_year == filters.fiscal_year)
         .order_by((Activity.economic_value_yen + Activity.funds_raised_yen).desc(), Activity.people_reached.desc(), Activity.id)
         .limit(limit)).all()
