@@ -74,6 +74,8 @@ def bench_app(database_url: str, reuse: bool = False):
         }
     )
     if reuse:
+        with app.app_context():
+            db.create_all()  # tables added since the data was generated (it creates only missing ones)
         return app
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
