@@ -208,6 +208,11 @@ class Placement(Audited, db.Model):
     def years(self) -> str:
         return f"{self.start_year}–{self.end_year or ''}"
 
+    @property
+    def summary(self) -> str:
+        """One line for lists: 鳥取県 ALT 2013–2016 (a property, not a macro: lists render it per row)."""
+        return f"{self.host_prefecture.name} {self.position.label} {self.years}"
+
 
 class ContactEntry(Audited, db.Model):
     """One line of a prefecture's contact log (or a note): visible only to the writing prefecture."""
