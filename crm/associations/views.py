@@ -117,18 +117,30 @@ def edit_association(association_id: int):
 @bp.post("/<int:association_id>")
 @roles(*STAFF)
 def update_association(association_id: int):
-    association = access.load_editable_association(association_id)
-    form = _association_form(association, submitted=True)
+    return _save_inline(
+        lambda: access.load_editable_association(association_id), _association_form, operations.update_association,
+        "association",
+        ("associations/show.html", "associations/_details.html"),
+        ("associations/edit.html", "associations/_details_form.html"),
+        lambda association: url_for("associations.show_association", association_id=association.id),
+    )
+
+
+def _save_inline(load, form_for, update, name: str, shown: tuple, editing: tuple, done_url):
+    """An inline edit's save: the record's fragment on success (htmx) or a redirect; the form again
+    with 422 on invalid input, or with 409 and the current values when someone saved meanwhile."""
+    record = load()
+    form = form_for(record, submitted=True)
     status = 422
     if form.validate_on_submit():
         try:
-            check_version(association, form.version.data)
-            operations.update_association(association, form.values())
+            check_version(record, form.version.data)
+            update(record, form.values())
             db.session.commit()
         except (StaleRecord, StaleDataError):
             db.session.rollback()
-            association = access.load_editable_association(association_id)
-            form = _association_form(association)
+            record = load()
+            form = form_for(record)
             form.form_errors.append(_stale_message())
             status = 409
         except AssociationError as error:
@@ -136,10 +148,10 @@ def update_association(association_id: int):
             form.form_errors.append(str(error))
         else:
             if htmx.is_htmx():
-                return htmx.render("associations/show.html", "associations/_details.html", association=association)
-            flash(_("%(name)s saved.", name=association.name), "success")
-            return htmx.redirect(url_for("associations.show_association", association_id=association.id))
-    return htmx.render("associations/edit.html", "associations/_details_form.html", status=status, association=association, form=form)
+                return htmx.render(*shown, **{name: record})
+            flash(_("%(name)s saved.", name=record.name), "success")
+            return htmx.redirect(done_url(record))
+    return htmx.render(*editing, status=status, form=form, **{name: record})
 
 
 # --- Calendar feed -------------------------------------------------------------------------------
@@ -238,29 +250,12 @@ def edit_member(member_id: int):
 @bp.post("/members/<int:member_id>")
 @roles(*STAFF)
 def update_member(member_id: int):
-    member = access.load(Member, member_id)
-    form = _member_form(member, submitted=True)
-    status = 422
-    if form.validate_on_submit():
-        try:
-            check_version(member, form.version.data)
-            operations.update_member(member, form.values())
-            db.session.commit()
-        except (StaleRecord, StaleDataError):
-            db.session.rollback()
-            member = access.load(Member, member_id)
-            form = _member_form(member)
-            form.form_errors.append(_stale_message())
-            status = 409
-        except AssociationError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            if htmx.is_htmx():
-                return htmx.render("associations/members/show.html", "associations/members/_row.html", member=member)
-            flash(_("%(name)s saved.", name=member.name), "success")
-            return htmx.redirect(url_for("associations.list_members", association_id=member.association_id))
-    return htmx.render("associations/members/edit.html", "associations/members/_form.html", status=status, member=member, form=form)
+    return _save_inline(
+        lambda: access.load(Member, member_id), _member_form, operations.update_member, "member",
+        ("associations/members/show.html", "associations/members/_row.html"),
+        ("associations/members/edit.html", "associations/members/_form.html"),
+        lambda member: url_for("associations.list_members", association_id=member.association_id),
+    )
 
 
 @bp.get("/<int:association_id>/members/export.<any(csv, xlsx):fmt>")
