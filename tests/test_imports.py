@@ -454,3 +454,13 @@ def test_different_emails_are_different_people_even_with_the_same_name_key(app, 
     job = import_file(client, app, csv_bytes([["Smith, John", "", "", "US", "米子市", "ALT", "2015-2017"]]))
     assert (job.created_count, job.updated_count) == (0, 1)
     assert len(alumni(app)) == 4
+
+
+def test_row_errors_are_written_in_the_language_of_the_person_who_checks_the_file(app, signed_in):
+    client = signed_in()
+    rows = [GOOD_ROWS[0], ["Lee, Ann", "", "not-an-email", "US", "", "ALT", "2016-2017"]]
+    job = import_file(client, app, csv_bytes(rows))
+    assert [(error["row"], error["column"], error["message"]) for error in job.errors] == [(3, "メールアドレス", "Invalid email address.")]
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ja"
+    map_and_check(client, app, job.id)
+    assert [error["message"] for error in latest_job(app).errors] == ["無効なメールアドレスです。"]
