@@ -108,6 +108,7 @@ def writer_holds_rows(app, database_url: str) -> bool:
     with reading(app):
         return bool(db.session.scalar(text(
             "SELECT count(*) FROM pg_locks JOIN pg_class ON pg_class.oid = pg_locks.relation "
+            "JOIN pg_database ON pg_database.oid = pg_locks.database AND pg_database.datname = current_database() "
             "WHERE pg_class.relname = 'alumni' AND pg_locks.mode = 'RowExclusiveLock' AND pg_locks.pid <> pg_backend_pid()")))
 
 
