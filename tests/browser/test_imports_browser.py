@@ -64,6 +64,7 @@ def test_cp932_upload_with_a_corrected_mapping_shows_row_errors_then_imports(pag
     for number in (2, 3, 4):
         expect(errors.locator("tr", has=page.locator(f"td:text-is('{number}')"))).to_contain_text("区分")
     expect(errors).to_contain_text("Not a valid choice")
+    expect(errors).to_contain_text("change it under “Columns” and check the rows again")
     expect(page.locator("#import-preview")).to_contain_text("髙橋, Emma")
     expect(page.get_by_role("button", name="Import 3 rows")).to_have_count(0)
     screenshot(page, "import-preview-errors")
