@@ -464,3 +464,13 @@ def test_row_errors_are_written_in_the_language_of_the_person_who_checks_the_fil
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ja"
     map_and_check(client, app, job.id)
     assert [error["message"] for error in latest_job(app).errors] == ["無効なメールアドレスです。"]
+
+
+def test_citizenship_in_the_japanese_forms_offices_write_is_recognised(app, signed_in):
+    client = signed_in()
+    rows = [["Smith, Ann", "", f"{code}@example.com", country, "", "ALT", "2016-2017"]
+            for code, country in (("au", "オーストラリア"), ("au-long", "オーストラリア連邦"), ("us", "アメリカ合衆国"), ("nz", "ニュージーランド"))]
+    job = import_file(client, app, csv_bytes(rows))
+    assert job.state == JobState.DONE, job.errors
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Alumnus.citizenship))) == ["AU", "AU", "NZ", "US"]
