@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 
 import openpyxl
@@ -474,3 +475,14 @@ def test_citizenship_in_the_japanese_forms_offices_write_is_recognised(app, sign
     assert job.state == JobState.DONE, job.errors
     with app.app_context():
         assert sorted(db.session.scalars(select(Alumnus.citizenship))) == ["AU", "AU", "NZ", "US"]
+
+
+def test_recent_imports_show_the_upload_time_in_japan_and_a_finished_job_as_done(app, signed_in):
+    from zoneinfo import ZoneInfo
+
+    client = signed_in()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ja"
+    job = import_file(client, app, csv_bytes(GOOD_ROWS))
+    row = re.search(r"<tr><td><a href=\"/imports/%d\">.*?</tr>" % job.id, client.get("/imports").text, re.S).group()
+    assert job.created_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M") in row
+    assert "<td>完了</td>" in row
