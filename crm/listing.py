@@ -60,18 +60,18 @@ def page_number() -> int:
 
 
 def paginate(statement: Select, columns: dict, default_sort: str, tiebreak, per_page: int | None = None, scalars=True,
-             count_limit: int | None = None, when_broad: Callable[[str], Select] | None = None) -> Page:
+             count_limit: int | None = None, when_broad: Callable[[str], tuple[Select, dict]] | None = None) -> Page:
     """Count, sort (with a stable tiebreak) and slice one page of `statement`.
 
     With `count_limit`, counting stops that many rows past the start of the requested page: a broad
     filter over a large registry then costs a bounded count, shown as "more than N", and paging on
     still works (each further page counts on from its own start). Small results are counted exactly.
     A count that reached its limit says the result is broad: `when_broad(sort_key)` then gives the
-    same rows as a statement planned for that, such as one reading an index in the page's order.
+    same rows as a statement and sort columns planned for that, such as reading an index in the
+    page's order rather than sorting every match.
     """
     per_page = per_page or current_app.config["PAGE_SIZE"]
     key, descending = sort_from_request(columns, default_sort)
-    column = columns[key]
     requested = page_number()
     # Only the rows' existence matters to the count, so an index can answer it without the table.
     counted = statement.order_by(None).with_only_columns(literal_column("1"), maintain_column_froms=True)
@@ -83,8 +83,9 @@ def paginate(statement: Select, columns: dict, default_sort: str, tiebreak, per_
     if more:
         total = ceiling
         if when_broad is not None:
-            statement = when_broad(key)
+            statement, columns = when_broad(key)
     page = min(requested, max(1, -(-total // per_page)))
+    column = columns[key]
     ordered = statement.order_by(column.desc() if descending else column.asc(), tiebreak)
     result = db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page))
     items = list(result.scalars().unique() if scalars else result)
