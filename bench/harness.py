@@ -99,7 +99,8 @@ def add_missing_indexes() -> None:
     """The indexes and search tables of the current models on data generated before them, as the
     migrations would leave it (create_all adds no index to an existing table): indexes since removed
     from the models (named ix_…) are dropped, new ones built on the rows already there. Refreshes
-    planner statistics when anything changed."""
+    planner statistics when anything changed, or when a SQLite database has none (generated
+    before the harness committed its ANALYZE)."""
     engine = db.engine
     dialect = engine.dialect.name
     changed = False
@@ -122,10 +123,8 @@ def add_missing_indexes() -> None:
                 connection.exec_driver_sql(statement)
             connection.exec_driver_sql(ALUMNI_SEARCH_REBUILD)
             changed = True
-    if changed:
-        statement = "VACUUM ANALYZE" if dialect == "postgresql" else "ANALYZE"
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(statement))
+    if changed or (dialect == "sqlite" and not inspect(engine).has_table("sqlite_stat1")):
+        refresh_statistics(engine)
 
 
 def analyze(app) -> float:
@@ -134,11 +133,20 @@ def analyze(app) -> float:
     whose planner otherwise guesses) — seconds taken."""
     started = time.perf_counter()
     with app.app_context():
-        statement = "VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE"
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(statement))
+        refresh_statistics(db.engine)
         db.session.remove()
     return round(time.perf_counter() - started, 1)
+
+
+def refresh_statistics(engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+    else:
+        # Committed: SQLite connections begin their own transaction (crm.db), so an "autocommit"
+        # connection would roll the statistics back when it closes.
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
 
 
 def database_label(app) -> str:

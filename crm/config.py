@@ -59,8 +59,7 @@ class Defaults:
     PAGE_SIZE = 50
     # The alumni list counts matches exactly up to this many past the page shown, then says "more
     # than": an exact count of a broad filter reads every matching row of a 100,000-person registry.
-    # Fewer matches are sorted; more are read in name order from an index (crm.alumni.operations).
-    ALUMNI_COUNT_LIMIT = 5000
+    ALUMNI_COUNT_LIMIT = 1000
 
 
 def from_environment(environ=os.environ) -> dict:

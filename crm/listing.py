@@ -1,7 +1,6 @@
 """Sorting and paging for every list page, so each domain's list reads its URL the same way."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, request
@@ -60,15 +59,12 @@ def page_number() -> int:
 
 
 def paginate(statement: Select, columns: dict, default_sort: str, tiebreak, per_page: int | None = None, scalars=True,
-             count_limit: int | None = None, when_broad: Callable[[str], tuple[Select, dict]] | None = None) -> Page:
+             count_limit: int | None = None) -> Page:
     """Count, sort (with a stable tiebreak) and slice one page of `statement`.
 
     With `count_limit`, counting stops that many rows past the start of the requested page: a broad
     filter over a large registry then costs a bounded count, shown as "more than N", and paging on
     still works (each further page counts on from its own start). Small results are counted exactly.
-    A count that reached its limit says the result is broad: `when_broad(sort_key)` then gives the
-    same rows as a statement and sort columns planned for that, such as reading an index in the
-    page's order rather than sorting every match.
     """
     per_page = per_page or current_app.config["PAGE_SIZE"]
     key, descending = sort_from_request(columns, default_sort)
@@ -82,8 +78,6 @@ def paginate(statement: Select, columns: dict, default_sort: str, tiebreak, per_
     more = ceiling is not None and total > ceiling
     if more:
         total = ceiling
-        if when_broad is not None:
-            statement, columns = when_broad(key)
     page = min(requested, max(1, -(-total // per_page)))
     column = columns[key]
     ordered = statement.order_by(column.desc() if descending else column.asc(), tiebreak)

@@ -54,13 +54,8 @@ def _has_kana(text: str) -> bool:
 TRIGRAM = 3
 
 
-def _search_condition(term: str, broad: bool = False):
-    """Every word must occur in a name (Latin or katakana), an email, the employer or the city.
-
-    `broad`: the caller knows the words match many people and reads them in an index's order, so
-    on SQLite the FTS match must not drive the query (`id + 0` keeps it a filter): SQLite cannot
-    tell how many rows a match returns, and would fetch and sort all of them (10,000 for
-    "seattle": tens of milliseconds, against about one for the first 50 in name order)."""
+def _search_condition(term: str):
+    """Every word must occur in a name (Latin or katakana), an email, the employer or the city."""
     conditions = []
     # A prefecture reaches a few thousand alumni: a LIKE over them costs less than looking a common
     # word up in the whole registry's index. The whole registry needs the index.
@@ -73,7 +68,7 @@ def _search_condition(term: str, broad: bool = False):
         if fts and len(word) >= TRIGRAM:
             # A quoted FTS5 phrase of trigrams is the substring itself, found through the index.
             phrase = '"' + word.replace('"', '""') + '"'
-            conditions.append((Alumnus.id + 0 if broad else Alumnus.id).in_(
+            conditions.append(Alumnus.id.in_(
                 select(literal_column("rowid")).select_from(table(ALUMNI_SEARCH_TABLE))
                 .where(literal_column(ALUMNI_SEARCH_TABLE).op("MATCH")(phrase))))
             continue
@@ -111,16 +106,15 @@ def _country_share(condition):
     return func.likelihood(condition, literal_column("0.4"))
 
 
-def alumni_query(filters: dict, broad: bool = False):
-    """The list and search behind /alumni, from the request's filter values (all optional);
-    `broad` as for _search_condition."""
+def alumni_query(filters: dict):
+    """The list and search behind /alumni, from the request's filter values (all optional)."""
     status = filters.get("status")
     statement = listable(include_archived=status == "archived")
     if status == "archived":
         statement = statement.where(Alumnus.archived_at.is_not(None))
     term = (filters.get("q") or "").strip()
     if term:
-        statement = statement.where(*_search_condition(term[:100], broad))
+        statement = statement.where(*_search_condition(term[:100]))
     if filters.get("country"):
         statement = statement.where(_country_share(Alumnus.residence_country == filters["country"].upper()[:2]))
     if filters.get("sector") in {s.value for s in Sector}:
@@ -154,21 +148,15 @@ def alumni_query(filters: dict, broad: bool = False):
 
 
 def alumni_sorts(filters: dict) -> dict:
-    """ALUMNUS_SORTS for a list whose count stayed below the limit. With a search term on
-    PostgreSQL, the name sort is then an expression no index provides, so the matches are sorted:
-    the planner assumes they spread evenly through the name order and would walk the name index,
-    but a word often matches one family name ("smi": the Smiths, 72,000 rows into the index), where
-    sorting the 2,500 matches takes a few milliseconds. (SQLite starts from its search index.)"""
+    """ALUMNUS_SORTS for this list. A search's matches are sorted, not read in the order of the name
+    index: planners assume matches spread evenly through the name order and walk that index until
+    the page is full, but a word often matches one family name ("smi": the Smiths, 72,000 rows into
+    the index), while sorting even 10,000 matches found through the trigram index is bounded.
+    SQLite starts from its search index by itself; on PostgreSQL the name sort becomes an
+    expression no index provides."""
     if (filters.get("q") or "").strip() and db.session.get_bind().dialect.name == "postgresql":
         return {**ALUMNUS_SORTS, "name": Alumnus.family_name.concat("")}
     return ALUMNUS_SORTS
-
-
-def broad_alumni_query(filters: dict):
-    """For paginate's `when_broad`: the same list planned for many matches. Sorted by name (the
-    default), it reads a name index in order and stops after the page (see _search_condition):
-    with thousands of matches, the first 50 lie early in any order."""
-    return lambda sort_key: (alumni_query(filters, broad=sort_key == "name"), ALUMNUS_SORTS)
 
 
 def all_tags() -> list[Tag]:

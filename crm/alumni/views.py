@@ -61,7 +61,7 @@ def country_filter(code):
 def list_alumni():
     filters = {key: request.args.get(key, "") for key in FILTER_KEYS}
     page = paginate(operations.alumni_query(filters), operations.alumni_sorts(filters), "name", Alumnus.id,
-                    count_limit=current_app.config["ALUMNI_COUNT_LIMIT"], when_broad=operations.broad_alumni_query(filters))
+                    count_limit=current_app.config["ALUMNI_COUNT_LIMIT"])
     return htmx.render(
         "alumni/index.html", "alumni/_rows.html",
         page=page, filters=filters, tags=operations.all_tags(), countries=country_choices(),
