@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import exists, func, literal_column, or_, select, table, update
-from sqlalchemy.orm import selectinload, with_expression
+from sqlalchemy.orm import load_only, selectinload, with_expression
 
 from crm import TOKYO, audit
 from crm.access import reaches_whole_registry, scope_clause, scoped
@@ -145,6 +145,11 @@ def alumni_query(filters: dict):
     # subquery in the same SELECT.
     return statement.options(selectinload(Alumnus.placements), selectinload(Alumnus.tags),
                              with_expression(Alumnus.is_ambassador, Alumnus.id.in_(ambassador_ids(current=True))))
+
+
+# What a list row shows (templates/alumni/_row.html): the rest of each record is left unloaded.
+LIST_ROW = load_only(Alumnus.family_name, Alumnus.given_name, Alumnus.name_katakana, Alumnus.city,
+                     Alumnus.residence_country, Alumnus.employer, Alumnus.archived_at, Alumnus.updated_at)
 
 
 def alumni_sorts(filters: dict) -> dict:
