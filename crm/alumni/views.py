@@ -60,7 +60,8 @@ def country_filter(code):
 @roles(*ALUMNI_ROLES)
 def list_alumni():
     filters = {key: request.args.get(key, "") for key in FILTER_KEYS}
-    page = paginate(operations.alumni_query(filters).options(operations.LIST_ROW), operations.alumni_sorts(filters), "name", Alumnus.id,
+    statement = operations.alumni_query(filters).options(operations.LIST_ROW)
+    page = paginate(statement, operations.alumni_sorts(filters), "name", Alumnus.id,
                     count_limit=current_app.config["ALUMNI_COUNT_LIMIT"])
     return htmx.render(
         "alumni/index.html", "alumni/_rows.html",
