@@ -1,6 +1,7 @@
 """Shared pieces of every benchmark: a database built at scale, timed requests, the machine, a report."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -11,9 +12,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 
 from crm import create_app
+from crm.alumni.models import ALUMNI_SEARCH_DDL, ALUMNI_SEARCH_REBUILD, ALUMNI_SEARCH_TABLE
 from crm.extensions import db
 from crm.reference.prefectures import sync_prefectures
 
@@ -76,6 +78,8 @@ def bench_app(database_url: str, reuse: bool = False):
     if reuse:
         with app.app_context():
             db.create_all()  # tables added since the data was generated (it creates only missing ones)
+            add_missing_indexes()
+        gc.freeze()  # as wsgi.py does in production
         return app
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -87,7 +91,40 @@ def bench_app(database_url: str, reuse: bool = False):
         db.create_all()
         with db.engine.begin() as connection:
             sync_prefectures(connection)
+    gc.freeze()  # as wsgi.py does in production
     return app
+
+
+def add_missing_indexes() -> None:
+    """The indexes and search tables of the current models on data generated before them, as the
+    migrations would leave it (create_all adds no index to an existing table): indexes since removed
+    from the models (named ix_…) are dropped, new ones built on the rows already there. Refreshes
+    planner statistics when anything changed, or when a SQLite database has none (generated
+    before the harness committed its ANALYZE)."""
+    engine = db.engine
+    dialect = engine.dialect.name
+    changed = False
+    with engine.begin() as connection:
+        inspector = inspect(connection)
+        for table in db.metadata.sorted_tables:
+            present = {index["name"] for index in inspector.get_indexes(table.name)}
+            modelled = {index.name for index in table.indexes}
+            for name in sorted(present - modelled):
+                if name.startswith("ix_"):
+                    connection.exec_driver_sql(f'DROP INDEX "{name}"')
+                    changed = True
+            for index in table.indexes:
+                condition = getattr(index, "_ddl_if", None)
+                if index.name not in present and (condition is None or condition.dialect in (None, dialect)):
+                    index.create(connection)
+                    changed = True
+        if dialect == "sqlite" and not inspector.has_table(ALUMNI_SEARCH_TABLE):
+            for statement in ALUMNI_SEARCH_DDL:
+                connection.exec_driver_sql(statement)
+            connection.exec_driver_sql(ALUMNI_SEARCH_REBUILD)
+            changed = True
+    if changed or (dialect == "sqlite" and not inspect(engine).has_table("sqlite_stat1")):
+        refresh_statistics(engine)
 
 
 def analyze(app) -> float:
@@ -96,11 +133,20 @@ def analyze(app) -> float:
     whose planner otherwise guesses) — seconds taken."""
     started = time.perf_counter()
     with app.app_context():
-        statement = "VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE"
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(statement))
+        refresh_statistics(db.engine)
         db.session.remove()
     return round(time.perf_counter() - started, 1)
+
+
+def refresh_statistics(engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
+    else:
+        # Committed: SQLite connections begin their own transaction (crm.db), so an "autocommit"
+        # connection would roll the statistics back when it closes.
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
 
 
 def database_label(app) -> str:

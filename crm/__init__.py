@@ -53,7 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from crm.i18n import select_locale
+    from crm.i18n import format_date, select_locale
 
     db.init_app(app)
     with app.app_context():
@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["dateformat"] = format_date
     limiter.init_app(app)
 
     login_manager.init_app(app)

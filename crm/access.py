@@ -286,6 +286,13 @@ def reaches_alumni(user=None) -> bool:
     return getattr(user, "role", None) in ALUMNI_ROLES
 
 
+def reaches_whole_registry(user=None) -> bool:
+    """Does the user's alumni scope hold the whole registry (administrators), rather than one
+    prefecture's share of it?"""
+    user = user if user is not None else current_user
+    return getattr(user, "role", None) == Role.ADMIN
+
+
 SCOPES.update({
     ProgramAlumnus: _program_alumnus_scope,
     Alumnus: _alumnus_scope,

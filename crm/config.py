@@ -61,6 +61,9 @@ class Defaults:
     LANGUAGES = ("ja", "en")
 
     PAGE_SIZE = 50
+    # The alumni list counts matches exactly up to this many past the page shown, then says "more
+    # than": an exact count of a broad filter reads every matching row of a 100,000-person registry.
+    ALUMNI_COUNT_LIMIT = 1000
 
 
 def from_environment(environ=os.environ) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, request
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal_column, select
 
 from crm.extensions import db
 
@@ -17,6 +17,8 @@ class Page:
     per_page: int
     sort: str
     descending: bool
+    # True when counting stopped at a limit: `total` is then a lower bound ("more than 1,000").
+    more: bool = False
 
     @property
     def pages(self) -> int:
@@ -28,7 +30,7 @@ class Page:
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.page < self.pages or self.more
 
     @property
     def first_index(self) -> int:
@@ -56,14 +58,29 @@ def page_number() -> int:
         return 1
 
 
-def paginate(statement: Select, columns: dict, default_sort: str, tiebreak, per_page: int | None = None, scalars=True) -> Page:
-    """Count, sort (with a stable tiebreak) and slice one page of `statement`."""
+def paginate(statement: Select, columns: dict, default_sort: str, tiebreak, per_page: int | None = None, scalars=True,
+             count_limit: int | None = None) -> Page:
+    """Count, sort (with a stable tiebreak) and slice one page of `statement`.
+
+    With `count_limit`, counting stops that many rows past the start of the requested page: a broad
+    filter over a large registry then costs a bounded count, shown as "more than N", and paging on
+    still works (each further page counts on from its own start). Small results are counted exactly.
+    """
     per_page = per_page or current_app.config["PAGE_SIZE"]
     key, descending = sort_from_request(columns, default_sort)
+    requested = page_number()
+    # Only the rows' existence matters to the count, so an index can answer it without the table.
+    counted = statement.order_by(None).with_only_columns(literal_column("1"), maintain_column_froms=True)
+    ceiling = None if count_limit is None else (requested - 1) * per_page + count_limit
+    if ceiling is not None:
+        counted = counted.limit(ceiling + 1)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
+    more = ceiling is not None and total > ceiling
+    if more:
+        total = ceiling
+    page = min(requested, max(1, -(-total // per_page)))
     column = columns[key]
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    page = min(page_number(), max(1, -(-total // per_page)))
     ordered = statement.order_by(column.desc() if descending else column.asc(), tiebreak)
     result = db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page))
     items = list(result.scalars().unique() if scalars else result)
-    return Page(items, total, page, per_page, key, descending)
+    return Page(items, total, page, per_page, key, descending, more)

@@ -56,6 +56,50 @@ def test_search_finds_latin_katakana_email_employer_and_city(tottori, make_alumn
     assert "SMITH" in html and "BROWN" not in html
 
 
+def test_search_index_follows_new_edited_and_deleted_records(app, tottori, make_alumnus):
+    zephyr = make_alumnus(TOTTORI, family="Zephyrine", employer="Acme")
+
+    def found(term):
+        return "ALUMNUS-%d" % zephyr in tottori.htmx_get("/alumni", query_string={"q": term}).get_data(as_text=True).upper()
+
+    assert found("phyr") and found("ze") and found("acme") and not found("renamed")
+    with app.app_context():
+        from crm.alumni import operations
+
+        operations.set_fields(db.session.get(Alumnus, zephyr), {"family_name": "Renamed"})
+        db.session.commit()
+    assert found("renamed") and found("acme") and not found("phyr")
+    with app.app_context():
+        db.session.delete(db.session.get(Alumnus, zephyr))
+        db.session.commit()
+    assert not found("renamed") and not found("acme")
+
+
+def test_list_counts_exactly_up_to_the_limit_then_says_more_and_still_pages(app, tottori, make_alumnus, monkeypatch):
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
+    monkeypatch.setitem(app.config, "ALUMNI_COUNT_LIMIT", 3)
+    for number in range(7):
+        make_alumnus(TOTTORI, family=f"Counted{number}")
+    make_alumnus(TOTTORI, family="Other")
+
+    def page(number, term="counted"):
+        html = tottori.htmx_get("/alumni", query_string={"q": term, "page": number}).get_data(as_text=True)
+        return html, [name for name in (f"COUNTED{n}" for n in range(7)) if name in html]
+
+    html, names = page(1)
+    assert names == ["COUNTED0", "COUNTED1"]
+    assert "1–2 of more than 3" in html and "Page 1 of more than 2" in html and 'rel="next"' in html
+    html, names = page(2)
+    assert names == ["COUNTED2", "COUNTED3"] and "3–4 of more than 5" in html
+    # Counting from page 3 reaches the end before its limit: the exact figure again.
+    html, names = page(3)
+    assert names == ["COUNTED4", "COUNTED5"] and "5–6 of 7" in html and "Page 3 of 4" in html
+    html, names = page(4)
+    assert names == ["COUNTED6"] and "7–7 of 7" in html and 'rel="next"' not in html
+    html, _names = page(1, "ot")
+    assert "OTHER" in html and "1–1 of 1" in html
+
+
 def test_filters_by_country_position_years_sector_tag_and_consent(app, tottori, make_alumnus):
     canada = make_alumnus(TOTTORI, family="Tremblay", residence_country="CA", sector="tourism", contact_consent=True, start_year=2010)
     make_alumnus(TOTTORI, family="Walker", residence_country="AU", position="cir", start_year=2019)

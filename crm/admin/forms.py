@@ -9,7 +9,7 @@ from crm.associations.models import Association
 from crm.auth.forms import NewPasswordMixin, choices
 from crm.auth.models import Role
 from crm.extensions import db
-from crm.reference.models import Prefecture
+from crm.reference.prefectures import prefecture_choices
 
 
 def _optional_int(value):
@@ -21,8 +21,7 @@ class BindingFields:
 
     def fill_choices(self):
         self.role.choices = choices(Role.choices())
-        prefectures = db.session.scalars(select(Prefecture).order_by(Prefecture.id))
-        self.prefecture.choices = choices([(p.id, f"{p.code} {p.name}") for p in prefectures], blank=True)
+        self.prefecture.choices = choices(prefecture_choices(), blank=True)
         associations = db.session.scalars(select(Association).order_by(Association.prefecture_id, Association.name_en))
         self.association.choices = choices([(a.id, a.name) for a in associations], blank=True)
         return self

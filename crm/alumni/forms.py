@@ -9,7 +9,6 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import (
     BooleanField, DateField, EmailField, HiddenField, IntegerField, SelectField, StringField, TextAreaField,
     URLField,
@@ -18,9 +17,8 @@ from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Op
 
 from crm.alumni.models import FIRST_JET_YEAR, Channel, Direction, JapaneseLevel, Platform, Position, Sector
 from crm.auth.forms import choices
-from crm.extensions import db
 from crm.reference.countries import country_choices, is_country
-from crm.reference.models import Prefecture
+from crm.reference.prefectures import prefecture_choices
 
 
 def _strip(value):
@@ -119,8 +117,7 @@ class PlacementFields:
             raise ValidationError(_l("The end year cannot be before the start year."))
 
     def fill_prefectures(self):
-        prefectures = db.session.scalars(select(Prefecture).order_by(Prefecture.id))
-        self.host_prefecture.choices = choices([(p.id, f"{p.code} {p.name}") for p in prefectures])
+        self.host_prefecture.choices = choices(prefecture_choices())
         return self
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Column, Computed, DDL, ForeignKey, Index, String, Table, Text, event, func
+from sqlalchemy import CheckConstraint, Column, Computed, DDL, ForeignKey, Index, String, Table, Text, event, func, text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from crm.audit import Audited
 from crm.auth.models import User, enum_column
-from crm.db import UTCDateTime, utcnow
+from crm.db import UNMODELLED_TABLES, UTCDateTime, utcnow
 from crm.extensions import db
 from crm.i18n import LabelledEnum
 from crm.reference.countries import country_name
@@ -119,7 +119,13 @@ class Alumnus(Audited, db.Model):
         Index("ix_alumni_kana_key", "kana_key"),
         # The default order (by family name, then id) walks this index and stops after one page.
         Index("ix_alumni_family_name_id", "family_name", "id"),
-        # Substring search on PostgreSQL uses trigrams; SQLite scans the one short column instead.
+        # A country filter in that order: the page is the first rows of one index range.
+        Index("ix_alumni_country_family_name_id", "residence_country", "family_name", "id"),
+        # The archive only: an index holding every current record (archived_at IS NULL) would lure
+        # SQLite into seeking each search match through it and sorting them all.
+        Index("ix_alumni_archived", "archived_at", sqlite_where=text("archived_at IS NOT NULL"),
+              postgresql_where=text("archived_at IS NOT NULL")),
+        # Substring search on PostgreSQL uses trigrams; SQLite has the FTS5 table below.
         Index(
             "ix_alumni_search_text_trgm", "search_text",
             postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"},
@@ -134,7 +140,7 @@ class Alumnus(Audited, db.Model):
     email_secondary: Mapped[str | None] = mapped_column(String(254), index=True)
     phone: Mapped[str | None] = mapped_column(String(40))
     citizenship: Mapped[str | None] = mapped_column(String(2))
-    residence_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    residence_country: Mapped[str | None] = mapped_column(String(2))
     city: Mapped[str | None] = mapped_column(String(100))
     employer: Mapped[str | None] = mapped_column(String(200))
     sector: Mapped[Sector | None] = mapped_column(enum_column(Sector))
@@ -150,7 +156,7 @@ class Alumnus(Audited, db.Model):
     consent_source: Mapped[str | None] = mapped_column(String(200))
     # 利用停止: kept for legal requests, gone from lists, searches, exports and mailings.
     cease_use: Mapped[bool] = mapped_column(default=False, server_default="0")
-    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Stored match keys (crm.alumni.names) for search and duplicate detection.
     latin_key: Mapped[str] = mapped_column(String(210), default="")
     kana_key: Mapped[str | None] = mapped_column(String(100))
@@ -188,10 +194,12 @@ class Placement(Audited, db.Model):
     __table_args__ = (
         CheckConstraint("end_year IS NULL OR end_year >= start_year", name="years_in_order"),
         Index("ix_placements_prefecture_alumnus", "prefecture_id", "alumnus_id"),
+        # The list's position filter tests each alumnus's placements from the index alone.
+        Index("ix_placements_alumnus_position", "alumnus_id", "position"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    alumnus_id: Mapped[int] = mapped_column(ForeignKey("alumni.id", ondelete="CASCADE"), index=True)
+    alumnus_id: Mapped[int] = mapped_column(ForeignKey("alumni.id", ondelete="CASCADE"))
     prefecture_id: Mapped[int] = mapped_column(ForeignKey("prefectures.id"))
     organisation: Mapped[str | None] = mapped_column(String(200))
     position: Mapped[Position] = mapped_column(enum_column(Position, length=10))
@@ -284,3 +292,31 @@ event.listen(
     db.metadata, "before_create",
     DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
 )
+
+# SQLite's substring index: an FTS5 table with the trigram tokenizer (SQLite ≥ 3.34) over
+# alumni.search_text, which it reads from the alumni table itself (external content) and which
+# triggers keep in step with every insert, update and delete, bulk ones included. A quoted word of
+# three characters or more is then an index lookup instead of a LIKE over every row
+# (crm.alumni.operations). It lives outside the models' metadata: crm.db.schema_filter leaves it
+# out when models and migrations are compared. Migration 0007_alumni_speed creates the same.
+ALUMNI_SEARCH_TABLE = "alumni_search"
+ALUMNI_SEARCH_DDL = (
+    f"CREATE VIRTUAL TABLE {ALUMNI_SEARCH_TABLE} USING fts5(search_text, content='alumni', content_rowid='id',"
+    " tokenize='trigram')",
+    f"CREATE TRIGGER {ALUMNI_SEARCH_TABLE}_insert AFTER INSERT ON alumni BEGIN"
+    f" INSERT INTO {ALUMNI_SEARCH_TABLE}(rowid, search_text) VALUES (new.id, new.search_text); END",
+    f"CREATE TRIGGER {ALUMNI_SEARCH_TABLE}_delete AFTER DELETE ON alumni BEGIN"
+    f" INSERT INTO {ALUMNI_SEARCH_TABLE}({ALUMNI_SEARCH_TABLE}, rowid, search_text) VALUES ('delete', old.id, old.search_text); END",
+    f"CREATE TRIGGER {ALUMNI_SEARCH_TABLE}_update AFTER UPDATE ON alumni WHEN old.search_text IS NOT new.search_text BEGIN"
+    f" INSERT INTO {ALUMNI_SEARCH_TABLE}({ALUMNI_SEARCH_TABLE}, rowid, search_text) VALUES ('delete', old.id, old.search_text);"
+    f" INSERT INTO {ALUMNI_SEARCH_TABLE}(rowid, search_text) VALUES (new.id, new.search_text); END",
+)
+# Fills the index from rows that are already there (an existing database gaining the table).
+UNMODELLED_TABLES.add(ALUMNI_SEARCH_TABLE)
+ALUMNI_SEARCH_REBUILD = f"INSERT INTO {ALUMNI_SEARCH_TABLE}({ALUMNI_SEARCH_TABLE}) VALUES ('rebuild')"
+for _statement in ALUMNI_SEARCH_DDL:
+    event.listen(Alumnus.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+# The triggers go with the alumni table; the virtual table must go too, or a recreated registry
+# would inherit the old rows' index.
+event.listen(Alumnus.__table__, "before_drop",
+             DDL(f"DROP TABLE IF EXISTS {ALUMNI_SEARCH_TABLE}").execute_if(dialect="sqlite"))

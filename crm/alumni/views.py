@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import abort, flash, make_response, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
@@ -60,7 +60,9 @@ def country_filter(code):
 @roles(*ALUMNI_ROLES)
 def list_alumni():
     filters = {key: request.args.get(key, "") for key in FILTER_KEYS}
-    page = paginate(operations.alumni_query(filters), operations.ALUMNUS_SORTS, "name", Alumnus.id)
+    statement = operations.alumni_query(filters).options(operations.LIST_ROW)
+    page = paginate(statement, operations.alumni_sorts(filters), "name", Alumnus.id,
+                    count_limit=current_app.config["ALUMNI_COUNT_LIMIT"])
     return htmx.render(
         "alumni/index.html", "alumni/_rows.html",
         page=page, filters=filters, tags=operations.all_tags(), countries=country_choices(),

@@ -11,6 +11,7 @@ from functools import cache
 import pycountry
 from sqlalchemy import insert, select, update
 
+from crm.i18n import is_japanese
 from crm.reference.models import Prefecture, Region
 
 # Region by JIS code range; the eight-region division used in government statistics.
@@ -46,6 +47,17 @@ def prefecture_rows() -> tuple[dict, ...]:
     if [row["id"] for row in rows] != list(range(1, 48)):
         raise RuntimeError("pycountry did not return the 47 prefectures JP-01…JP-47")
     return tuple(rows)
+
+
+def prefecture_choices() -> tuple[tuple[int, str], ...]:
+    """(id, "31 Tottori") pairs in code order and the current language, for select fields: from the
+    fixed rows above (sync_prefectures keeps the table equal to them), not a query per form."""
+    return _prefecture_choices(is_japanese())
+
+
+@cache
+def _prefecture_choices(japanese: bool) -> tuple[tuple[int, str], ...]:
+    return tuple((row["id"], f"{row['id']:02d} {row['name_ja'] if japanese else row['name_en']}") for row in prefecture_rows())
 
 
 def sync_prefectures(connection) -> None:
