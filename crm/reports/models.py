@@ -9,9 +9,10 @@ served for data it has not seen; no write path has to remember anything. The sam
 by `create_all` (tests, benchmarks) and by migration 0007.
 
 - SQLite: row triggers, each an UPSERT of one generation row (cheap: no MVCC, writers are serial).
-- PostgreSQL: statement triggers with transition tables, one UPSERT per statement, so a bulk
-  insert of 100,000 rows bumps a prefecture once instead of rewriting its row 100,000 times.
-  Writers of the same prefecture queue on its generation row until they commit.
+- PostgreSQL: statement triggers with transition tables record the changed (prefecture, 年度)
+  pairs once per statement (not per row) in report_changes; a deferred constraint trigger turns
+  them into bumps when the transaction commits. Bumping at once would lock the generation row
+  until commit, so a long import would block every other writer of its prefecture.
 
 A contact entry, an activity or an investment row feeds one 年度 and bumps that year only, so a
 write recomputes one year of one prefecture; placements, ambassadors and alumni bump every year of
@@ -55,6 +56,18 @@ class ReportFigures(db.Model):
     figures: Mapped[dict] = mapped_column(JSON)
 
 
+class ReportChange(db.Model):
+    """PostgreSQL only: the (prefecture, 年度) pairs a transaction changed, recorded as it writes and
+    turned into generation bumps when it commits (then deleted): a long import does not hold the
+    generation rows locked, and never blocks other writers of its prefecture, until its end."""
+
+    __tablename__ = "report_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefecture_id: Mapped[int]
+    fiscal_year: Mapped[int]
+
+
 EVERY_YEAR = 0
 # Tables whose rows carry the prefecture whose figures they feed, with the 年度 a row feeds, as SQL
 # over the row (SQLite, PostgreSQL); EVERY_YEAR where a row feeds several years.
@@ -89,23 +102,35 @@ def _sqlite_triggers() -> list[str]:
 
 
 def _postgresql_triggers() -> list[str]:
+    # Once per pair and transaction (only its own rows are visible): a bulk insert run row by row
+    # fires a statement trigger per row, and the commit then has one pair to apply, not thousands.
+    record = ("INSERT INTO report_changes (prefecture_id, fiscal_year) SELECT DISTINCT c.prefecture_id, c.fiscal_year "
+              "FROM ({rows}) AS c (prefecture_id, fiscal_year) WHERE NOT EXISTS (SELECT FROM report_changes r "
+              "WHERE r.prefecture_id = c.prefecture_id AND r.fiscal_year = c.fiscal_year)")
     old = ", ".join(f"o.{column}" for column in ALUMNUS_COLUMNS)
     new = ", ".join(f"n.{column}" for column in ALUMNUS_COLUMNS)
-    alumni = _BUMP.format(rows=f"SELECT DISTINCT p.prefecture_id, {EVERY_YEAR}, 1 FROM new_rows n JOIN old_rows o ON o.id = n.id "
-                               f"JOIN placements p ON p.alumnus_id = n.id WHERE ({new}) IS DISTINCT FROM ({old})")
+    alumni = record.format(rows=f"SELECT p.prefecture_id, {EVERY_YEAR} FROM new_rows n JOIN old_rows o ON o.id = n.id "
+                                f"JOIN placements p ON p.alumnus_id = n.id WHERE ({new}) IS DISTINCT FROM ({old})")
+    apply = _BUMP.format(rows="SELECT DISTINCT prefecture_id, fiscal_year, 1 FROM applied")
     statements = [
+        # At commit (deferred), the first of the transaction's recorded changes applies them all.
+        "CREATE OR REPLACE FUNCTION report_apply_changes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"WITH applied AS (DELETE FROM report_changes RETURNING prefecture_id, fiscal_year) {apply}; RETURN NULL; END $$",
+        "DROP TRIGGER IF EXISTS report_apply_changes ON report_changes",
+        "CREATE CONSTRAINT TRIGGER report_apply_changes AFTER INSERT ON report_changes DEFERRABLE INITIALLY DEFERRED "
+        "FOR EACH ROW EXECUTE FUNCTION report_apply_changes()",
         f"CREATE OR REPLACE FUNCTION report_touch_alumni() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {alumni}; RETURN NULL; END $$",
         "CREATE OR REPLACE TRIGGER report_touch_update AFTER UPDATE ON alumni REFERENCING OLD TABLE AS old_rows "
         "NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_touch_alumni()",
     ]
     for table, (_, year) in FISCAL_YEAR_OF.items():
-        bump = lambda rows: _BUMP.format(rows=f"SELECT DISTINCT prefecture_id, {year.format(row='')}, 1 FROM {rows} "  # noqa: E731
-                                              "WHERE prefecture_id IS NOT NULL")
+        changed = lambda rows: record.format(rows=f"SELECT prefecture_id, {year.format(row='')} FROM {rows} "  # noqa: E731
+                                                  "WHERE prefecture_id IS NOT NULL")
         # Transition tables exist only for the operations that have them: each branch names its own.
         statements.append(
             f"CREATE OR REPLACE FUNCTION report_touch_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {bump('new_rows')}; END IF; "
-            f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {bump('old_rows')}; END IF; RETURN NULL; END $$")
+            f"IF TG_OP IN ('INSERT', 'UPDATE') THEN {changed('new_rows')}; END IF; "
+            f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {changed('old_rows')}; END IF; RETURN NULL; END $$")
         for operation, referencing in (("insert", "NEW TABLE AS new_rows"), ("update", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
                                        ("delete", "OLD TABLE AS old_rows")):
             statements.append(f"CREATE OR REPLACE TRIGGER report_touch_{operation} AFTER {operation.upper()} ON {table} "
@@ -129,6 +154,8 @@ def drop_triggers(connection) -> None:
         for operation in ("insert", "update", "delete"):
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS report_touch_{operation} ON {table}")
         connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS report_touch_{table}()")
+    connection.exec_driver_sql("DROP TRIGGER IF EXISTS report_apply_changes ON report_changes")
+    connection.exec_driver_sql("DROP FUNCTION IF EXISTS report_apply_changes()")
 
 
 # After every table exists (the triggers span several domains' tables); `create_all` on a database

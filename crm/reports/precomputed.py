@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 
 from crm.db import SQLITE_BUSY_TIMEOUT_MS, write_intent, writing
 from crm.extensions import db
-from crm.reports.models import EVERY_YEAR, ReportFigures, ReportGeneration
+from crm.reports.models import EVERY_YEAR, ReportChange, ReportFigures, ReportGeneration
 
 log = logging.getLogger("crm.reports")
 
@@ -51,6 +51,11 @@ def read_through(prefecture_ids: Iterable[int], key: str, years: list[int],
     result: Plain = {p: {} for p in wanted}
     for prefecture, year, figures in stored:
         result[prefecture][year] = figures
+    if write_intent.get():
+        # A transaction's own changes are bumped when it commits (PostgreSQL): stale for it already.
+        for prefecture, year in db.session.execute(select(ReportChange.prefecture_id, ReportChange.fiscal_year)):
+            for stale_year in years if year == EVERY_YEAR else [year]:
+                result.get(prefecture, {}).pop(stale_year, None)
     stale = {(p, year) for p in wanted for year in years if year not in result[p]}
     if not stale:
         return result
