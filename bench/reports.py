@@ -126,13 +126,15 @@ def run(database_url: str, scale: float = 1.0, reuse: bool = False, budget_s: fl
     )
     figures = []
     tottori_alumnus = _tottori_alumnus(app)
+    # The target applies to every reader; a cold start (after a deploy) is shown for its price.
     after_writes = (
-        (staff, "Tottori staff: own report right after an activity in Tottori", report, lambda: _log_activity(app, tottori_alumnus, year)),
+        (staff, "Tottori staff: own report right after an activity in Tottori", report,
+         lambda: _log_activity(app, tottori_alumnus, year), TARGET_MS),
         (ministry, "ministry: dashboard right after an activity in Tottori", "/reports/national",
-         lambda: _log_activity(app, tottori_alumnus, year)),
+         lambda: _log_activity(app, tottori_alumnus, year), TARGET_MS),
         (ministry, "ministry: dashboard right after a consent change in Tottori", "/reports/national",
-         lambda: _toggle_consent(app, tottori_alumnus)),
-        (ministry, "ministry: dashboard cold (nothing stored)", "/reports/national", lambda: _forget_figures(app)),
+         lambda: _toggle_consent(app, tottori_alumnus), TARGET_MS),
+        (ministry, "ministry: dashboard cold (nothing stored)", "/reports/national", lambda: _forget_figures(app), None),
     )
     for client, what, urls, headers in cases:
         time_requests(client, urls, 1, headers)  # warm caches, and compute and store every figure the URLs show
@@ -142,8 +144,7 @@ def run(database_url: str, scale: float = 1.0, reuse: bool = False, budget_s: fl
         with counting_queries(app) as counter:
             timings = time_requests(client, urls, rounds, headers)
         figures.append(figure("reports", label, what, timings, round(counter.n / len(timings), 1), TARGET_MS))
-    for client, what, url, write in after_writes:
-        cold = write == after_writes[-1][3]
+    for client, what, url, write, target in after_writes:
         timings, queries = [], 0
         started = time.perf_counter()
         while len(timings) < 20 and (time.perf_counter() - started < budget_s or len(timings) < 3):
@@ -151,8 +152,7 @@ def run(database_url: str, scale: float = 1.0, reuse: bool = False, budget_s: fl
             with counting_queries(app) as counter:
                 timings += time_requests(client, [url], 1)
             queries += counter.n
-        # The target is the for every reader; a cold start (deploy, migration) is shown for its price.
-        figures.append(figure("reports", label, what, timings, round(queries / len(timings), 1), None if cold else TARGET_MS))
+        figures.append(figure("reports", label, what, timings, round(queries / len(timings), 1), target))
     return figures
 
 

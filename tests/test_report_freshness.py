@@ -14,8 +14,8 @@ from crm.alumni.models import Alumnus, Position
 from crm.ambassadors.models import Activity, ActivityStatus
 from crm.auth.models import Role
 from crm.extensions import db
-from crm.reports.models import ReportFigures, ReportGeneration
 from crm.reports import returns
+from crm.reports.models import ReportFigures, ReportGeneration
 from tests.conftest import HYOGO, TOTTORI
 from tests.test_imports import GOOD_ROWS, csv_bytes, import_file
 

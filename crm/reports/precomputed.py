@@ -4,8 +4,8 @@ A read takes the generations of what it is about to compute *before* computing a
 figures it then computes have seen at least every write counted in them (writers bump them in their
 own transaction), so storing the figures under those generations is safe; a write in between only
 makes them stale again. A (prefecture, 年度) is served from the store if it is stored at its current
-generation; the others are computed in one call and stored. Raw figures are stored; disclosure control is applied when they
-are published, exactly as for live figures.
+generation; the others are computed in one call and stored. Raw figures are stored; disclosure
+control is applied when they are published, exactly as for live figures.
 
 Storing from a read-only request uses a short transaction of its own (like audit.record_event) and
 never waits long for the write lock: if the database is busy (an import), the computed figures are

@@ -2,7 +2,8 @@
 
 Everything is computed with a fixed number of aggregate queries (GROUP BY in the database), whatever
 the number of alumni or activities; Python only folds the grouped rows (a few per prefecture and
-year). `publish` then applies statistical disclosure control (crm.reports.disclosure) for everyone
+year). Reports and the dashboard read the figures through crm.reports.precomputed (`figures`,
+`stored_countries`), which computes only the (prefecture, 年度) whose data changed since. `publish` then applies statistical disclosure control (crm.reports.disclosure) for everyone
 who is not entitled to the full figures — the ministry, and staff looking at national figures.
 
 Definitions (README, "Local return report"):
@@ -440,7 +441,7 @@ def national(filters: Filters) -> dict:
     control (this is what the ministry compares)."""
     years = list(range(filters.fiscal_year - TREND_YEARS + 1, filters.fiscal_year + 1))
     by_prefecture = figures(None, filters, years)
-    prefectures = PREFECTURES
+    prefectures = PREFECTURES  # every one, also those without alumni (zeros, shown on the map)
     current = {p: by_prefecture[p][filters.fiscal_year] for p in prefectures}
     national_by_year = {year: _national_sum([by_prefecture[p][year] for p in prefectures], year) for year in years}
     if filters.narrows:
