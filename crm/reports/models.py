@@ -1,5 +1,5 @@
-"""Precomputed report figures and what keeps them exact: a generation per prefecture, bumped by the
-database itself whenever a row that feeds the figures changes.
+"""Precomputed report figures and what keeps them exact: a generation per (prefecture, 年度), bumped
+by the database itself whenever a row that feeds the figures changes.
 
 Why triggers rather than an ORM hook: the figures read contact entries, activities, placements,
 alumni, ambassadors and investment, and these are written by forms (ORM), by imports and merges
@@ -73,8 +73,8 @@ EVERY_YEAR = 0
 # Tables whose rows carry the prefecture whose figures they feed, with the 年度 a row feeds, as SQL
 # over the row (SQLite, PostgreSQL); EVERY_YEAR where a row feeds several years.
 FISCAL_YEAR_OF = {
-    "placements": ("0", "0"),
-    "ambassadors": ("0", "0"),
+    "placements": (str(EVERY_YEAR), str(EVERY_YEAR)),
+    "ambassadors": (str(EVERY_YEAR), str(EVERY_YEAR)),
     "contact_entries": ("CAST(strftime('%Y', {row}contacted_on) AS INTEGER) - (CAST(strftime('%m', {row}contacted_on) AS INTEGER) < 4)",
                         "(extract(year FROM {row}contacted_on) - CASE WHEN extract(month FROM {row}contacted_on) < 4 THEN 1 ELSE 0 END)::int"),
     "ambassador_activities": ("{row}fiscal_year", "{row}fiscal_year"),
@@ -87,7 +87,7 @@ ALUMNUS_COLUMNS = ("contact_consent", "cease_use", "archived_at", "residence_cou
 # this covering index PostgreSQL looks each up index-only instead of scanning all 100,000 alumni
 # for a hash join (54 → 7 ms for Tottori's cohort); SQLite already looks them up by primary key.
 COHORT_INDEX = Index("ix_alumni_cohort", Alumnus.id, postgresql_include=["contact_consent", "cease_use", "residence_country"],
-      postgresql_where=Alumnus.archived_at.is_(None)).ddl_if(dialect="postgresql")
+                     postgresql_where=Alumnus.archived_at.is_(None)).ddl_if(dialect="postgresql")
 
 _BUMP = ("INSERT INTO report_generations (prefecture_id, fiscal_year, generation) {rows} "
          "ON CONFLICT (prefecture_id, fiscal_year) DO UPDATE SET generation = report_generations.generation + 1")
