@@ -2,7 +2,8 @@
 
 Everything is computed with a fixed number of aggregate queries (GROUP BY in the database), whatever
 the number of alumni or activities; Python only folds the grouped rows (a few per prefecture and
-year). `publish` then applies statistical disclosure control (crm.reports.disclosure) for everyone
+year). Reports and the dashboard read the figures through crm.reports.precomputed (`figures`,
+`stored_countries`), which computes only the (prefecture, 年度) whose data changed since. `publish` then applies statistical disclosure control (crm.reports.disclosure) for everyone
 who is not entitled to the full figures — the ministry, and staff looking at national figures.
 
 Definitions (README, "Local return report"):
@@ -17,7 +18,7 @@ Definitions (README, "Local return report"):
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from sqlalchemy import and_, case, exists, extract, func, or_, select, union_all
 
@@ -25,12 +26,14 @@ from crm.alumni.models import Alumnus, ContactEntry, Placement, Position
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
 from crm.extensions import db
 from crm.reference.countries import is_country
+from crm.reports import precomputed
 from crm.reports.disclosure import (
     THRESHOLD, GroupTooSmall, Reason, Suppressed, derived, ensure_group_size, percent, suppress_count,
     suppress_series, suppress_table,
 )
 
 HIDDEN = Suppressed(Reason.DERIVED)
+PREFECTURES = range(1, 48)
 TREND_YEARS = 5
 TOP_COUNTRIES = 8
 OTHER = "other"
@@ -61,6 +64,13 @@ class Filters:
     def narrows(self) -> bool:
         return bool(self.position or self.country)
 
+    @property
+    def cohort_key(self) -> str:
+        """What the stored figures are kept under: the cohort filter, not the year (figures are
+        stored per 年度). Distinct counts (tracked, engaged) cannot be added up across filters, so
+        each filter has its own figures."""
+        return f"position={self.position or ''};country={self.country or ''}"
+
     def query_args(self) -> dict:
         return {key: value for key, value in
                 (("year", self.fiscal_year), ("position", self.position), ("country", self.country)) if value}
@@ -83,6 +93,14 @@ class YearFigures:
     participants: int | None = None
     investment_yen: int | None = None
     by_kind: dict = field(default_factory=dict)  # kind → {"alumni": n, "activities": n, sums…}
+
+    def plain(self) -> dict:
+        """JSON-able, for the precomputed store."""
+        return {**asdict(self), "by_kind": {kind.value: values for kind, values in self.by_kind.items()}}
+
+    @classmethod
+    def from_plain(cls, values: dict) -> YearFigures:
+        return cls(**{**values, "by_kind": {ActivityKind(kind): data for kind, data in values["by_kind"].items()}})
 
     @property
     def return_yen(self) -> int:
@@ -139,8 +157,22 @@ def _member(prefecture_ids, filters: Filters, prefecture_col, alumnus_col, year_
     return member
 
 
+def figures(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dict[int, YearFigures]]:
+    """{prefecture id: {年度: YearFigures}} for the given prefectures (None: all 47) and years, from
+    the precomputed store; only what changed since is computed (crm.reports.precomputed)."""
+    wanted = PREFECTURES if prefecture_ids is None else prefecture_ids
+
+    def compute_stale(stale: list[int], stale_years: list[int]) -> dict:
+        computed = compute(None if len(stale) == len(PREFECTURES) else stale, filters, stale_years)
+        return {p: {year: computed[p][year].plain() for year in stale_years} for p in stale}
+
+    stored = precomputed.read_through(wanted, filters.cohort_key, years, compute_stale)
+    return {p: {year: YearFigures.from_plain(stored[p][year]) for year in years} for p in wanted}
+
+
 def compute(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dict[int, YearFigures]]:
-    """{prefecture id: {年度: YearFigures}} for the given prefectures (None: all 47) and years."""
+    """{prefecture id: {年度: YearFigures}} for the given prefectures (None: all 47) and years,
+    computed from the data now."""
     first, last = min(years), max(years)
     cohort = _cohort(prefecture_ids, filters)
     figures: dict[int, dict[int, YearFigures]] = defaultdict(lambda: {y: YearFigures(y) for y in years})
@@ -227,6 +259,18 @@ def countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
             .group_by(Activity.country))
     }
     return residence, activity
+
+
+def stored_countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
+    """`countries` through the precomputed store: the same writes change them as the figures."""
+
+    def compute_stale(_stale: list[int], stale_years: list[int]) -> dict:
+        return {prefecture_id: {year: dict(zip(("residence", "activity"), countries(prefecture_id, replace(filters, fiscal_year=year)), strict=True))
+                                for year in stale_years}}
+
+    stored = precomputed.read_through([prefecture_id], f"countries;{filters.cohort_key}", [filters.fiscal_year], compute_stale)
+    section = stored[prefecture_id][filters.fiscal_year]
+    return section["residence"], section["activity"]
 
 
 def notable_activities(prefecture_id: int, filters: Filters, limit: int = 5):
@@ -356,14 +400,14 @@ def publish_countries(residence: dict, activity: dict, full: bool) -> dict:
 def report(prefecture_id: int, filters: Filters, full: bool) -> dict:
     """Everything the return report shows for one prefecture and 年度 (one fixed set of queries)."""
     years = list(range(filters.fiscal_year - TREND_YEARS + 1, filters.fiscal_year + 1))
-    figures = compute([prefecture_id], filters, years)[prefecture_id]
-    current, previous = figures[filters.fiscal_year], figures[filters.fiscal_year - 1]
+    by_year = figures([prefecture_id], filters, years)[prefecture_id]
+    current, previous = by_year[filters.fiscal_year], by_year[filters.fiscal_year - 1]
     if not full and filters.narrows:
         ensure_group_size(current.tracked)
-    published = {year: publish_year(figures[year], full) for year in years}
+    published = {year: publish_year(by_year[year], full) for year in years}
     now, before = published[filters.fiscal_year], published[filters.fiscal_year - 1]
     change = {key: _change(now[key], before[key]) for key in now if key not in ("reachable_percent", "engaged_percent")}
-    residence, activity = countries(prefecture_id, filters)
+    residence, activity = stored_countries(prefecture_id, filters)
     return {
         "filters": filters,
         "years": years,
@@ -396,10 +440,10 @@ def national(filters: Filters) -> dict:
     """The 47 prefectures' indicators for one year and the national trend, always under disclosure
     control (this is what the ministry compares)."""
     years = list(range(filters.fiscal_year - TREND_YEARS + 1, filters.fiscal_year + 1))
-    figures = compute(None, filters, years)
-    prefectures = range(1, 48)
-    current = {p: figures[p][filters.fiscal_year] for p in prefectures}
-    national_by_year = {year: _national_sum([figures[p][year] for p in prefectures], year) for year in years}
+    by_prefecture = figures(None, filters, years)
+    prefectures = PREFECTURES  # every one, also those without alumni (zeros, shown on the map)
+    current = {p: by_prefecture[p][filters.fiscal_year] for p in prefectures}
+    national_by_year = {year: _national_sum([by_prefecture[p][year] for p in prefectures], year) for year in years}
     if filters.narrows:
         ensure_group_size(national_by_year[filters.fiscal_year].tracked)
     cohort, cohort_totals = _cohort_table(current, total=True)
@@ -442,4 +486,4 @@ def _national_sum(items: list[YearFigures], year: int) -> YearFigures:
     return total
 
 
-__all__ = ["Filters", "GroupTooSmall", "INDICATORS", "national", "report", "compute", "protect_derived"]
+__all__ = ["Filters", "GroupTooSmall", "INDICATORS", "national", "report", "compute", "figures", "protect_derived"]

@@ -124,15 +124,22 @@ def _sorted_rows(data, prefectures):
     return [(prefectures[p], data["rows"][p]) for p in ids], key, descending
 
 
-def _dashboard_context():
+def _map_context():
+    """What the tile map needs: the 47 prefectures' published figures (from the precomputed store,
+    suppressed as on the table) coloured by one indicator."""
     filters = _filters()
     prefectures = {p.id: p for p in db.session.scalars(db.select(Prefecture))}
-    context = {"prefectures": prefectures, "indicator": _indicator(), "indicators": returns.INDICATORS, **_filter_context(filters)}
     data = returns.national(filters)
-    rows, sort, descending = _sorted_rows(data, prefectures)
-    indicator = context["indicator"]
-    context.update(data=data, rows=rows, sort=sort, descending=descending,
-                   tile_map=charts.tile_map({p: data["rows"][p][indicator] for p in data["rows"]}),
+    indicator = _indicator()
+    return {"prefectures": prefectures, "indicator": indicator, "indicators": returns.INDICATORS, "data": data,
+            "tile_map": charts.tile_map({p: data["rows"][p][indicator] for p in data["rows"]}), **_filter_context(filters)}
+
+
+def _dashboard_context():
+    context = _map_context()
+    data = context["data"]
+    rows, sort, descending = _sorted_rows(data, context["prefectures"])
+    context.update(rows=rows, sort=sort, descending=descending,
                    trend_chart=charts.bars({fiscal_year.label(y): data["trend"][y]["economic_value"] for y in data["years"]}))
     return context
 
@@ -153,7 +160,7 @@ def national_dashboard():
 def national_map():
     """The tile map alone, recoloured for another indicator (htmx); the whole dashboard otherwise."""
     try:
-        context = _dashboard_context()
+        context = _map_context() if htmx.is_htmx() else _dashboard_context()
     except GroupTooSmall as error:
         return _refused("reports/national.html", "reports/_refused.html", error, data=None, **_filter_context(_filters()),
                         indicator=_indicator(), indicators=returns.INDICATORS)

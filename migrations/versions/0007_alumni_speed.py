@@ -1,6 +1,6 @@
 """alumni speed: list indexes, and SQLite's trigram search index (issue 3)
 
-Revision ID: 0007_alumni_speed
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-23 03:40:00
 
@@ -22,7 +22,7 @@ SEARCH_DDL = (
 )
 
 # revision identifiers, used by Alembic.
-revision = '0007_alumni_speed'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

@@ -1,0 +1,101 @@
+"""Figures served from the precomputed store (crm.reports.models), recomputing only what changed.
+
+A read takes the generations of what it is about to compute *before* computing anything: the
+figures it then computes have seen at least every write counted in them (writers bump them in their
+own transaction), so storing the figures under those generations is safe; a write in between only
+makes them stale again. A (prefecture, 年度) is served from the store if it is stored at its current
+generation; the others are computed in one call and stored. Raw figures are stored; disclosure
+control is applied when they are published, exactly as for live figures.
+
+Storing from a read-only request uses a short transaction of its own (like audit.record_event) and
+never waits long for the write lock: if the database is busy (an import), the computed figures are
+served and stored on a later read. In a transaction that writes (CLI, tests, a POST) the rows join
+that transaction, so figures computed from uncommitted data are kept only if that data is.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import aliased
+
+from crm.db import SQLITE_BUSY_TIMEOUT_MS, write_intent, writing
+from crm.extensions import db
+from crm.reports.models import EVERY_YEAR, ReportChange, ReportFigures, ReportGeneration
+
+log = logging.getLogger("crm.reports")
+
+# How long a read waits for SQLite's write lock to store figures before giving up on storing.
+STORE_WAIT_MS = 100
+
+Plain = dict[int, dict[int, dict]]  # {prefecture id: {年度: JSON-able figures}}
+
+
+def read_through(prefecture_ids: Iterable[int], key: str, years: list[int],
+                 compute: Callable[[list[int], list[int]], Plain]) -> Plain:
+    """{prefecture: {年度: figures}} for every requested prefecture and year: stored figures where
+    current, else `compute(prefecture ids, years)` (then stored). The stale (prefecture, 年度) pairs
+    are computed in one call: their prefectures × the years from the first to the last stale one."""
+    wanted = list(prefecture_ids)
+    every_year, this_year = aliased(ReportGeneration), aliased(ReportGeneration)
+    stored = db.session.execute(
+        select(ReportFigures.prefecture_id, ReportFigures.fiscal_year, ReportFigures.figures)
+        .outerjoin(every_year, and_(every_year.prefecture_id == ReportFigures.prefecture_id, every_year.fiscal_year == EVERY_YEAR))
+        .outerjoin(this_year, and_(this_year.prefecture_id == ReportFigures.prefecture_id,
+                                   this_year.fiscal_year == ReportFigures.fiscal_year))
+        .where(ReportFigures.key == key, ReportFigures.fiscal_year.in_(years), ReportFigures.prefecture_id.in_(wanted))
+        .where(ReportFigures.generation == func.coalesce(every_year.generation, 0) + func.coalesce(this_year.generation, 0)))
+    result: Plain = {p: {} for p in wanted}
+    for prefecture, year, figures in stored:
+        result[prefecture][year] = figures
+    if write_intent.get():
+        # A transaction's own changes are bumped when it commits (PostgreSQL): stale for it already.
+        for prefecture, year in db.session.execute(select(ReportChange.prefecture_id, ReportChange.fiscal_year)):
+            for stale_year in years if year == EVERY_YEAR else [year]:
+                result.get(prefecture, {}).pop(stale_year, None)
+    stale = {(p, year) for p in wanted for year in years if year not in result[p]}
+    if not stale:
+        return result
+    prefectures = sorted({p for p, _ in stale})
+    stale_years = list(range(min(y for _, y in stale), max(y for _, y in stale) + 1))
+    generations: dict[tuple[int, int], int] = {}
+    for prefecture, year, generation in db.session.execute(
+            select(ReportGeneration.prefecture_id, ReportGeneration.fiscal_year, ReportGeneration.generation)
+            .where(ReportGeneration.prefecture_id.in_(prefectures), ReportGeneration.fiscal_year.in_([EVERY_YEAR, *stale_years]))):
+        generations[prefecture, year] = generation
+    computed = compute(prefectures, stale_years)
+    for prefecture in prefectures:
+        result[prefecture].update(computed[prefecture])
+    _store([{"key": key, "fiscal_year": year, "prefecture_id": prefecture, "figures": computed[prefecture][year],
+             "generation": generations.get((prefecture, EVERY_YEAR), 0) + generations.get((prefecture, year), 0)}
+            for prefecture in prefectures for year in stale_years])
+    return result
+
+
+def _upsert(dialect: str):
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(ReportFigures)
+    return insert.on_conflict_do_update(
+        index_elements=[ReportFigures.key, ReportFigures.fiscal_year, ReportFigures.prefecture_id],
+        set_={"generation": insert.excluded.generation, "figures": insert.excluded.figures})
+
+
+def _store(rows: list[dict]) -> None:
+    if write_intent.get():
+        db.session.execute(_upsert(db.engine.dialect.name), rows)
+        return
+    with db.engine.connect() as connection:
+        sqlite_connection = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
+        try:
+            if sqlite_connection is not None:
+                sqlite_connection.execute(f"PRAGMA busy_timeout={STORE_WAIT_MS}")
+            with writing(), connection.begin():
+                connection.execute(_upsert(connection.dialect.name), rows)
+        except OperationalError as error:
+            log.info("report figures not stored (database busy): %s", error.orig)
+        finally:
+            if sqlite_connection is not None:
+                sqlite_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
