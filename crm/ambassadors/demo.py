@@ -1,6 +1,7 @@
 """Demo data for the local return report and the national dashboard (`seed-demo`).
 
-Every prefecture gets a generated cohort of clearly fictitious alumni ("Demo 13-007"), five 年度 of
+Every prefecture gets a generated cohort of fictitious alumni (names drawn from common names of their
+country of residence, addresses at example.org), five 年度 of
 activities (most verified, some reported or rejected) and investment rows, so the dashboard and map
 have something to compare. Sizes vary on purpose: a few prefectures have fewer than 10 alumni and
 show "<10". Tottori and Hyogo get larger cohorts and Hometown Ambassadors, and alumni already in the
@@ -10,18 +11,33 @@ is added once Tottori has investment rows.
 from __future__ import annotations
 
 import random
+import unicodedata
 from datetime import date, datetime
 
 from sqlalchemy import select
 
 from crm import TOKYO
 from crm.alumni.models import Alumnus, Placement, Position
+from crm.alumni.names import latin_name_key
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
 from crm.extensions import db
 from crm.reference.fiscal_year import bounds, fiscal_year_of
 
 TOTTORI, HYOGO = 31, 28
 COUNTRIES = ("US", "GB", "CA", "AU", "NZ", "IE", "SG", "PH", "FR", "DE", "KR", "CN", "JM", "ZA")
+_ENGLISH = (("Emma", "Liam", "Olivia", "Noah", "Ava", "Ethan", "Mia", "Lucas", "Isla", "Jack", "Chloe", "Ryan", "Zoe",
+             "Nathan", "Hannah", "Owen", "Grace", "Dylan", "Ella", "Caleb"),
+            ("Anderson", "Baker", "Carter", "Dixon", "Ellis", "Foster", "Graham", "Hughes", "Irwin", "Jenkins", "Keller",
+             "Lawson", "Mitchell", "Nolan", "Parker", "Quinn", "Russell", "Sullivan", "Turner", "Walsh"))
+# (given names, family names) by country of residence; the rest draw from the English lists.
+NAMES = {
+    "SG": (("Wei Ling", "Jun Jie", "Hui Min", "Marcus", "Rachel", "Darren"), ("Tan", "Lim", "Ng", "Goh", "Teo", "Chua")),
+    "PH": (("Miguel", "Andrea", "Joshua", "Patricia", "Rafael", "Camille"), ("Cruz", "Garcia", "Mendoza", "Ramos", "Villanueva", "Aquino")),
+    "FR": (("Camille", "Louis", "Léa", "Hugo", "Chloé", "Théo"), ("Martin", "Bernard", "Dubois", "Laurent", "Lefèvre", "Moreau")),
+    "DE": (("Lukas", "Anna", "Felix", "Lena", "Jonas", "Marie"), ("Müller", "Schmidt", "Weber", "Fischer", "Becker", "Hoffmann")),
+    "KR": (("Minjun", "Seoyeon", "Jiho", "Hayun", "Dohyun", "Jiwoo"), ("Kim", "Lee", "Park", "Choi", "Jung", "Kang")),
+    "CN": (("Wei", "Jing", "Hao", "Xin", "Yang", "Lin"), ("Wang", "Li", "Zhang", "Liu", "Chen", "Zhao")),
+}
 YEARS = 5
 
 
@@ -54,17 +70,29 @@ def seed_ambassadors() -> None:
 
 
 def _generated_alumni(prefecture: int, count: int, rng: random.Random) -> list[Alumnus]:
-    alumni = []
-    for index in range(count):
+    alumni, taken = [], set()
+    while len(alumni) < count:
+        country = rng.choice(COUNTRIES)
+        given_names, family_names = NAMES.get(country, _ENGLISH)
+        given, family = rng.choice(given_names), rng.choice(family_names)
+        if (given, family) in taken:  # one person of a name per prefecture keeps duplicate warnings meaningful
+            continue
+        taken.add((given, family))
         start = rng.randint(2005, 2022)
-        alumnus = Alumnus(family_name=f"Demo {prefecture:02d}-{index:03d}", given_name="Alumnus", latin_key=f"demo{prefecture:02d}{index:03d}",
-                          residence_country=rng.choice(COUNTRIES), contact_consent=rng.random() < 0.7)
+        alumnus = Alumnus(family_name=family, given_name=given, latin_key=latin_name_key(family, given),
+                          email=_ascii(f"{given}.{family}.{prefecture:02d}".lower().replace(" ", "")) + "@example.org",
+                          residence_country=country, contact_consent=rng.random() < 0.7)
         alumnus.placements.append(Placement(prefecture_id=prefecture, start_year=start, end_year=start + rng.randint(1, 4),
                                             position=Position.CIR if rng.random() < 0.15 else Position.ALT))
         alumni.append(alumnus)
     db.session.add_all(alumni)
     db.session.flush()
     return alumni
+
+
+def _ascii(text: str) -> str:
+    """Léa.Müller → lea.muller: addresses that every mail form accepts."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 def _ambassadors(prefecture: int, alumni: list[Alumnus], years) -> None:
