@@ -207,7 +207,8 @@ def record_bulk_creates(record_type: str, created: list[tuple[object, dict]], pa
     rows = [
         {"at": at, "actor_id": actor_id, "actor": actor, "action": "create", "record_type": record_type,
          "record_id": str(record_id), "ip": ip,
-         "changes": {key: {"old": None, "new": [_plain_values(part) for part in value] if key == parts else _plain(value)}
+         "changes": {key: {"old": None, "new": value if type(value) in _JSON_NATIVE
+                           else [_plain_values(part) for part in value] if key == parts else _plain(value)}
                      for key, value in values.items() if value is not None and key not in ALWAYS_EXCLUDED}}
         for record_id, values in created
     ]

@@ -86,13 +86,13 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> list[
 
 
 def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
-    """Insert many rows of `table`, all with the same keys, in one executemany."""
+    """Insert many rows of `table`, all with the same keys: COPY on PostgreSQL (an executemany is a
+    statement per row there), one executemany on SQLite."""
     if not rows:
         return
     sql, order, processors = _bulk_insert(connection.dialect, table, tuple(rows[0]))
     # Values repeat down a column (timestamps, enumerations, flags): each is processed once.
     processed = [(index, process, {} if remember else None) for index, (process, remember) in enumerate(processors) if process]
-    positional = connection.dialect.positional
     parameters = []
     for row in rows:
         values = [row[key] for key in order]
@@ -106,8 +106,18 @@ def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
                 values[index] = seen[value]
             else:
                 values[index] = seen[value] = process(value)
-        parameters.append(tuple(values) if positional else dict(zip(order, values)))
-    connection.exec_driver_sql(sql, parameters)
+        parameters.append(values)
+    if connection.dialect.name == "postgresql":
+        preparer = connection.dialect.identifier_preparer
+        columns = ", ".join(preparer.format_column(table.c[key]) for key in order)
+        with connection.connection.cursor() as cursor, \
+                cursor.copy(f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN") as copy:
+            for values in parameters:
+                copy.write_row(values)
+    elif connection.dialect.positional:
+        connection.exec_driver_sql(sql, [tuple(values) for values in parameters])
+    else:
+        connection.exec_driver_sql(sql, [dict(zip(order, values)) for values in parameters])
 
 
 @functools.cache
@@ -119,7 +129,7 @@ def _bulk_insert(dialect, table: Table, keys: tuple[str, ...]):
     if defaulted:  # the ORM would fill these: say so rather than insert something different
         raise ValueError(f"bulk insert into {table.name} without {defaulted}")
     compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-    order = list(compiled.positiontup) if dialect.positional else list(keys)
+    order = list(compiled.positiontup) if dialect.positional else list(keys)  # (SQLite: ?, ?, …)
     processors = [(table.c[key].type.dialect_impl(dialect).bind_processor(dialect), not isinstance(table.c[key].type, JSON))
                   for key in order]
     return str(compiled), order, processors

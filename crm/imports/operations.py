@@ -411,9 +411,9 @@ def validate_job(job: ImportJob) -> None:
             try:
                 for number, values in _checked_rows(job, table, errors, on_row=lambda n, raw: (keep_raw(n, raw), beat())):
                     count += 1
-                    if len(preview) < PREVIEW_ROWS:
+                    if len(preview) < PREVIEW_ROWS:  # (only the preview asks the matcher)
                         preview.append({"row": number, "action": "update" if matcher.find(values) else "create"})
-                    matcher.remember(-number, values)
+                        matcher.remember(-number, values)
                     if not errors:
                         _write_checked(spill, number, values)
             except ImportFileError as error:

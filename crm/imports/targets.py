@@ -310,6 +310,17 @@ _CHOICE_CELLS = {"citizenship": country_code, "residence_country": country_code,
                  "position": lambda value: enum_value(Position, value, POSITION_WORDS)}
 
 
+# The same few words fill whole columns of a large file (countries, positions, periods, names):
+# each distinct cell is read once.
+@functools.lru_cache(maxsize=4096)
+def _choice_cell(key: str, value: str) -> str:
+    return _CHOICE_CELLS[key](value)
+
+
+_period_years = functools.lru_cache(maxsize=4096)(years_from_period)
+_split_name = functools.lru_cache(maxsize=4096)(split_full_name)
+
+
 def validate_alumnus_row(raw: dict, rules: FormRules | None = None) -> tuple[dict | None, list[tuple[str | None, str]]]:
     """Validate one mapped row with the alumni forms; → ({alumnus: …, placement: …}, errors).
     `rules`: the form's rules bound for the whole pass (`Target.row_check`), else looked up per row."""
@@ -318,14 +329,14 @@ def validate_alumnus_row(raw: dict, rules: FormRules | None = None) -> tuple[dic
     if isinstance(emails, list) and len(emails) > 1 and not row.get("email_secondary"):  # a vCard's several EMAIL lines
         row["email_secondary"] = text(emails[1])
     if row.get("full_name") and not (row.get("family_name") or row.get("given_name")):
-        row["family_name"], row["given_name"] = split_full_name(row["full_name"])
+        row["family_name"], row["given_name"] = _split_name(row["full_name"])
     if row.get("period") and not row.get("start_year"):
-        row["start_year"], end = years_from_period(raw.get("period"))
+        row["start_year"], end = _period_years(row["period"])
         row["end_year"] = row.get("end_year") or end
     formdata = {key: row[key] for key in _TEXT_FIELDS if row.get(key)}
-    for key, choice in _CHOICE_CELLS.items():
+    for key in _CHOICE_CELLS:
         if row.get(key):
-            formdata[key] = choice(row[key])
+            formdata[key] = _choice_cell(key, row[key])
     if row.get("consent_on"):
         formdata["consent_on"] = date_text(raw.get("consent_on"))
     errors: list[tuple[str | None, str]] = []
