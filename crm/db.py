@@ -16,8 +16,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, Enum, Table, event, func, insert, select
-from sqlalchemy.engine import Connection
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -64,7 +63,8 @@ def writing():
 # through SQLAlchemy's per-row parameter handling, which costs more than SQLite's insert itself.
 
 def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> list[int]:
-    """Insert many new rows of `table` (all with the same keys) → their ids, in the rows' order.
+    """Insert many new rows of `table` (all with the same keys) → their ids, in the rows' order (each
+    row also gets its "id").
 
     The ids are taken before the insert (INSERT … RETURNING of many rows in a known order makes
     SQLAlchemy send one statement per row on SQLite): from the table's sequence on PostgreSQL; after
@@ -114,13 +114,11 @@ def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
                 cursor.copy(f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN") as copy:
             for values in parameters:
                 copy.write_row(values)
-    elif connection.dialect.positional:
-        connection.exec_driver_sql(sql, [tuple(values) for values in parameters])
     else:
-        connection.exec_driver_sql(sql, [dict(zip(order, values)) for values in parameters])
+        connection.exec_driver_sql(sql, [tuple(values) for values in parameters])
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def _bulk_insert(dialect, table: Table, keys: tuple[str, ...]):
     """The INSERT in the driver's own parameter style, its parameters' order and bind processors
     (with whether a processed value may be remembered: not for JSON documents, which are not hashable)."""
@@ -129,7 +127,7 @@ def _bulk_insert(dialect, table: Table, keys: tuple[str, ...]):
     if defaulted:  # the ORM would fill these: say so rather than insert something different
         raise ValueError(f"bulk insert into {table.name} without {defaulted}")
     compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-    order = list(compiled.positiontup) if dialect.positional else list(keys)  # (SQLite: ?, ?, …)
+    order = list(compiled.positiontup) if dialect.positional else list(keys)  # SQLite's "?, ?, …" / COPY's columns
     processors = [(table.c[key].type.dialect_impl(dialect).bind_processor(dialect), not isinstance(table.c[key].type, JSON))
                   for key in order]
     return str(compiled), order, processors

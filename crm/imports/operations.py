@@ -17,8 +17,10 @@ the same as for a genuinely new person (so an upload cannot probe for or take ov
 An administrator can merge such records later. Every placement written is in the importer's
 prefecture.
 
-Speed: match keys are loaded once per pass in batches (no SELECT per row); new records go in with
-bulk INSERT … RETURNING (their audit entries written in bulk too); matched records are loaded per
+Speed: rows are checked with the alumni form's own rules run as plain callables
+(crm.imports.form_rules); match keys are loaded once per pass in batches (no SELECT per row); new
+records and their placements go in with `crm.db.insert_rows` (executemany on SQLite, COPY on
+PostgreSQL), one audit entry per new person holding its placements; matched records are loaded per
 batch of rows and changed through the ORM, so the audit trail shows each change automatically.
 """
 from __future__ import annotations
