@@ -18,6 +18,7 @@ ENVIRONMENT_KEYS = {
     "CRM_DEBUG": "DEBUG",
     "CRM_SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "CRM_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
+    "CRM_IMPORT_FOLDER": "IMPORT_FOLDER",
 }
 BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
 INTEGER_KEYS = {"MAX_CONTENT_LENGTH"}
@@ -44,6 +45,9 @@ class Defaults:
     IMPORT_MAX_BYTES = 20 * 1024 * 1024
     IMPORT_MAX_ROWS = 100_000
     IMPORT_STALE_SECONDS = 60
+    # Uploads, checked rows and progress files of import jobs; every process that runs jobs (web,
+    # CLI) must share it. Default: instance/imports.
+    IMPORT_FOLDER = None
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True

@@ -78,12 +78,14 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def app(database_url, tmp_path_factory):
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret-key",
             "SQLALCHEMY_DATABASE_URI": database_url,
+            # Job files of this run only: job numbers restart with every test database.
+            "IMPORT_FOLDER": str(tmp_path_factory.mktemp("imports")),
             "SESSION_COOKIE_SECURE": False,
             "RATELIMIT_STORAGE_URI": "memory://",
         }

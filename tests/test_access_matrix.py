@@ -130,6 +130,8 @@ MATRIX = {
     ("ambassadors.edit_activity", "GET", "/ambassadors/activities/{activity}/edit"): ALUMNI,
     ("ambassadors.update_activity", "POST", "/ambassadors/activities/{activity}"): ALUMNI,
     ("ambassadors.review_activity", "POST", "/ambassadors/activities/{activity}/review"): ALUMNI,
+    ("ambassadors.alumnus_activities", "GET", "/ambassadors/alumni/{alumnus}/activities"): ALUMNI,
+    ("ambassadors.log_alumnus_activity", "POST", "/ambassadors/alumni/{alumnus}/activities"): PREFECTURE_ONLY,
     ("ambassadors.list_investment", "GET", "/ambassadors/investment"): ALUMNI,
     ("ambassadors.record_investment", "POST", "/ambassadors/investment"): PREFECTURE_ONLY,
     ("ambassadors.show_investment", "GET", "/ambassadors/investment/{investment}"): ALUMNI,
@@ -219,7 +221,8 @@ def test_route_access_by_role(app, make_user, make_association, make_alumnus, ma
         samples.update(fee=make_fee(member), program=make_program(association))
     if "{" in path and "/ambassadors" in path:
         alumnus = make_alumnus(31)
-        samples = {"ambassador": make_ambassador(alumnus), "activity": make_activity(alumnus), "investment": make_investment()}
+        samples = {"alumnus": alumnus, "ambassador": make_ambassador(alumnus), "activity": make_activity(alumnus),
+                   "investment": make_investment()}
     if "{job}" in path:
         samples = _import_job_sample(app)
     url = path.format(user=target_id, association=association, member=member, **samples)

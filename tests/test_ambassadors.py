@@ -174,3 +174,129 @@ def test_report_export_is_recorded_in_the_audit_trail(app, signed_in):
     with app.app_context():
         entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "export"))
         assert entry.details["report"] == "local_return" and entry.details["fiscal_year"] == 2025
+
+
+# --- The alumnus page's activity panel -------------------------------------------------------------
+
+def _log_for(client, alumnus_id, htmx=True, **values):
+    """Quick log from the alumnus page: the alumnus is in the address, not in the form."""
+    data = {"log-occurred_on": "2025-06-01", "log-kind": "promotion_event", "log-country": "US",
+            "log-description": "Sand dunes talk in Seattle", "log-people_reached": "40"}
+    data.update({f"log-{key}": value for key, value in values.items()})
+    return client.submit(f"/ambassadors/alumni/{alumnus_id}/activities", data, htmx=htmx)
+
+
+def _activity_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(db.select(db.func.count()).select_from(Activity))
+
+
+def test_quick_log_from_the_alumnus_page_adds_a_row_and_a_fresh_form(app, client, make_user, make_alumnus):
+    _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    client.login(email)
+    alumnus = make_alumnus(TOTTORI)
+    response = _log_for(client, alumnus)
+    assert response.status_code == 200 and fragment(response.text)
+    assert response.text.lstrip().startswith('<tr id="activity-') and "Sand dunes talk in Seattle" in response.text
+    # The fresh form comes out of band and still posts to this alumnus, without a picker.
+    assert 'hx-swap-oob="true"' in response.text and f'hx-post="/ambassadors/alumni/{alumnus}/activities"' in response.text
+    assert 'name="log-alumnus"' not in response.text
+    with app.app_context():
+        activity = db.session.scalar(db.select(Activity))
+        assert (activity.alumnus_id, activity.prefecture_id, activity.status) == (alumnus, TOTTORI, ActivityStatus.REPORTED)
+        entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.record_type == "ambassador_activities",
+                                                              AuditEntry.record_id == str(activity.id)))
+        assert entry.action == "create" and entry.actor == email
+        assert entry.changes["description"]["new"] == "Sand dunes talk in Seattle"
+
+
+def test_quick_log_from_the_alumnus_page_without_htmx_returns_to_the_panel(signed_in, make_alumnus):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    alumnus = make_alumnus(TOTTORI)
+    response = _log_for(client, alumnus, htmx=False)
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/alumni/{alumnus}#alumnus-activities")
+
+
+def test_tottori_staff_cannot_log_for_a_hyogo_only_alumnus_by_forging_its_id(app, signed_in, make_alumnus):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    hyogo_only = make_alumnus(HYOGO, family="Kobe")
+    assert _log_for(client, hyogo_only).status_code == 404
+    assert _log_for(client, hyogo_only, htmx=False).status_code == 404
+    assert client.htmx_get(f"/ambassadors/alumni/{hyogo_only}/activities").status_code == 404
+    assert _activity_count(app) == 0
+    with app.app_context():
+        denial = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "denied"))
+        assert denial.record_type == "alumni" and denial.record_id == str(hyogo_only)
+
+
+def test_panel_of_a_shared_alumnus_shows_only_the_prefectures_own_activities(signed_in, make_alumnus, make_activity):
+    shared = make_alumnus(TOTTORI, HYOGO)
+    make_activity(shared, TOTTORI, description="Tottori pear tasting")
+    make_activity(shared, HYOGO, description="Kobe sake seminar")
+    make_activity(make_alumnus(TOTTORI, family="Other"), TOTTORI, description="Someone else's talk")
+    tottori = signed_in(Role.PREFECTURE_STAFF).htmx_get(f"/ambassadors/alumni/{shared}/activities").text
+    assert "Tottori pear tasting" in tottori
+    assert "Kobe sake seminar" not in tottori and "Someone else" not in tottori
+    assert 'id="log-form"' in tottori
+
+
+def test_administrators_see_every_prefectures_activities_in_the_panel_but_do_not_log(signed_in, make_alumnus, make_activity):
+    shared = make_alumnus(TOTTORI, HYOGO)
+    make_activity(shared, TOTTORI, description="Tottori pear tasting")
+    make_activity(shared, HYOGO, description="Kobe sake seminar")
+    client = signed_in(Role.ADMIN)
+    panel = client.htmx_get(f"/ambassadors/alumni/{shared}/activities").text
+    assert "Tottori pear tasting" in panel and "Kobe sake seminar" in panel
+    assert 'id="log-form"' not in panel and "/review" in panel
+    assert _log_for(client, shared).status_code == 403
+
+
+def test_invalid_quick_log_on_the_alumnus_page_shows_errors_in_the_form(app, signed_in, make_alumnus):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    alumnus = make_alumnus(TOTTORI)
+    response = _log_for(client, alumnus, description="", evidence_url="javascript:alert(1)")
+    assert response.status_code == 422 and fragment(response.text)
+    assert response.headers["HX-Retarget"] == "closest form" and response.headers["HX-Reswap"] == "outerHTML"
+    assert response.text.lstrip().startswith('<form id="log-form"') and "http or https" in response.text
+    assert f'action="/ambassadors/alumni/{alumnus}/activities"' in response.text
+    # Without htmx the panel comes back as a page, the form open with the same errors.
+    response = _log_for(client, alumnus, htmx=False, description="")
+    assert response.status_code == 422 and not fragment(response.text)
+    assert "This field is required." in response.text and "<details class=\"quick-add\" open>" in response.text
+    assert _activity_count(app) == 0
+
+
+def test_alumnus_panel_is_a_fragment_for_htmx_and_a_page_otherwise(signed_in, make_alumnus, make_activity):
+    alumnus = make_alumnus(TOTTORI)
+    make_activity(alumnus, TOTTORI, description="Tottori pear tasting")
+    client = signed_in(Role.PREFECTURE_STAFF)
+    url = f"/ambassadors/alumni/{alumnus}/activities"
+    panel = client.htmx_get(url)
+    assert panel.status_code == 200 and fragment(panel.text) and "Tottori pear tasting" in panel.text
+    page = client.get(url)
+    assert page.status_code == 200 and not fragment(page.text) and "Tottori pear tasting" in page.text
+    # The alumnus page only holds the panel's loader: its activities come from the panel's own route.
+    detail = client.get(f"/alumni/{alumnus}").text
+    assert f'hx-get="{url}" hx-trigger="load"' in detail and "Tottori pear tasting" not in detail
+
+
+def test_alumnus_panel_queries_do_not_grow_with_its_rows(app, make_user, client, make_alumnus, make_activity):
+    from crm.ambassadors import operations
+    from crm.auth.models import User
+    from tests.test_alumni import _queries
+
+    _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    client.login(email)
+    reviewer, _email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    alumnus = make_alumnus(TOTTORI)
+    url = f"/ambassadors/alumni/{alumnus}/activities"
+    make_activity(alumnus, TOTTORI, description="Only one")
+    one = (_queries(app, client, url), _queries(app, client, url, htmx=True))
+    for number in range(12):
+        activity = make_activity(alumnus, TOTTORI, on=date(2024, 4, number + 1), status="verified", description=f"Talk {number}")
+        with app.app_context():
+            operations.review(db.session.get(Activity, activity), ActivityStatus.VERIFIED, db.session.get(User, reviewer))
+            db.session.commit()
+    many = (_queries(app, client, url), _queries(app, client, url, htmx=True))
+    assert client.htmx_get(url).text.count('<tr id="activity-') == 10
+    assert one == many

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 
 import openpyxl
@@ -454,3 +455,34 @@ def test_different_emails_are_different_people_even_with_the_same_name_key(app, 
     job = import_file(client, app, csv_bytes([["Smith, John", "", "", "US", "米子市", "ALT", "2015-2017"]]))
     assert (job.created_count, job.updated_count) == (0, 1)
     assert len(alumni(app)) == 4
+
+
+def test_row_errors_are_written_in_the_language_of_the_person_who_checks_the_file(app, signed_in):
+    client = signed_in()
+    rows = [GOOD_ROWS[0], ["Lee, Ann", "", "not-an-email", "US", "", "ALT", "2016-2017"]]
+    job = import_file(client, app, csv_bytes(rows))
+    assert [(error["row"], error["column"], error["message"]) for error in job.errors] == [(3, "メールアドレス", "Invalid email address.")]
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ja"
+    map_and_check(client, app, job.id)
+    assert [error["message"] for error in latest_job(app).errors] == ["無効なメールアドレスです。"]
+
+
+def test_citizenship_in_the_japanese_forms_offices_write_is_recognised(app, signed_in):
+    client = signed_in()
+    rows = [["Smith, Ann", "", f"{code}@example.com", country, "", "ALT", "2016-2017"]
+            for code, country in (("au", "オーストラリア"), ("au-long", "オーストラリア連邦"), ("us", "アメリカ合衆国"), ("nz", "ニュージーランド"))]
+    job = import_file(client, app, csv_bytes(rows))
+    assert job.state == JobState.DONE, job.errors
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Alumnus.citizenship))) == ["AU", "AU", "NZ", "US"]
+
+
+def test_recent_imports_show_the_upload_time_in_japan_and_a_finished_job_as_done(app, signed_in):
+    from zoneinfo import ZoneInfo
+
+    client = signed_in()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ja"
+    job = import_file(client, app, csv_bytes(GOOD_ROWS))
+    row = re.search(r"<tr><td><a href=\"/imports/%d\">.*?</tr>" % job.id, client.get("/imports").text, re.S).group()
+    assert job.created_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M") in row
+    assert "<td>完了</td>" in row

@@ -71,6 +71,12 @@ def review(activity: Activity, status: ActivityStatus, reviewer) -> None:
     activity.reviewed_at = None if status == ActivityStatus.REPORTED else utcnow()
 
 
+def activities_of(alumnus: Alumnus, limit: int) -> list[Activity]:
+    """The alumnus's latest activities among those the user reaches (the activities page's scope)."""
+    statement = scoped(Activity).where(Activity.alumnus_id == alumnus.id)
+    return db.session.scalars(statement.order_by(Activity.occurred_on.desc(), Activity.id.desc()).limit(limit)).all()
+
+
 def activity_query(filters: dict):
     statement = scoped(Activity)
     if filters.get("status") in {s.value for s in ActivityStatus}:

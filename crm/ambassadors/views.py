@@ -144,9 +144,21 @@ def update_ambassador(ambassador_id: int):
 
 # --- Activities ------------------------------------------------------------------------------------
 
-def _log_form(submitted: bool = False):
-    form = ActivityLogForm(prefix="log") if submitted else ActivityLogForm(prefix="log", formdata=None)
+def _log_form(form_class=ActivityLogForm, submitted: bool = False):
+    form = form_class(prefix="log") if submitted else form_class(prefix="log", formdata=None)
     return form.fill_choices()
+
+
+def _logged(alumnus: Alumnus, form, done_url: str, log_url: str | None = None):
+    """Write a validated quick log; htmx gets the new row and a fresh form of the same kind."""
+    activity = operations.log_activity(alumnus, current_user.prefecture_id, _values(form))
+    db.session.commit()
+    if not htmx.is_htmx():
+        flash(_("Activity logged."), "success")
+        return htmx.redirect(done_url)
+    # The new row goes on top of the list; a fresh form replaces the filled one (out of band).
+    return render_template("ambassadors/activities/_logged.html", record=activity, form=_log_form(type(form)),
+                           log_url=log_url, kind="activity")
 
 
 @bp.get("/activities")
@@ -166,13 +178,42 @@ def log_activity():
     if not form.validate_on_submit():
         return _quick_add_errors("ambassadors/activities/_log_form.html", form=form)
     alumnus = access.load(Alumnus, form.alumnus.data)
-    activity = operations.log_activity(alumnus, current_user.prefecture_id, _values(form))
-    db.session.commit()
-    if not htmx.is_htmx():
-        flash(_("Activity logged."), "success")
-        return htmx.redirect(url_for("ambassadors.list_activities"))
-    # The new row goes on top of the list; a fresh form replaces the filled one (out of band).
-    return render_template("ambassadors/activities/_logged.html", record=activity, form=_log_form(), kind="activity")
+    return _logged(alumnus, form, url_for("ambassadors.list_activities"))
+
+
+# One alumnus's latest activities: the panel of the alumnus page (loaded by htmx, a page of its own
+# without it), where the prefecture's staff quick-log for that person and review inline.
+RECENT_ACTIVITIES = 10
+
+
+def _alumnus_activities(alumnus: Alumnus, form=None, status: int = 200):
+    # As on the activities page, only prefecture staff log (an activity belongs to their prefecture).
+    if form is None and current_user.role == Role.PREFECTURE_STAFF:
+        form = _log_form(ActivityForm)
+    return htmx.render("ambassadors/activities/alumnus.html", "ambassadors/activities/_alumnus.html", status=status,
+                       alumnus=alumnus, activities=operations.activities_of(alumnus, RECENT_ACTIVITIES),
+                       limit=RECENT_ACTIVITIES, form=form, kind="activity",
+                       log_url=url_for("ambassadors.log_alumnus_activity", alumnus_id=alumnus.id))
+
+
+@bp.get("/alumni/<int:alumnus_id>/activities")
+@roles(*EDITORS)
+def alumnus_activities(alumnus_id: int):
+    return _alumnus_activities(access.load(Alumnus, alumnus_id))
+
+
+@bp.post("/alumni/<int:alumnus_id>/activities")
+@roles(Role.PREFECTURE_STAFF)
+def log_alumnus_activity(alumnus_id: int):
+    alumnus = access.load(Alumnus, alumnus_id)
+    log_url = url_for("ambassadors.log_alumnus_activity", alumnus_id=alumnus.id)
+    form = _log_form(ActivityForm, submitted=True)
+    if not form.validate_on_submit():
+        if htmx.is_htmx():
+            return _quick_add_errors("ambassadors/activities/_log_form.html", form=form, log_url=log_url)
+        return _alumnus_activities(alumnus, form, 422)
+    done_url = url_for("alumni.show_alumnus", alumnus_id=alumnus.id, _anchor="alumnus-activities")
+    return _logged(alumnus, form, done_url, log_url)
 
 
 @bp.get("/activities/<int:activity_id>")

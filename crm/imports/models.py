@@ -23,7 +23,8 @@ class JobState(LabelledEnum):
     VALIDATING = "validating", _l("Checking rows")
     VALIDATED = "validated", _l("Checked")
     APPLYING = "applying", _l("Importing")
-    DONE = "done", _l("Imported")
+    # "Done", not "Imported": in Japanese that word is the audit trail's noun (インポート), not a state.
+    DONE = "done", _l("Done")
     FAILED = "failed", _l("Failed")
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from flask import current_app, g
-from flask_babel import gettext as _
+from flask_babel import force_locale, get_locale, gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
@@ -458,6 +458,8 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
     try:
         with contextlib.ExitStack() as stack:
             if checked is not None:  # the file and settings the check passed: its rows, not checked again
+                # Binary: a text file cannot tell its position while iterated, and the heartbeat
+                # (progress and liveness) needs it.
                 fileobj = stack.enter_context(checked.open("rb"))
                 beat = _Heartbeat(job.id, "applying", fileobj, checked.stat().st_size)
                 rows = _read_checked(fileobj)
@@ -643,12 +645,18 @@ def start(job: ImportJob, state: JobState, expected: JobState) -> None:
     """Start a phase in a background thread acting as the importer; the request returns at once."""
     begin(job.id, expected, state)
     app = current_app._get_current_object()
-    user_id = job.created_by_id
+    user_id, prefecture_id = job.created_by_id, job.prefecture_id
+    # Row errors are stored as text: in the language of the person who started the phase.
+    language = str(get_locale())
 
     def work():
         with app.app_context():
             try:
-                with acting_for(db.session.get(User, user_id)):
+                # A job the CLI began (killed, then started again here) has no account behind it: it
+                # goes on as the CLI's stand-in for the prefecture's office.
+                importer = db.session.get(User, user_id) if user_id is not None else \
+                    prefecture_office(prefecture_id, f"cli:import (prefecture {prefecture_id})")
+                with acting_for(importer), force_locale(language):
                     run_phase(job.id, state)
             except Exception:  # logged by run_phase; the job says "failed"
                 pass

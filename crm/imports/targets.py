@@ -200,7 +200,8 @@ def country_code(value) -> str:
             _COUNTRIES[_folded(code)] = code
             _COUNTRIES[_folded(english)] = code
             _COUNTRIES[_folded(japanese)] = code
-        _COUNTRIES.update({"usa": "US", "us": "US", "uk": "GB", "アメリカ": "US", "イギリス": "GB", "英国": "GB", "米国": "US"})
+        _COUNTRIES.update({"usa": "US", "us": "US", "uk": "GB", "アメリカ": "US", "イギリス": "GB", "英国": "GB", "米国": "US",
+                           "アメリカ合衆国": "US", "オーストラリア連邦": "AU"})
     word = text(value)
     return _COUNTRIES.get(_folded(word), word.upper())
 

@@ -14,7 +14,7 @@ import pycountry
 from crm.i18n import is_japanese
 
 # The names Japanese ministries print, where pycountry's translation differs.
-JAPANESE_OVERRIDES = {"TW": "台湾", "KR": "韓国", "KP": "北朝鮮"}
+JAPANESE_OVERRIDES = {"TW": "台湾", "KR": "韓国", "KP": "北朝鮮", "AU": "オーストラリア"}
 ENGLISH_OVERRIDES = {"TW": "Taiwan"}
 
 
