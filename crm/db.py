@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import operator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -93,19 +94,23 @@ def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
     sql, order, processors = _bulk_insert(connection.dialect, table, tuple(rows[0]))
     # Values repeat down a column (timestamps, enumerations, flags): each is processed once.
     processed = [(index, process, {} if remember else None) for index, (process, remember) in enumerate(processors) if process]
+    values_of = operator.itemgetter(*order) if len(order) > 1 else lambda row: (row[order[0]],)
     parameters = []
     for row in rows:
-        values = [row[key] for key in order]
-        for index, process, seen in processed:
-            value = values[index]
-            if value is None:
-                continue
-            if seen is None:
-                values[index] = process(value)
-            elif value in seen:
-                values[index] = seen[value]
-            else:
-                values[index] = seen[value] = process(value)
+        values = values_of(row)
+        if processed:
+            values = list(values)
+            for index, process, seen in processed:
+                value = values[index]
+                if value is None:
+                    continue
+                if seen is None:
+                    values[index] = process(value)
+                elif value in seen:
+                    values[index] = seen[value]
+                else:
+                    values[index] = seen[value] = process(value)
+            values = tuple(values)
         parameters.append(values)
     if connection.dialect.name == "postgresql":
         preparer = connection.dialect.identifier_preparer
@@ -115,7 +120,7 @@ def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
             for values in parameters:
                 copy.write_row(values)
     else:
-        connection.exec_driver_sql(sql, [tuple(values) for values in parameters])
+        connection.exec_driver_sql(sql, parameters)
 
 
 @functools.lru_cache(maxsize=64)
