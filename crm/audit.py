@@ -4,7 +4,9 @@ Changes are captured from the ORM itself (`after_flush`), so no operation can fo
 every model that mixes in `Audited` gets a row per create, update and delete with each changed
 field's old and new value, written in the same transaction as the change. Views and exports are
 recorded explicitly through `record_view` / `record_event`, on their own short transaction so a
-read-only page never has to upgrade its own transaction to a write.
+read-only page never has to upgrade its own transaction to a write. Rows an import inserts in bulk
+(crm.db.insert_rows) bypass the flush: `record_bulk_creates` writes their "create" entries, one per
+new person with the placements created with them inside it.
 
 Entries are append-only: the ORM refuses to update or delete them, and no route offers to.
 """
