@@ -11,11 +11,13 @@ Reads (GET requests) keep deferred transactions so they never queue behind a lon
 from __future__ import annotations
 
 import contextlib
+import functools
+import operator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import JSON, DateTime, Enum, Table, event, func, insert, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -58,6 +60,86 @@ def writing():
         yield
     finally:
         write_intent.reset(token)
+
+
+# --- Bulk inserts (imports) ---------------------------------------------------------------------
+# The one door for writes in bulk: anything that must follow such writes (caches of figures) hooks
+# in here. Rows go to the driver's executemany with the columns' own bind processors applied, not
+# through SQLAlchemy's per-row parameter handling, which costs more than SQLite's insert itself.
+
+def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> list[int]:
+    """Insert many new rows of `table` (all with the same keys) → their ids, in the rows' order (each
+    row also gets its "id").
+
+    The ids are taken before the insert (INSERT … RETURNING of many rows in a known order makes
+    SQLAlchemy send one statement per row on SQLite): from the table's sequence on PostgreSQL; after
+    the highest id on SQLite, whose write transaction (BEGIN IMMEDIATE) keeps every other writer out
+    until it ends (a deferred one could not write after another's commit: it fails, never collides).
+    """
+    if not rows:
+        return []
+    if connection.dialect.name == "postgresql":
+        ids = list(connection.execute(select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
+                                      .select_from(func.generate_series(1, len(rows)))).scalars())
+    else:
+        highest = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+        ids = list(range(highest + 1, highest + 1 + len(rows)))
+    for row, row_id in zip(rows, ids, strict=True):
+        row["id"] = row_id
+    insert_many(connection, table, rows)
+    return ids
+
+
+def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert many rows of `table`, all with the same keys: COPY on PostgreSQL (an executemany is a
+    statement per row there), one executemany on SQLite."""
+    if not rows:
+        return
+    sql, order, processors = _bulk_insert(connection.dialect, table, tuple(rows[0]))
+    # Values repeat down a column (timestamps, enumerations, flags): each is processed once.
+    processed = [(index, process, {} if remember else None) for index, (process, remember) in enumerate(processors) if process]
+    values_of = operator.itemgetter(*order) if len(order) > 1 else lambda row: (row[order[0]],)
+    parameters = []
+    for row in rows:
+        values = values_of(row)
+        if processed:
+            values = list(values)
+            for index, process, seen in processed:
+                value = values[index]
+                if value is None:
+                    continue
+                if seen is None:
+                    values[index] = process(value)
+                elif value in seen:
+                    values[index] = seen[value]
+                else:
+                    values[index] = seen[value] = process(value)
+            values = tuple(values)
+        parameters.append(values)
+    if connection.dialect.name == "postgresql":
+        preparer = connection.dialect.identifier_preparer
+        columns = ", ".join(preparer.format_column(table.c[key]) for key in order)
+        with connection.connection.cursor() as cursor, \
+                cursor.copy(f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN") as copy:
+            for values in parameters:
+                copy.write_row(values)
+    else:
+        connection.exec_driver_sql(sql, parameters)
+
+
+@functools.lru_cache(maxsize=64)
+def _bulk_insert(dialect, table: Table, keys: tuple[str, ...]):
+    """The INSERT in the driver's own parameter style, its parameters' order and bind processors
+    (with whether a processed value may be remembered: not for JSON documents, which are not hashable)."""
+    defaulted = [column.key for column in table.columns
+                 if column.key not in keys and column.default is not None and not column.primary_key]
+    if defaulted:  # the ORM would fill these: say so rather than insert something different
+        raise ValueError(f"bulk insert into {table.name} without {defaulted}")
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    order = list(compiled.positiontup) if dialect.positional else list(keys)  # SQLite's "?, ?, …" / COPY's columns
+    processors = [(table.c[key].type.dialect_impl(dialect).bind_processor(dialect), not isinstance(table.c[key].type, JSON))
+                  for key in order]
+    return str(compiled), order, processors
 
 
 def utcnow() -> datetime:

@@ -8,6 +8,7 @@ members, programs and activities register their own targets here as those domain
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import threading
 import unicodedata
@@ -16,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import force_locale, get_locale, lazy_gettext as _l
-from werkzeug.datastructures import MultiDict
 
 from crm.alumni.forms import ConsentForm, ContactDetailsForm, PlacementFields, ProfileForm
 from crm.alumni.models import JapaneseLevel, Position, Sector
+from crm.imports.form_rules import FormRules
 from crm.reference.countries import _table as _country_table
 
 
@@ -51,6 +52,8 @@ class Target:
     validate: Callable[[dict], tuple[dict | None, list[tuple[str | None, str]]]] | None = None
     required: tuple[tuple[str, ...], ...] = ()  # each tuple: one of these columns must be mapped
     format_synonyms: dict[str, dict[str, str]] = field(default_factory=dict)
+    # → the row check for one pass over a file, bound once (e.g. to its form's rules); default `validate`.
+    bind_validate: Callable[[], Callable] | None = None
     # Targets imported record by record (crm.imports.records): runs the job's check or commit phase.
     runner: Callable | None = None
     # Offered in the wizard's upload form (members are uploaded from their association's page).
@@ -59,6 +62,9 @@ class Target:
     @property
     def importable(self) -> bool:
         return self.validate is not None
+
+    def row_check(self) -> Callable:
+        return self.bind_validate() if self.bind_validate else self.validate
 
     def column(self, key: str) -> Column:
         return next(column for column in self.columns if column.key == key)
@@ -105,6 +111,8 @@ FALSE_WORDS = {"", "0", "false", "no", "n", "×", "いいえ", "無", "なし", 
 
 def text(value) -> str:
     """A cell as text: None → '', dates ISO, whole floats without '.0' (Excel numbers)."""
+    if type(value) is str:  # CSV cells: the common case first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -217,51 +225,15 @@ class AlumnusRowForm(_PlacementRowFields, ProfileForm, ContactDetailsForm, Conse
 _FORMS = threading.local()
 
 
-class _RowValidator:
-    """The form's own fields and validators, run for the cells a row has: a field left empty gives
-    the same data and errors in every row (worked out once, on the empty form), unless the form has
-    an inline `validate_<field>` method for it, which may look at other fields and so runs every row.
-    Binding and processing 25 fields per row would cost more than validating the few that are filled."""
-
-    def __init__(self, form):
-        self.form = form
-        form.process(MultiDict())
-        form.validate()
-        self.inline = {name: (getattr(form.__class__, f"validate_{name}"),) for name in form._fields
-                       if hasattr(form.__class__, f"validate_{name}")}
-        self.empty = {name: (field.data, list(field.errors)) for name, field in form._fields.items()}
-        self.always = [name for name in form._fields if name in self.inline]
-
-    def __call__(self, formdata: MultiDict) -> tuple[dict, dict]:
-        """→ (data, errors) exactly as `form.process(formdata); form.validate()` would give."""
-        form = self.form
-        data, errors = {}, {}
-        for name, field in form._fields.items():
-            if name not in formdata and name not in self.inline:
-                value, messages = self.empty[name]
-                data[name] = value
-                if messages:
-                    errors[name] = messages
-                continue
-            field.process(formdata)
-        for name, field in form._fields.items():
-            if name in formdata or name in self.inline:
-                field.validate(form, self.inline.get(name, ()))  # called as Form.validate calls them
-                data[name] = field.data
-                if field.errors:
-                    errors[name] = list(field.errors)
-        return data, errors
-
-
-def _row_form() -> _RowValidator:
-    """One validator per thread and language (the empty fields' messages are kept), refilled for every row."""
-    validators = getattr(_FORMS, "alumnus", None)
-    if validators is None:
-        validators = _FORMS.alumnus = {}
+def _row_form() -> FormRules:
+    """The row form's rules, one per thread and language (the bound form keeps the messages' language)."""
+    rules = getattr(_FORMS, "alumnus", None)
+    if rules is None:
+        rules = _FORMS.alumnus = {}
     language = str(get_locale())
-    if language not in validators:
-        validators[language] = _RowValidator(AlumnusRowForm(formdata=None))
-    return validators[language]
+    if language not in rules:
+        rules[language] = FormRules(AlumnusRowForm(formdata=None))
+    return rules[language]
 
 
 ALUMNUS_FIELDS = ("family_name", "given_name", "name_katakana", "email", "email_secondary", "phone", "citizenship",
@@ -327,40 +299,48 @@ def split_full_name(full: str) -> tuple[str, str]:
     return (parts[1], parts[0]) if len(parts) == 2 else (full, "")
 
 
-def validate_alumnus_row(raw: dict) -> tuple[dict | None, list[tuple[str | None, str]]]:
-    """Validate one mapped row with the alumni forms; → ({alumnus: …, placement: …}, errors)."""
-    row = {key: text(value) for key, value in raw.items() if key not in ("email",)}
-    emails = raw.get("email")
-    if isinstance(emails, list):  # a vCard's several EMAIL lines
-        row["email"] = text(emails[0]) if emails else ""
-        if len(emails) > 1 and not row.get("email_secondary"):
-            row["email_secondary"] = text(emails[1])
-    else:
-        row["email"] = text(emails)
-    if row.get("full_name") and not (row.get("family_name") or row.get("given_name")):
-        row["family_name"], row["given_name"] = split_full_name(row["full_name"])
-    if row.get("period") and not row.get("start_year"):
-        row["start_year"], end = years_from_period(raw.get("period"))
-        row.setdefault("end_year", end)
-        row["end_year"] = row["end_year"] or end
-    formdata = MultiDict()
-    for key in ("family_name", "given_name", "name_katakana", "email", "email_secondary", "phone", "city", "employer",
+_TEXT_FIELDS = ("family_name", "given_name", "name_katakana", "email", "email_secondary", "phone", "city", "employer",
                 "job_title", "linkedin_url", "languages", "interests", "consent_source", "organisation", "start_year",
-                "end_year"):
+                "end_year")
+_OPTIONAL_TEXT = ("name_katakana", "email", "email_secondary", "phone", "city", "employer", "job_title", "linkedin_url",
+                  "languages", "interests", "consent_source", "citizenship", "residence_country")
+# What a cell holds → what the form receives, for the columns written in words (countries, enumerations).
+_CHOICE_CELLS = {"citizenship": country_code, "residence_country": country_code,
+                 "sector": lambda value: enum_value(Sector, value, SECTOR_WORDS),
+                 "japanese_level": lambda value: enum_value(JapaneseLevel, value, LEVEL_WORDS),
+                 "position": lambda value: enum_value(Position, value, POSITION_WORDS)}
+
+
+# The same few words fill whole columns of a large file (countries, positions, periods, names):
+# each distinct cell is read once.
+@functools.lru_cache(maxsize=4096)
+def _choice_cell(key: str, value: str) -> str:
+    return _CHOICE_CELLS[key](value)
+
+
+_period_years = functools.lru_cache(maxsize=4096)(years_from_period)
+_split_name = functools.lru_cache(maxsize=4096)(split_full_name)
+
+
+def validate_alumnus_row(raw: dict, rules: FormRules | None = None) -> tuple[dict | None, list[tuple[str | None, str]]]:
+    """Validate one mapped row with the alumni forms; → ({alumnus: …, placement: …}, errors).
+    `rules`: the form's rules bound for the whole pass (`Target.row_check`), else looked up per row."""
+    row = {key: text(value) for key, value in raw.items()}
+    emails = raw.get("email")
+    if isinstance(emails, list) and len(emails) > 1 and not row.get("email_secondary"):  # a vCard's several EMAIL lines
+        row["email_secondary"] = text(emails[1])
+    if row.get("full_name") and not (row.get("family_name") or row.get("given_name")):
+        row["family_name"], row["given_name"] = _split_name(row["full_name"])
+    if row.get("period") and not row.get("start_year"):
+        row["start_year"], end = _period_years(row["period"])
+        row["end_year"] = row.get("end_year") or end
+    formdata = {key: row[key] for key in _TEXT_FIELDS if row.get(key)}
+    for key in _CHOICE_CELLS:
         if row.get(key):
-            formdata[key] = row[key]
-    errors: list[tuple[str | None, str]] = []
-    for key in ("citizenship", "residence_country"):
-        if row.get(key):
-            formdata[key] = country_code(row[key])
-    if row.get("sector"):
-        formdata["sector"] = enum_value(Sector, row["sector"], SECTOR_WORDS)
-    if row.get("japanese_level"):
-        formdata["japanese_level"] = enum_value(JapaneseLevel, row["japanese_level"], LEVEL_WORDS)
-    if row.get("position"):
-        formdata["position"] = enum_value(Position, row["position"], POSITION_WORDS)
+            formdata[key] = _choice_cell(key, row[key])
     if row.get("consent_on"):
         formdata["consent_on"] = date_text(raw.get("consent_on"))
+    errors: list[tuple[str | None, str]] = []
     for key in ("contact_consent", "newsletter_consent"):
         if key in row:
             flag = boolean(raw[key])
@@ -368,25 +348,32 @@ def validate_alumnus_row(raw: dict) -> tuple[dict | None, list[tuple[str | None,
                 errors.append((key, str(_l("Write yes or no (はい / いいえ)."))))
             elif flag:
                 formdata[key] = "y"
-    data, form_errors = _row_form()(formdata)
+    data, form_errors = (rules or _row_form())(formdata)
     for name, messages in form_errors.items():
         errors.extend((name, str(message)) for message in messages)
     if errors:
         return None, errors
-    alumnus = {key: data.get(key) for key in ALUMNUS_FIELDS}
-    for key in ("name_katakana", "email", "email_secondary", "phone", "city", "employer", "job_title", "linkedin_url",
-                "languages", "interests", "consent_source", "citizenship", "residence_country"):
-        alumnus[key] = alumnus[key] or None
-    alumnus["sector"] = Sector(data["sector"]) if data.get("sector") else None
-    alumnus["japanese_level"] = JapaneseLevel(data["japanese_level"]) if data.get("japanese_level") else None
-    # Columns the file does not have keep the record's values (None here means "not in the file").
-    present = {key for key in ALUMNUS_FIELDS if key in raw or (key in ("family_name", "given_name") and "full_name" in raw)}
-    if "email" in raw and isinstance(emails, list) and len(emails) > 1:
-        present.add("email_secondary")
+    # Columns the file does not have keep the record's values (left out here: "not in the file").
+    present = [key for key in ALUMNUS_FIELDS if key in raw or (key in ("family_name", "given_name") and "full_name" in raw)]
+    if isinstance(emails, list) and len(emails) > 1:
+        present.append("email_secondary")
+    alumnus = {key: data.get(key) for key in present}
+    for key in _OPTIONAL_TEXT:
+        if key in alumnus:
+            alumnus[key] = alumnus[key] or None
+    if "sector" in alumnus:
+        alumnus["sector"] = Sector(data["sector"]) if data.get("sector") else None
+    if "japanese_level" in alumnus:
+        alumnus["japanese_level"] = JapaneseLevel(data["japanese_level"]) if data.get("japanese_level") else None
     placement = {"organisation": data.get("organisation") or None, "position": Position(data["position"]),
                  "start_year": data["start_year"], "end_year": data.get("end_year")}
-    return {"alumnus": {key: alumnus[key] for key in present}, "placement": placement,
+    return {"alumnus": alumnus, "placement": placement,
             "placement_present": {key for key in PLACEMENT_FIELDS if key in raw or (key != "organisation" and "period" in raw)}}, []
+
+
+def alumnus_row_check() -> Callable:
+    """The alumni row check for one pass over a file: the form's rules bound once (thread, language)."""
+    return functools.partial(validate_alumnus_row, rules=_row_form())
 
 
 ALUMNI = register(Target(
@@ -394,6 +381,7 @@ ALUMNI = register(Target(
     label=_l("Alumni and their placements"),
     columns=ALUMNI_COLUMNS,
     validate=validate_alumnus_row,
+    bind_validate=alumnus_row_check,
     required=(("family_name", "full_name"), ("given_name", "full_name"), ("position",), ("start_year", "period")),
     format_synonyms={"linkedin": LINKEDIN_HEADERS, "vcard": VCARD_HEADERS},
 ))
