@@ -286,6 +286,22 @@ def test_a_failure_in_the_middle_of_the_commit_leaves_nothing_and_a_retry_succee
     assert job.state == JobState.DONE and job.created_count == 2500 and len(alumni(app)) == 2500
 
 
+def test_a_phase_that_cannot_start_marks_the_job_failed_and_is_logged(app, signed_in, monkeypatch, caplog):
+    client = signed_in()
+    assert upload(client, csv_bytes(GOOD_ROWS)).status_code == 303
+    job = latest_job(app)
+
+    def no_importer(*args, **kwargs):
+        raise RuntimeError("no importer")
+
+    monkeypatch.setattr(operations, "acting_for", no_importer)
+    map_and_check(client, app, job.id)
+    job = latest_job(app)
+    assert job.state == JobState.FAILED and job.problem == {"code": "internal", "params": {}}
+    assert "could not start" in caplog.text
+    assert alumni(app) == []
+
+
 def test_a_stale_running_job_can_be_started_again(app, signed_in):
     client = signed_in()
     assert upload(client, csv_bytes(GOOD_ROWS)).status_code == 303

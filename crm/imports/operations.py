@@ -645,24 +645,32 @@ def start(job: ImportJob, state: JobState, expected: JobState) -> None:
     """Start a phase in a background thread acting as the importer; the request returns at once."""
     begin(job.id, expected, state)
     app = current_app._get_current_object()
-    user_id, prefecture_id = job.created_by_id, job.prefecture_id
+    job_id, user_id, prefecture_id = job.id, job.created_by_id, job.prefecture_id
     # Row errors are stored as text: in the language of the person who started the phase.
     language = str(get_locale())
 
     def work():
-        with app.app_context():
+        with app.app_context(), contextlib.ExitStack() as stack:
             try:
                 # A job the CLI began (killed, then started again here) has no account behind it: it
                 # goes on as the CLI's stand-in for the prefecture's office.
                 importer = db.session.get(User, user_id) if user_id is not None else \
                     prefecture_office(prefecture_id, f"cli:import (prefecture {prefecture_id})")
-                with acting_for(importer), force_locale(language):
-                    run_phase(job.id, state)
-            except Exception:  # logged by run_phase; the job says "failed"
-                pass
+                stack.enter_context(acting_for(importer))
+                stack.enter_context(force_locale(language))
+            except Exception:
+                # The phase never ran: say so in the log and on the job, not "running" until it looks stale.
+                log.exception("import job %s could not start", job_id)
+                db.session.rollback()
+                _finish(db.session.get(ImportJob, job_id), JobState.FAILED, problem={"code": "internal", "params": {}})
+            else:
+                try:
+                    run_phase(job_id, state)
+                except Exception:  # logged by run_phase; the job says "failed"
+                    pass
             finally:
                 db.session.remove()
-                _THREADS.pop(job.id, None)
+                _THREADS.pop(job_id, None)
 
     thread = threading.Thread(target=work, name=f"import-{job.id}", daemon=True)
     _THREADS[job.id] = thread
