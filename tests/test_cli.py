@@ -67,7 +67,7 @@ def test_reports_warm_stores_the_figures_reports_open_on_and_a_second_run_comput
     years = returns.trend_years(returns.Filters(year))
     keys = ("position=;country=", "cohort;position=;country=", "activity;position=;country=")
     expected = {(key, p, y) for key in keys for p in returns.PREFECTURES for y in years}
-    expected |= {("countries;position=;country=", p, year) for p in returns.PREFECTURES}
+    expected |= {(key, p, year) for key in ("residence;position=;country=", "activity-countries;position=;country=") for p in returns.PREFECTURES}
     with app.app_context():
         assert set(db.session.execute(select(ReportFigures.key, ReportFigures.prefecture_id, ReportFigures.fiscal_year))) == expected
     assert f"{len(expected)} computed" in first.output
@@ -75,7 +75,7 @@ def test_reports_warm_stores_the_figures_reports_open_on_and_a_second_run_comput
     def computing(*_args):
         raise AssertionError("stored figures were computed again")
 
-    for name in ("compute_cohort", "compute_activity", "countries"):
+    for name in ("compute_cohort", "compute_activity", "residence_countries", "activity_countries"):
         monkeypatch.setattr(returns, name, computing)
     second = runner.invoke(args=["reports", "warm"])
     assert second.exit_code == 0, second.output

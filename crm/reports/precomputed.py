@@ -72,18 +72,23 @@ def read_through(prefecture_ids: Iterable[int], key: str, years: list[int],
     all_years, this_year = aliased(ReportGeneration), aliased(ReportGeneration)
     generation = func.coalesce(all_years.generation, 0)
     statement = (
-        select(ReportFigures.prefecture_id, ReportFigures.fiscal_year, ReportFigures.figures)
+        select(ReportFigures.prefecture_id, ReportFigures.fiscal_year, ReportFigures.figures, ReportFigures.generation)
         .outerjoin(all_years, and_(all_years.prefecture_id == ReportFigures.prefecture_id, all_years.fiscal_year == every_year)))
     if per_year:
         generation += func.coalesce(this_year.generation, 0)
         statement = statement.outerjoin(this_year, and_(this_year.prefecture_id == ReportFigures.prefecture_id,
                                                         this_year.fiscal_year == ReportFigures.fiscal_year))
+    # Stale rows come too, with the generation they would be stored at now: read before computing,
+    # in the same statement (a figure computed after this read has seen at least these writes).
     stored = db.session.execute(
-        statement.where(ReportFigures.key == key, ReportFigures.fiscal_year.in_(years), ReportFigures.prefecture_id.in_(wanted))
-        .where(ReportFigures.generation == generation))
+        statement.add_columns(generation)
+        .where(ReportFigures.key == key, ReportFigures.fiscal_year.in_(years), ReportFigures.prefecture_id.in_(wanted)))
     result: Plain = {p: {} for p in wanted}
-    for prefecture, year, figures in stored:
-        result[prefecture][year] = figures
+    generations: dict[tuple[int, int], int] = {}
+    for prefecture, year, figures, stored_generation, now in stored:
+        generations[prefecture, year] = now
+        if stored_generation == now:
+            result[prefecture][year] = figures
     if write_intent.get():
         # A transaction's own changes are bumped when it commits (PostgreSQL): stale for it already
         # (an all-years counter, whichever, for every year: never current by mistake).
@@ -95,18 +100,23 @@ def read_through(prefecture_ids: Iterable[int], key: str, years: list[int],
         return result
     prefectures = sorted({p for p, _ in stale})
     stale_years = list(range(min(y for _, y in stale), max(y for _, y in stale) + 1))
-    generations: dict[tuple[int, int], int] = {}
-    for prefecture, year, count in db.session.execute(
-            select(ReportGeneration.prefecture_id, ReportGeneration.fiscal_year, ReportGeneration.generation)
-            .where(ReportGeneration.prefecture_id.in_(prefectures),
-                   ReportGeneration.fiscal_year.in_([every_year, *(stale_years if per_year else [])]))):
-        generations[prefecture, year] = count
+    if any((p, year) not in generations for p in prefectures for year in stale_years):  # never stored
+        counters: dict[tuple[int, int], int] = {}
+        for prefecture, year, count in db.session.execute(
+                select(ReportGeneration.prefecture_id, ReportGeneration.fiscal_year, ReportGeneration.generation)
+                .where(ReportGeneration.prefecture_id.in_(prefectures),
+                       ReportGeneration.fiscal_year.in_([every_year, *(stale_years if per_year else [])]))):
+            counters[prefecture, year] = count
+        for prefecture in prefectures:
+            for year in stale_years:
+                generations.setdefault((prefecture, year), counters.get((prefecture, every_year), 0)
+                                       + (counters.get((prefecture, year), 0) if per_year else 0))
     computed = compute(prefectures, stale_years)
     for prefecture in prefectures:
         result[prefecture].update(computed[prefecture])
     with batch() as rows:
         rows += [{"key": key, "fiscal_year": year, "prefecture_id": prefecture, "figures": computed[prefecture][year],
-                  "generation": generations.get((prefecture, every_year), 0) + (generations.get((prefecture, year), 0) if per_year else 0)}
+                  "generation": generations[prefecture, year]}
                  for prefecture in prefectures for year in stale_years]
     return result
 

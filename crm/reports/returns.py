@@ -303,12 +303,16 @@ def compute_activity(prefecture_ids, filters: Filters, years: list[int]) -> dict
     return figures
 
 
-def countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
-    """(alumni tracked by country of residence, verified activities by country) for one year."""
+def residence_countries(prefecture_id: int, filters: Filters) -> dict:
+    """Alumni tracked in the year by country of residence."""
     cohort = _cohort([prefecture_id], filters)
-    residence = {country or "": count for country, count in db.session.execute(
+    return {country or "": count for country, count in db.session.execute(
         select(cohort.c.country, func.count()).where(cohort.c.first_year <= filters.fiscal_year).group_by(cohort.c.country))}
-    activity = {
+
+
+def activity_countries(prefecture_id: int, filters: Filters) -> dict:
+    """The year's verified activities by country: {country: {"alumni": n, "activities": n}}."""
+    return {
         country or "": {"alumni": alumni, "activities": count}
         for country, alumni, count in db.session.execute(
             select(Activity.country, func.count(func.distinct(Activity.alumnus_id)), func.count())
@@ -316,21 +320,21 @@ def countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
             .where(Activity.status == ActivityStatus.VERIFIED, Activity.fiscal_year == filters.fiscal_year)
             .group_by(Activity.country))
     }
-    return residence, activity
 
 
 def stored_countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
-    """`countries` through the precomputed store, current while the year's activities and the
-    cohort's membership are unchanged (consent and ambassadors do not enter them)."""
+    """(`residence_countries`, `activity_countries`) through the precomputed store. Both read cohort
+    membership only of the all-years data (not consent or ambassadors); residence no activities, so
+    a logged activity recomputes the activity countries alone."""
 
-    def compute_stale(_stale: list[int], stale_years: list[int]) -> dict:
-        return {prefecture_id: {year: dict(zip(("residence", "activity"), countries(prefecture_id, replace(filters, fiscal_year=year)), strict=True))
-                                for year in stale_years}}
+    def through(key: str, compute, per_year: bool):
+        def compute_stale(_stale: list[int], stale_years: list[int]) -> dict:
+            return {prefecture_id: {year: compute(prefecture_id, replace(filters, fiscal_year=year)) for year in stale_years}}
 
-    stored = precomputed.read_through([prefecture_id], f"countries;{filters.cohort_key}", [filters.fiscal_year], compute_stale,
-                                      every_year=MEMBERSHIP)
-    section = stored[prefecture_id][filters.fiscal_year]
-    return section["residence"], section["activity"]
+        return precomputed.read_through([prefecture_id], f"{key};{filters.cohort_key}", [filters.fiscal_year], compute_stale,
+                                        every_year=MEMBERSHIP, per_year=per_year)[prefecture_id][filters.fiscal_year]
+
+    return through("residence", residence_countries, per_year=False), through("activity-countries", activity_countries, per_year=True)
 
 
 def notable_activities(prefecture_id: int, filters: Filters, limit: int = 5):
