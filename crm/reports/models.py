@@ -80,7 +80,7 @@ MEMBERSHIP = -1  # only who belongs to the cohort: the all-years input of the ac
 #                   an EVERY_YEAR change too, so figures reading both may count EVERY_YEAR alone)
 # Tables whose rows carry the prefecture whose figures they feed, with the counters (fiscal_year of
 # report_generations) a row bumps, as SQL over the row (SQLite, PostgreSQL).
-FISCAL_YEAR_OF = {
+COUNTERS_OF = {
     "placements": ((str(EVERY_YEAR), str(EVERY_YEAR)), (str(MEMBERSHIP), str(MEMBERSHIP))),
     "ambassadors": ((str(EVERY_YEAR), str(EVERY_YEAR)),),
     "contact_entries": (("CAST(strftime('%Y', {row}contacted_on) AS INTEGER) - (CAST(strftime('%m', {row}contacted_on) AS INTEGER) < 4)",
@@ -106,7 +106,7 @@ _BUMP = ("INSERT INTO report_generations (prefecture_id, fiscal_year, generation
 def _sqlite_triggers() -> list[tuple[str, str]]:
     """(name, CREATE TRIGGER statement) pairs."""
     triggers = []
-    for table, years in FISCAL_YEAR_OF.items():
+    for table, years in COUNTERS_OF.items():
         for operation, rows in (("insert", ("NEW",)), ("update", ("OLD", "NEW")), ("delete", ("OLD",))):
             body = "; ".join(_BUMP.format(rows=f"SELECT {row}.prefecture_id, {year.format(row=row + '.')}, 1 "
                                                f"WHERE {row}.prefecture_id IS NOT NULL") for row in rows for year, _ in years)
@@ -127,11 +127,11 @@ def _postgresql_triggers() -> list[str]:
     record = ("INSERT INTO report_changes (prefecture_id, fiscal_year) SELECT DISTINCT c.prefecture_id, c.fiscal_year "
               "FROM ({rows}) AS c (prefecture_id, fiscal_year) WHERE NOT EXISTS (SELECT FROM report_changes r "
               "WHERE r.prefecture_id = c.prefecture_id AND r.fiscal_year = c.fiscal_year)")
-    changed = lambda columns: (f"({', '.join(f'n.{column}' for column in columns)}) IS DISTINCT FROM "  # noqa: E731
+    differs = lambda columns: (f"({', '.join(f'n.{column}' for column in columns)}) IS DISTINCT FROM "  # noqa: E731
                                f"({', '.join(f'o.{column}' for column in columns)})")
     alumni = record.format(rows=" UNION ALL ".join(
         f"SELECT p.prefecture_id, {year} FROM new_rows n JOIN old_rows o ON o.id = n.id "
-        f"JOIN placements p ON p.alumnus_id = n.id WHERE {changed(columns)}"
+        f"JOIN placements p ON p.alumnus_id = n.id WHERE {differs(columns)}"
         for year, columns in ((EVERY_YEAR, ALUMNUS_COLUMNS), (MEMBERSHIP, MEMBERSHIP_COLUMNS))))
     apply = _BUMP.format(rows="SELECT DISTINCT prefecture_id, fiscal_year, 1 FROM applied")
     statements = [
@@ -145,7 +145,7 @@ def _postgresql_triggers() -> list[str]:
         "CREATE OR REPLACE TRIGGER report_touch_update AFTER UPDATE ON alumni REFERENCING OLD TABLE AS old_rows "
         "NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_touch_alumni()",
     ]
-    for table, years in FISCAL_YEAR_OF.items():
+    for table, years in COUNTERS_OF.items():
         changed = lambda rows: record.format(rows=" UNION ALL ".join(  # noqa: E731
             f"SELECT prefecture_id, {year.format(row='')} FROM {rows} WHERE prefecture_id IS NOT NULL" for _, year in years))
         # Transition tables exist only for the operations that have them: each branch names its own.
@@ -177,7 +177,7 @@ def drop_triggers(connection) -> None:
         for name, _statement in _sqlite_triggers():
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
         return
-    for table in (*FISCAL_YEAR_OF, "alumni"):
+    for table in (*COUNTERS_OF, "alumni"):
         for operation in ("insert", "update", "delete"):
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS report_touch_{operation} ON {table}")
         connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS report_touch_{table}()")
