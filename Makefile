@@ -34,6 +34,7 @@ instance/config.py:
 run: $(STAMP) $(COMPILED) instance/config.py
 	$(BIN)/flask --app crm db upgrade
 	$(BIN)/flask --app crm seed-demo --if-empty
+	$(BIN)/flask --app crm reports warm
 	$(BIN)/flask --app crm run --host $(HOST) --port $(PORT)
 
 # The suite always runs on SQLite, then again on PostgreSQL when one can be had

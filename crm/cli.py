@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app crm create-user …`, `flask --app crm seed-demo`."""
+"""Command-line tools: `flask --app crm create-user …`, `flask --app crm seed-demo`, `flask --app crm reports warm`."""
 from __future__ import annotations
 
 import sys
@@ -19,6 +19,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(import_group)
     app.cli.add_command(export_group)
+    app.cli.add_command(reports_group)
 
 
 @click.command("create-user")
@@ -145,3 +146,20 @@ def export_alumni_command(prefecture, fmt, output):
         rows = exports.export_to_file("alumni", fmt, {}, output)
         db.session.commit()
     click.echo(f"{rows} rows written to {output}")
+
+
+@click.group("reports")
+def reports_group():
+    """The precomputed figures of the return reports and the dashboard."""
+
+
+@reports_group.command("warm")
+@with_appcontext
+def warm_reports_command():
+    """Compute and store the figures reports and the dashboard open on (run after `db upgrade`)."""
+    from crm.reports import returns
+
+    computed = returns.store_defaults()
+    db.session.commit()
+    click.echo(f"Report figures for FY{returns.default_year()} and the {returns.TREND_YEARS - 1} years before: "
+               f"{computed} computed and stored, the others were current.")

@@ -1,9 +1,14 @@
-"""The command line: create-user and seed-demo."""
+"""The command line: create-user, seed-demo and reports warm."""
+from datetime import date
+
 from sqlalchemy import func, select
 
 from crm.auth.models import Role, User
 from crm.demo import DEMO_ACCOUNTS
 from crm.extensions import db
+from crm.reports import returns
+from crm.reports.models import ReportFigures
+from tests.conftest import TOTTORI
 
 
 def test_create_user_with_password_on_stdin(app):
@@ -49,3 +54,33 @@ def test_make_run_prints_the_demo_sign_ins_every_time(app):
     runner.invoke(args=["seed-demo", "--if-empty"])
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert "not added" in again.output and DEMO_ACCOUNTS[0]["password"] in again.output
+
+
+def test_reports_warm_stores_the_figures_reports_open_on_and_a_second_run_computes_nothing(app, signed_in, make_alumnus, make_activity,
+                                                                                           monkeypatch):
+    year = returns.default_year()
+    for index in range(10):
+        make_activity(make_alumnus(TOTTORI, family=f"Active{index}"), on=date(year, 6, 1))
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["reports", "warm"])
+    assert first.exit_code == 0, first.output
+    years = returns.trend_years(returns.Filters(year))
+    keys = ("position=;country=", "cohort;position=;country=", "activity;position=;country=")
+    expected = {(key, p, y) for key in keys for p in returns.PREFECTURES for y in years}
+    expected |= {(key, p, year) for key in ("residence;position=;country=", "activity-countries;position=;country=") for p in returns.PREFECTURES}
+    with app.app_context():
+        assert set(db.session.execute(select(ReportFigures.key, ReportFigures.prefecture_id, ReportFigures.fiscal_year))) == expected
+    assert f"{len(expected)} computed" in first.output
+
+    def computing(*_args):
+        raise AssertionError("stored figures were computed again")
+
+    for name in ("compute_cohort", "compute_activity", "residence_countries", "activity_countries"):
+        monkeypatch.setattr(returns, name, computing)
+    second = runner.invoke(args=["reports", "warm"])
+    assert second.exit_code == 0, second.output
+    assert " 0 computed" in second.output
+    # What the command stored is what the dashboard and the reports open on (computing would fail).
+    ministry = signed_in(Role.MINISTRY_REVIEWER)
+    assert ministry.get("/reports/national").status_code == 200
+    assert ministry.get(f"/reports/return/{TOTTORI}").status_code == 200

@@ -191,3 +191,70 @@ def test_a_long_transaction_does_not_block_other_writers_of_its_prefecture(app, 
             staff.commit()
             importing.commit()
     assert generation(app, TOTTORI) >= 2
+
+
+ALL_YEARS = tuple(range(YEAR - 4, YEAR + 1))  # the report's trend
+ACTIVITY_OF_THE_YEAR = {("activity", (TOTTORI,), (YEAR,)), ("activity countries", (TOTTORI,), (YEAR,))}
+COHORT = {("cohort", (TOTTORI,), ALL_YEARS)}
+MEMBERSHIP = COHORT | {("activity", (TOTTORI,), ALL_YEARS), ("activity countries", (TOTTORI,), (YEAR,)),
+                       ("residence countries", (TOTTORI,), (YEAR,))}
+# What the next report computes after each write of WRITES: a 年度's contacts, activities and
+# investment feed that year's activity part only; consent and ambassadors the cohort part only;
+# who belongs to the cohort (placements, archive, country of residence) everything, for every year.
+PARTS_COMPUTED = {
+    "activity logged and verified": ACTIVITY_OF_THE_YEAR, "reported activity verified": ACTIVITY_OF_THE_YEAR,
+    "contact entry": ACTIVITY_OF_THE_YEAR, "investment recorded": ACTIVITY_OF_THE_YEAR,
+    "consent given": COHORT, "use ceased": COHORT, "ambassador appointed": COHORT,
+    "archived": MEMBERSHIP, "moved to another country": MEMBERSHIP, "Hyogo alumnus placed in Tottori": MEMBERSHIP,
+    "alumni imported (Core inserts)": MEMBERSHIP, "records merged (bulk update)": MEMBERSHIP,
+    "alumnus deleted (database cascade)": MEMBERSHIP,
+}
+
+
+@pytest.fixture
+def computed(monkeypatch) -> set:
+    """What the figures computed from the data since the fixture began: {(part, prefectures, years)}."""
+    calls = set()
+    for part in ("cohort", "activity"):
+        def recording(prefectures, filters, years, compute=getattr(returns, f"compute_{part}"), part=part):
+            calls.add((part, tuple(prefectures or returns.PREFECTURES), tuple(years)))
+            return compute(prefectures, filters, years)
+        monkeypatch.setattr(returns, f"compute_{part}", recording)
+    for section in ("activity", "residence"):
+        def recording_countries(prefecture, filters, compute=getattr(returns, f"{section}_countries"), section=section):
+            calls.add((f"{section} countries", (prefecture,), (filters.fiscal_year,)))
+            return compute(prefecture, filters)
+        monkeypatch.setattr(returns, f"{section}_countries", recording_countries)
+    return calls
+
+
+def test_every_write_of_the_freshness_test_is_classified():
+    assert set(PARTS_COMPUTED) == set(WRITES)
+
+
+@pytest.mark.parametrize("write", list(WRITES))
+def test_a_write_recomputes_only_the_part_of_the_figures_it_feeds(app, signed_in, tottori, make_activity, make_contact, make_ambassador,
+                                                                 make_investment, make_alumnus, computed, write):
+    _indicator, _change, filters, action = WRITES[write]
+    client = signed_in(Role.PREFECTURE_STAFF)
+    before = report_figures(client, **filters)
+    assert report_figures(client, **filters) == before and computed == MEMBERSHIP
+    computed.clear()  # everything stored: the second read computed nothing
+    action(app, tottori, {"activity": make_activity, "contact": make_contact, "ambassador": make_ambassador,
+                          "investment": make_investment, "alumnus": make_alumnus}, client)
+    after = report_figures(client, **filters)
+    assert computed == PARTS_COMPUTED[write]
+    assert after != before  # the other part, served from the store, joined the new one
+
+
+def test_a_consent_change_keeps_the_activity_figures_and_an_activity_the_cohort_figures(app, signed_in, tottori, make_activity, computed):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    first = report_figures(client)
+    computed.clear()
+    _with(app, _set(tottori["alumni"][2], contact_consent=True))
+    make_activity(tottori["alumni"][2], on=date(2024, 5, 1))
+    second = report_figures(client)
+    assert computed == COHORT | ACTIVITY_OF_THE_YEAR
+    assert int(second["Reachable (with consent)"]) == int(first["Reachable (with consent)"]) + 1
+    assert int(second["Verified activities"]) == int(first["Verified activities"]) + 1
+    assert int(second["Engaged this year"]) == int(first["Engaged this year"]) + 1

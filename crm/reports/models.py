@@ -14,10 +14,15 @@ by `create_all` (tests, benchmarks) and by migration 0008.
   them into bumps when the transaction commits. Bumping at once would lock the generation row
   until commit, so a long import would block every other writer of its prefecture.
 
-A contact entry, an activity or an investment row feeds one 年度 and bumps that year only, so a
-write recomputes one year of one prefecture; placements, ambassadors and alumni bump every year of
-the prefecture. Alumni rows feed the figures through four columns only (consent, cease of use,
-archive, country of residence); other edits (names, emails) bump nothing.
+A contact entry, an activity or an investment row feeds one 年度 and bumps that year only;
+placements, ambassadors and alumni bump every year of the prefecture. Alumni rows feed the figures
+through four columns only (consent, cease of use, archive, country of residence); other edits (names,
+emails) bump nothing. Two all-years counters tell apart what feeds which part of the figures
+(crm.reports.returns): `EVERY_YEAR` counts every all-years change (the cohort part: tracked,
+reachable, ambassadors), `MEMBERSHIP` only those that change who belongs to the cohort (placements,
+archive, country of residence), the one all-years input of the activity part (engaged, activities,
+their sums) — so a consent change or an appointment leaves the activity figures current, and an
+activity leaves the cohort figures current.
 """
 from __future__ import annotations
 
@@ -30,10 +35,11 @@ from crm.extensions import db
 
 class ReportGeneration(db.Model):
     """How many times the data behind a prefecture's figures changed: for one 年度 (contact entries,
-    activities, investment), or for every year at once (`fiscal_year` 0: placements, alumni,
-    ambassadors, which feed the cumulative and term-spanning figures). Written by triggers only; a
-    missing row is generation 0. The generation of (prefecture, 年度) is the sum of its own and the
-    all-years one: both only grow, so the sum changes whenever either does."""
+    activities, investment), or for every year at once (`fiscal_year` EVERY_YEAR: placements, alumni,
+    ambassadors, which feed the cumulative and term-spanning figures; MEMBERSHIP: the subset of
+    those that change cohort membership). Written by triggers only; a missing row is generation 0.
+    The generation of stored figures is the sum of the counters they read: all only grow, so the
+    sum changes whenever one does."""
 
     __tablename__ = "report_generations"
 
@@ -69,19 +75,23 @@ class ReportChange(db.Model):
     fiscal_year: Mapped[int]
 
 
-EVERY_YEAR = 0
-# Tables whose rows carry the prefecture whose figures they feed, with the 年度 a row feeds, as SQL
-# over the row (SQLite, PostgreSQL); EVERY_YEAR where a row feeds several years.
-FISCAL_YEAR_OF = {
-    "placements": (str(EVERY_YEAR), str(EVERY_YEAR)),
-    "ambassadors": (str(EVERY_YEAR), str(EVERY_YEAR)),
-    "contact_entries": ("CAST(strftime('%Y', {row}contacted_on) AS INTEGER) - (CAST(strftime('%m', {row}contacted_on) AS INTEGER) < 4)",
-                        "(extract(year FROM {row}contacted_on) - CASE WHEN extract(month FROM {row}contacted_on) < 4 THEN 1 ELSE 0 END)::int"),
-    "ambassador_activities": ("{row}fiscal_year", "{row}fiscal_year"),
-    "jet_investments": ("{row}fiscal_year", "{row}fiscal_year"),
+EVERY_YEAR = 0   # every all-years change: what the cohort part (tracked, reachable, ambassadors) reads
+MEMBERSHIP = -1  # only who belongs to the cohort: the all-years input of the activity part (each is
+#                   an EVERY_YEAR change too, so figures reading both may count EVERY_YEAR alone)
+# Tables whose rows carry the prefecture whose figures they feed, with the counters (fiscal_year of
+# report_generations) a row bumps, as SQL over the row (SQLite, PostgreSQL).
+COUNTERS_OF = {
+    "placements": ((str(EVERY_YEAR), str(EVERY_YEAR)), (str(MEMBERSHIP), str(MEMBERSHIP))),
+    "ambassadors": ((str(EVERY_YEAR), str(EVERY_YEAR)),),
+    "contact_entries": (("CAST(strftime('%Y', {row}contacted_on) AS INTEGER) - (CAST(strftime('%m', {row}contacted_on) AS INTEGER) < 4)",
+                         "(extract(year FROM {row}contacted_on) - CASE WHEN extract(month FROM {row}contacted_on) < 4 THEN 1 ELSE 0 END)::int"),),
+    "ambassador_activities": (("{row}fiscal_year", "{row}fiscal_year"),),
+    "jet_investments": (("{row}fiscal_year", "{row}fiscal_year"),),
 }
-# The alumni columns the figures read (crm.reports.returns: cohort, reachable, country filter).
+# The alumni columns the figures read (crm.reports.returns: cohort, reachable, country filter), and
+# those of them that decide membership of the cohort.
 ALUMNUS_COLUMNS = ("contact_consent", "cease_use", "archived_at", "residence_country")
+MEMBERSHIP_COLUMNS = ("archived_at", "residence_country")
 
 # Recomputing one prefecture reads its cohort's alumni by id (consent, cease of use, country). With
 # this covering index PostgreSQL looks each up index-only instead of scanning all 100,000 alumni
@@ -93,19 +103,22 @@ _BUMP = ("INSERT INTO report_generations (prefecture_id, fiscal_year, generation
          "ON CONFLICT (prefecture_id, fiscal_year) DO UPDATE SET generation = report_generations.generation + 1")
 
 
-def _sqlite_triggers() -> list[str]:
-    statements = []
-    for table, (year, _) in FISCAL_YEAR_OF.items():
+def _sqlite_triggers() -> list[tuple[str, str]]:
+    """(name, CREATE TRIGGER statement) pairs."""
+    triggers = []
+    for table, years in COUNTERS_OF.items():
         for operation, rows in (("insert", ("NEW",)), ("update", ("OLD", "NEW")), ("delete", ("OLD",))):
             body = "; ".join(_BUMP.format(rows=f"SELECT {row}.prefecture_id, {year.format(row=row + '.')}, 1 "
-                                               f"WHERE {row}.prefecture_id IS NOT NULL") for row in rows)
-            statements.append(f"CREATE TRIGGER IF NOT EXISTS report_touch_{table}_{operation} "
-                              f"AFTER {operation.upper()} ON {table} BEGIN {body}; END")
-    changed = " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in ALUMNUS_COLUMNS)
-    placements = _BUMP.format(rows=f"SELECT DISTINCT prefecture_id, {EVERY_YEAR}, 1 FROM placements WHERE alumnus_id = NEW.id")
-    statements.append(f"CREATE TRIGGER IF NOT EXISTS report_touch_alumni_update AFTER UPDATE OF {', '.join(ALUMNUS_COLUMNS)} "
-                      f"ON alumni WHEN {changed} BEGIN {placements}; END")
-    return statements
+                                               f"WHERE {row}.prefecture_id IS NOT NULL") for row in rows for year, _ in years)
+            name = f"report_touch_{table}_{operation}"
+            triggers.append((name, f"CREATE TRIGGER {name} AFTER {operation.upper()} ON {table} BEGIN {body}; END"))
+    changed = lambda columns: " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in columns)  # noqa: E731
+    placements = "; ".join(
+        _BUMP.format(rows=f"SELECT DISTINCT prefecture_id, {year}, 1 FROM placements WHERE alumnus_id = NEW.id AND ({changed(columns)})")
+        for year, columns in ((EVERY_YEAR, ALUMNUS_COLUMNS), (MEMBERSHIP, MEMBERSHIP_COLUMNS)))
+    triggers.append(("report_touch_alumni_update", f"CREATE TRIGGER report_touch_alumni_update AFTER UPDATE OF {', '.join(ALUMNUS_COLUMNS)} "
+                                                   f"ON alumni WHEN {changed(ALUMNUS_COLUMNS)} BEGIN {placements}; END"))
+    return triggers
 
 
 def _postgresql_triggers() -> list[str]:
@@ -114,10 +127,12 @@ def _postgresql_triggers() -> list[str]:
     record = ("INSERT INTO report_changes (prefecture_id, fiscal_year) SELECT DISTINCT c.prefecture_id, c.fiscal_year "
               "FROM ({rows}) AS c (prefecture_id, fiscal_year) WHERE NOT EXISTS (SELECT FROM report_changes r "
               "WHERE r.prefecture_id = c.prefecture_id AND r.fiscal_year = c.fiscal_year)")
-    old = ", ".join(f"o.{column}" for column in ALUMNUS_COLUMNS)
-    new = ", ".join(f"n.{column}" for column in ALUMNUS_COLUMNS)
-    alumni = record.format(rows=f"SELECT p.prefecture_id, {EVERY_YEAR} FROM new_rows n JOIN old_rows o ON o.id = n.id "
-                                f"JOIN placements p ON p.alumnus_id = n.id WHERE ({new}) IS DISTINCT FROM ({old})")
+    differs = lambda columns: (f"({', '.join(f'n.{column}' for column in columns)}) IS DISTINCT FROM "  # noqa: E731
+                               f"({', '.join(f'o.{column}' for column in columns)})")
+    alumni = record.format(rows=" UNION ALL ".join(
+        f"SELECT p.prefecture_id, {year} FROM new_rows n JOIN old_rows o ON o.id = n.id "
+        f"JOIN placements p ON p.alumnus_id = n.id WHERE {differs(columns)}"
+        for year, columns in ((EVERY_YEAR, ALUMNUS_COLUMNS), (MEMBERSHIP, MEMBERSHIP_COLUMNS))))
     apply = _BUMP.format(rows="SELECT DISTINCT prefecture_id, fiscal_year, 1 FROM applied")
     statements = [
         # At commit (deferred), the first of the transaction's recorded changes applies them all.
@@ -130,9 +145,9 @@ def _postgresql_triggers() -> list[str]:
         "CREATE OR REPLACE TRIGGER report_touch_update AFTER UPDATE ON alumni REFERENCING OLD TABLE AS old_rows "
         "NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_touch_alumni()",
     ]
-    for table, (_, year) in FISCAL_YEAR_OF.items():
-        changed = lambda rows: record.format(rows=f"SELECT prefecture_id, {year.format(row='')} FROM {rows} "  # noqa: E731
-                                                  "WHERE prefecture_id IS NOT NULL")
+    for table, years in COUNTERS_OF.items():
+        changed = lambda rows: record.format(rows=" UNION ALL ".join(  # noqa: E731
+            f"SELECT prefecture_id, {year.format(row='')} FROM {rows} WHERE prefecture_id IS NOT NULL" for _, year in years))
         # Transition tables exist only for the operations that have them: each branch names its own.
         statements.append(
             f"CREATE OR REPLACE FUNCTION report_touch_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -146,18 +161,23 @@ def _postgresql_triggers() -> list[str]:
 
 
 def create_triggers(connection) -> None:
-    """Install (or refresh) the generation triggers; idempotent."""
-    for statement in _sqlite_triggers() if connection.dialect.name == "sqlite" else _postgresql_triggers():
+    """Install (or refresh: a database made before a change of them gets the new ones) the
+    generation triggers; idempotent."""
+    if connection.dialect.name == "sqlite":
+        for name, statement in _sqlite_triggers():
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+            connection.exec_driver_sql(statement)
+        return
+    for statement in _postgresql_triggers():
         connection.exec_driver_sql(statement)
 
 
 def drop_triggers(connection) -> None:
     if connection.dialect.name == "sqlite":
-        for statement in _sqlite_triggers():
-            name = statement.split()[5]
+        for name, _statement in _sqlite_triggers():
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
         return
-    for table in (*FISCAL_YEAR_OF, "alumni"):
+    for table in (*COUNTERS_OF, "alumni"):
         for operation in ("insert", "update", "delete"):
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS report_touch_{operation} ON {table}")
         connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS report_touch_{table}()")

@@ -7,6 +7,11 @@ makes them stale again. A (prefecture, 年度) is served from the store if it is
 generation; the others are computed in one call and stored. Raw figures are stored; disclosure
 control is applied when they are published, exactly as for live figures.
 
+Figures may be stored in parts with their own staleness (crm.reports.returns.figures): each key
+names the counters it reads (`every_year`, and the 年度's own one unless `per_year` is off), and a
+read computes only the parts whose counters moved. What a request computes is stored at its end, in
+one write (`batch`).
+
 Storing from a read-only request uses a short transaction of its own (like audit.record_event) and
 never waits long for the write lock: if the database is busy (an import), the computed figures are
 served and stored on a later read. In a transaction that writes (CLI, tests, a POST) the rows join
@@ -14,8 +19,10 @@ that transaction, so figures computed from uncommitted data are kept only if tha
 """
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,46 +39,85 @@ log = logging.getLogger("crm.reports")
 STORE_WAIT_MS = 100
 
 Plain = dict[int, dict[int, dict]]  # {prefecture id: {年度: JSON-able figures}}
+_batch: ContextVar[list[dict] | None] = ContextVar("report_figures_batch", default=None)
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[list[dict]]:
+    """Store what is computed inside the block in one write when it ends (the rows, for counting);
+    a batch inside another joins it."""
+    if _batch.get() is not None:
+        yield _batch.get()
+        return
+    rows: list[dict] = []
+    token = _batch.set(rows)
+    try:
+        yield rows
+    finally:
+        _batch.reset(token)
+    if rows:
+        # A request may compute the same figures twice (the second read did not see the first's
+        # unstored rows); one upsert must not name a row twice.
+        _store(list({(row["key"], row["fiscal_year"], row["prefecture_id"]): row for row in rows}.values()))
 
 
 def read_through(prefecture_ids: Iterable[int], key: str, years: list[int],
-                 compute: Callable[[list[int], list[int]], Plain]) -> Plain:
+                 compute: Callable[[list[int], list[int]], Plain], every_year: int = EVERY_YEAR, per_year: bool = True) -> Plain:
     """{prefecture: {年度: figures}} for every requested prefecture and year: stored figures where
-    current, else `compute(prefecture ids, years)` (then stored). The stale (prefecture, 年度) pairs
-    are computed in one call: their prefectures × the years from the first to the last stale one."""
+    current, else `compute(prefecture ids, years)` (then stored). Stored figures are current while
+    the sum of the counters they read — `every_year`'s and, with `per_year`, the 年度's own — is
+    unchanged. The stale (prefecture, 年度) pairs are computed in one call: their prefectures × the
+    years from the first to the last stale one."""
     wanted = list(prefecture_ids)
-    every_year, this_year = aliased(ReportGeneration), aliased(ReportGeneration)
+    all_years, this_year = aliased(ReportGeneration), aliased(ReportGeneration)
+    generation = func.coalesce(all_years.generation, 0)
+    statement = (
+        select(ReportFigures.prefecture_id, ReportFigures.fiscal_year, ReportFigures.figures, ReportFigures.generation)
+        .outerjoin(all_years, and_(all_years.prefecture_id == ReportFigures.prefecture_id, all_years.fiscal_year == every_year)))
+    if per_year:
+        generation += func.coalesce(this_year.generation, 0)
+        statement = statement.outerjoin(this_year, and_(this_year.prefecture_id == ReportFigures.prefecture_id,
+                                                        this_year.fiscal_year == ReportFigures.fiscal_year))
+    # Stale rows come too, with the generation they would be stored at now: read before computing,
+    # in the same statement (a figure computed after this read has seen at least these writes).
     stored = db.session.execute(
-        select(ReportFigures.prefecture_id, ReportFigures.fiscal_year, ReportFigures.figures)
-        .outerjoin(every_year, and_(every_year.prefecture_id == ReportFigures.prefecture_id, every_year.fiscal_year == EVERY_YEAR))
-        .outerjoin(this_year, and_(this_year.prefecture_id == ReportFigures.prefecture_id,
-                                   this_year.fiscal_year == ReportFigures.fiscal_year))
-        .where(ReportFigures.key == key, ReportFigures.fiscal_year.in_(years), ReportFigures.prefecture_id.in_(wanted))
-        .where(ReportFigures.generation == func.coalesce(every_year.generation, 0) + func.coalesce(this_year.generation, 0)))
+        statement.add_columns(generation)
+        .where(ReportFigures.key == key, ReportFigures.fiscal_year.in_(years), ReportFigures.prefecture_id.in_(wanted)))
     result: Plain = {p: {} for p in wanted}
-    for prefecture, year, figures in stored:
-        result[prefecture][year] = figures
+    generations: dict[tuple[int, int], int] = {}
+    for prefecture, year, figures, stored_generation, now in stored:
+        generations[prefecture, year] = now
+        if stored_generation == now:
+            result[prefecture][year] = figures
     if write_intent.get():
-        # A transaction's own changes are bumped when it commits (PostgreSQL): stale for it already.
+        # A transaction's own changes are bumped when it commits (PostgreSQL): stale for it already
+        # (an all-years counter, whichever, for every year: never current by mistake).
         for prefecture, year in db.session.execute(select(ReportChange.prefecture_id, ReportChange.fiscal_year)):
-            for stale_year in years if year == EVERY_YEAR else [year]:
+            for stale_year in years if year <= EVERY_YEAR else [year]:
                 result.get(prefecture, {}).pop(stale_year, None)
     stale = {(p, year) for p in wanted for year in years if year not in result[p]}
     if not stale:
         return result
     prefectures = sorted({p for p, _ in stale})
     stale_years = list(range(min(y for _, y in stale), max(y for _, y in stale) + 1))
-    generations: dict[tuple[int, int], int] = {}
-    for prefecture, year, generation in db.session.execute(
-            select(ReportGeneration.prefecture_id, ReportGeneration.fiscal_year, ReportGeneration.generation)
-            .where(ReportGeneration.prefecture_id.in_(prefectures), ReportGeneration.fiscal_year.in_([EVERY_YEAR, *stale_years]))):
-        generations[prefecture, year] = generation
+    if any((p, year) not in generations for p in prefectures for year in stale_years):  # never stored
+        counters: dict[tuple[int, int], int] = {}
+        for prefecture, year, count in db.session.execute(
+                select(ReportGeneration.prefecture_id, ReportGeneration.fiscal_year, ReportGeneration.generation)
+                .where(ReportGeneration.prefecture_id.in_(prefectures),
+                       ReportGeneration.fiscal_year.in_([every_year, *(stale_years if per_year else [])]))):
+            counters[prefecture, year] = count
+        for prefecture in prefectures:
+            for year in stale_years:
+                generations.setdefault((prefecture, year), counters.get((prefecture, every_year), 0)
+                                       + (counters.get((prefecture, year), 0) if per_year else 0))
     computed = compute(prefectures, stale_years)
     for prefecture in prefectures:
         result[prefecture].update(computed[prefecture])
-    _store([{"key": key, "fiscal_year": year, "prefecture_id": prefecture, "figures": computed[prefecture][year],
-             "generation": generations.get((prefecture, EVERY_YEAR), 0) + generations.get((prefecture, year), 0)}
-            for prefecture in prefectures for year in stale_years])
+    with batch() as rows:
+        rows += [{"key": key, "fiscal_year": year, "prefecture_id": prefecture, "figures": computed[prefecture][year],
+                  "generation": generations[prefecture, year]}
+                 for prefecture in prefectures for year in stale_years]
     return result
 
 

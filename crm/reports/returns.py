@@ -3,8 +3,11 @@
 Everything is computed with a fixed number of aggregate queries (GROUP BY in the database), whatever
 the number of alumni or activities; Python only folds the grouped rows (a few per prefecture and
 year). Reports and the dashboard read the figures through crm.reports.precomputed (`figures`,
-`stored_countries`), which computes only the (prefecture, 年度) whose data changed since. `publish` then applies statistical disclosure control (crm.reports.disclosure) for everyone
-who is not entitled to the full figures — the ministry, and staff looking at national figures.
+`stored_countries`), which computes only the (prefecture, 年度) whose data changed since, and of
+those only the part that changed: the cohort part (tracked, reachable, ambassadors) or the activity
+part (engaged, activities and their sums, investment). `publish` then applies statistical
+disclosure control (crm.reports.disclosure) for everyone who is not entitled to the full figures —
+the ministry, and staff looking at national figures.
 
 Definitions (README, "Local return report"):
 - the cohort of a prefecture: alumni with a placement there, not archived (filters narrow it by
@@ -19,14 +22,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 
 from sqlalchemy import and_, case, exists, extract, func, or_, select, union_all
 
 from crm.alumni.models import Alumnus, ContactEntry, Placement, Position
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
+from crm import TOKYO
 from crm.extensions import db
+from crm.reference import fiscal_year
 from crm.reference.countries import is_country
 from crm.reports import precomputed
+from crm.reports.models import MEMBERSHIP
 from crm.reports.disclosure import (
     THRESHOLD, GroupTooSmall, Reason, Suppressed, derived, ensure_group_size, percent, suppress_count,
     suppress_series, suppress_table,
@@ -39,6 +46,9 @@ TOP_COUNTRIES = 8
 OTHER = "other"
 # Figures summed over verified activities; each is published only if ≥ 10 alumni contributed.
 ACTIVITY_SUMS = ("activities", "economic_value", "funds_raised", "people_reached", "visitors", "media_items")
+# The figures of the cohort part: they read the whole cohort (consent, ambassadors' terms), not one
+# 年度's contacts and activities. All other YearFigures fields are the activity part.
+COHORT_FIGURES = ("tracked", "reachable", "ambassadors")
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,21 @@ class YearFigures:
         return round(self.return_yen / self.investment_yen, 2)
 
 
+def current_year() -> int:
+    """The 年度 of today in Japan."""
+    return fiscal_year.fiscal_year_of(datetime.now(TOKYO).date())
+
+
+def default_year() -> int:
+    """The 年度 reports and the dashboard open on: the last complete one."""
+    return current_year() - 1
+
+
+def trend_years(filters: Filters) -> list[int]:
+    """The 年度 a report or the dashboard shows: the chosen one and the years before it."""
+    return list(range(filters.fiscal_year - TREND_YEARS + 1, filters.fiscal_year + 1))
+
+
 def fiscal_year_sql(column):
     """The 年度 of a date column, in SQL (April–March), matching crm.reference.fiscal_year."""
     return extract("year", column) - case((extract("month", column) < 4, 1), else_=0)
@@ -159,24 +184,47 @@ def _member(prefecture_ids, filters: Filters, prefecture_col, alumnus_col, year_
 
 def figures(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dict[int, YearFigures]]:
     """{prefecture id: {年度: YearFigures}} for the given prefectures (None: all 47) and years, from
-    the precomputed store; only what changed since is computed (crm.reports.precomputed)."""
+    the precomputed store; only what changed since is computed (crm.reports.precomputed).
+
+    Three things are stored per (prefecture, 年度) and cohort filter: the figures as served (current
+    while nothing they read changed: one read when nothing did), and their two parts, each current
+    while its own inputs are unchanged. The cohort part reads the all-years inputs only (placements,
+    alumni, ambassadors); the activity part reads one 年度's contacts, activities and investment,
+    and of the all-years inputs only cohort membership. So after an activity only that 年度's
+    activity part is computed, after a consent change or an appointment only the cohort part."""
     wanted = PREFECTURES if prefecture_ids is None else prefecture_ids
 
-    def compute_stale(stale: list[int], stale_years: list[int]) -> dict:
-        computed = compute(None if len(stale) == len(PREFECTURES) else stale, filters, stale_years)
-        return {p: {year: computed[p][year].plain() for year in stale_years} for p in stale}
+    def part(compute_part, names):
+        def compute_stale(stale: list[int], stale_years: list[int]) -> dict:
+            computed = compute_part(None if len(stale) == len(PREFECTURES) else stale, filters, stale_years)
+            return {p: {year: {name: value for name, value in computed[p][year].plain().items() if name in names}
+                        for year in stale_years} for p in stale}
+        return compute_stale
 
-    stored = precomputed.read_through(wanted, filters.cohort_key, years, compute_stale)
+    cohort_part = part(compute_cohort, COHORT_FIGURES)
+    activity_part = part(compute_activity, set(YearFigures.__dataclass_fields__) - set(COHORT_FIGURES))
+
+    def compute_stale(stale: list[int], stale_years: list[int]) -> dict:
+        cohort = precomputed.read_through(stale, f"cohort;{filters.cohort_key}", stale_years, cohort_part, per_year=False)
+        activity = precomputed.read_through(stale, f"activity;{filters.cohort_key}", stale_years, activity_part,
+                                            every_year=MEMBERSHIP)
+        return {p: {year: {**cohort[p][year], **activity[p][year]} for year in stale_years} for p in stale}
+
+    with precomputed.batch():
+        stored = precomputed.read_through(wanted, filters.cohort_key, years, compute_stale)
     return {p: {year: YearFigures.from_plain(stored[p][year]) for year in years} for p in wanted}
 
 
-def compute(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dict[int, YearFigures]]:
-    """{prefecture id: {年度: YearFigures}} for the given prefectures (None: all 47) and years,
-    computed from the data now."""
+def _computing(years: list[int]) -> dict[int, dict[int, YearFigures]]:
+    return defaultdict(lambda: {y: YearFigures(y) for y in years})
+
+
+def compute_cohort(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dict[int, YearFigures]]:
+    """{prefecture id: {年度: YearFigures}} with the cohort part (tracked, reachable, ambassadors)
+    filled in, for the given prefectures (None: all 47) and years, computed from the data now."""
     first, last = min(years), max(years)
     cohort = _cohort(prefecture_ids, filters)
-    figures: dict[int, dict[int, YearFigures]] = defaultdict(lambda: {y: YearFigures(y) for y in years})
-    in_cohort = lambda pref_col, alumnus_col, year_col=None: _member(prefecture_ids, filters, pref_col, alumnus_col, year_col)  # noqa: E731
+    figures = _computing(years)
 
     # Tracked and reachable: cumulative over the year of the first placement.
     rows = db.session.execute(
@@ -187,6 +235,28 @@ def compute(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dic
             if first_year <= year:
                 item.tracked += count
                 item.reachable += count if reachable else 0
+
+    # Ambassadors whose term overlaps the year, grouped by the 年度 of start and end.
+    start_fy, end_fy = fiscal_year_sql(Ambassador.term_start_on), fiscal_year_sql(Ambassador.term_end_on)
+    rows = db.session.execute(
+        select(Ambassador.prefecture_id, start_fy, end_fy, func.count(func.distinct(Ambassador.alumnus_id)))
+        .where(_member(prefecture_ids, filters, Ambassador.prefecture_id, Ambassador.alumnus_id))
+        .where(start_fy <= last, or_(Ambassador.term_end_on.is_(None), end_fy >= first))
+        .group_by(Ambassador.prefecture_id, start_fy, end_fy))
+    for prefecture, start, end, count in rows:
+        for year, item in figures[prefecture].items():
+            if start <= year and (end is None or end >= year):
+                item.ambassadors += count
+    return figures
+
+
+def compute_activity(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dict[int, YearFigures]]:
+    """{prefecture id: {年度: YearFigures}} with the activity part (engaged, verified activities and
+    their sums, investment) filled in, for the given prefectures (None: all 47) and years, computed
+    from the data now."""
+    first, last = min(years), max(years)
+    figures = _computing(years)
+    in_cohort = lambda pref_col, alumnus_col, year_col=None: _member(prefecture_ids, filters, pref_col, alumnus_col, year_col)  # noqa: E731
 
     # Engaged: a contact entry or a non-rejected activity in the year.
     contacts = (select(ContactEntry.prefecture_id.label("prefecture_id"), fiscal_year_sql(ContactEntry.contacted_on).label("fy"),
@@ -201,18 +271,6 @@ def compute(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dic
         .group_by(touched.c.prefecture_id, touched.c.fy))
     for prefecture, year, count in rows:
         figures[prefecture][int(year)].engaged = count
-
-    # Ambassadors whose term overlaps the year, grouped by the 年度 of start and end.
-    start_fy, end_fy = fiscal_year_sql(Ambassador.term_start_on), fiscal_year_sql(Ambassador.term_end_on)
-    rows = db.session.execute(
-        select(Ambassador.prefecture_id, start_fy, end_fy, func.count(func.distinct(Ambassador.alumnus_id)))
-        .where(in_cohort(Ambassador.prefecture_id, Ambassador.alumnus_id))
-        .where(start_fy <= last, or_(Ambassador.term_end_on.is_(None), end_fy >= first))
-        .group_by(Ambassador.prefecture_id, start_fy, end_fy))
-    for prefecture, start, end, count in rows:
-        for year, item in figures[prefecture].items():
-            if start <= year and (end is None or end >= year):
-                item.ambassadors += count
 
     # Verified activities by kind, and the distinct alumni behind them.
     verified = and_(Activity.status == ActivityStatus.VERIFIED, Activity.fiscal_year.between(first, last))
@@ -245,12 +303,16 @@ def compute(prefecture_ids, filters: Filters, years: list[int]) -> dict[int, dic
     return figures
 
 
-def countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
-    """(alumni tracked by country of residence, verified activities by country) for one year."""
+def residence_countries(prefecture_id: int, filters: Filters) -> dict:
+    """Alumni tracked in the year by country of residence."""
     cohort = _cohort([prefecture_id], filters)
-    residence = {country or "": count for country, count in db.session.execute(
+    return {country or "": count for country, count in db.session.execute(
         select(cohort.c.country, func.count()).where(cohort.c.first_year <= filters.fiscal_year).group_by(cohort.c.country))}
-    activity = {
+
+
+def activity_countries(prefecture_id: int, filters: Filters) -> dict:
+    """The year's verified activities by country: {country: {"alumni": n, "activities": n}}."""
+    return {
         country or "": {"alumni": alumni, "activities": count}
         for country, alumni, count in db.session.execute(
             select(Activity.country, func.count(func.distinct(Activity.alumnus_id)), func.count())
@@ -258,19 +320,21 @@ def countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
             .where(Activity.status == ActivityStatus.VERIFIED, Activity.fiscal_year == filters.fiscal_year)
             .group_by(Activity.country))
     }
-    return residence, activity
 
 
 def stored_countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
-    """`countries` through the precomputed store: the same writes change them as the figures."""
+    """(`residence_countries`, `activity_countries`) through the precomputed store. Both read cohort
+    membership only of the all-years data (not consent or ambassadors); residence no activities, so
+    a logged activity recomputes the activity countries alone."""
 
-    def compute_stale(_stale: list[int], stale_years: list[int]) -> dict:
-        return {prefecture_id: {year: dict(zip(("residence", "activity"), countries(prefecture_id, replace(filters, fiscal_year=year)), strict=True))
-                                for year in stale_years}}
+    def through(key: str, compute, per_year: bool):
+        def compute_stale(_stale: list[int], stale_years: list[int]) -> dict:
+            return {prefecture_id: {year: compute(prefecture_id, replace(filters, fiscal_year=year)) for year in stale_years}}
 
-    stored = precomputed.read_through([prefecture_id], f"countries;{filters.cohort_key}", [filters.fiscal_year], compute_stale)
-    section = stored[prefecture_id][filters.fiscal_year]
-    return section["residence"], section["activity"]
+        return precomputed.read_through([prefecture_id], f"{key};{filters.cohort_key}", [filters.fiscal_year], compute_stale,
+                                        every_year=MEMBERSHIP, per_year=per_year)[prefecture_id][filters.fiscal_year]
+
+    return through("residence", residence_countries, per_year=False), through("activity-countries", activity_countries, per_year=True)
 
 
 def notable_activities(prefecture_id: int, filters: Filters, limit: int = 5):
@@ -281,6 +345,18 @@ def notable_activities(prefecture_id: int, filters: Filters, limit: int = 5):
         .where(Activity.status == ActivityStatus.VERIFIED, Activity.fiscal_year == filters.fiscal_year)
         .order_by((Activity.economic_value_yen + Activity.funds_raised_yen).desc(), Activity.people_reached.desc(), Activity.id)
         .limit(limit)).all()
+
+
+def store_defaults() -> int:
+    """Compute and store what the dashboard and every prefecture's report show when opened (the
+    default 年度 and its trend, no filter), so that the first readers after a deploy or a migration
+    do not wait for it; how many stored figures were computed (0 when all were current)."""
+    filters = Filters(default_year())
+    with precomputed.batch() as computed:
+        figures(None, filters, trend_years(filters))
+        for prefecture in PREFECTURES:
+            stored_countries(prefecture, filters)
+    return len(computed)
 
 
 def _window(first: int, last: int):
@@ -399,15 +475,16 @@ def publish_countries(residence: dict, activity: dict, full: bool) -> dict:
 
 def report(prefecture_id: int, filters: Filters, full: bool) -> dict:
     """Everything the return report shows for one prefecture and 年度 (one fixed set of queries)."""
-    years = list(range(filters.fiscal_year - TREND_YEARS + 1, filters.fiscal_year + 1))
-    by_year = figures([prefecture_id], filters, years)[prefecture_id]
+    years = trend_years(filters)
+    with precomputed.batch():  # what was computed, stored in one write
+        by_year = figures([prefecture_id], filters, years)[prefecture_id]
+        residence, activity = stored_countries(prefecture_id, filters)
     current, previous = by_year[filters.fiscal_year], by_year[filters.fiscal_year - 1]
     if not full and filters.narrows:
         ensure_group_size(current.tracked)
     published = {year: publish_year(by_year[year], full) for year in years}
     now, before = published[filters.fiscal_year], published[filters.fiscal_year - 1]
     change = {key: _change(now[key], before[key]) for key in now if key not in ("reachable_percent", "engaged_percent")}
-    residence, activity = stored_countries(prefecture_id, filters)
     return {
         "filters": filters,
         "years": years,
@@ -439,7 +516,7 @@ INDICATORS = ("tracked", "reachable", "engaged", "ambassadors", "activities", "e
 def national(filters: Filters) -> dict:
     """The 47 prefectures' indicators for one year and the national trend, always under disclosure
     control (this is what the ministry compares)."""
-    years = list(range(filters.fiscal_year - TREND_YEARS + 1, filters.fiscal_year + 1))
+    years = trend_years(filters)
     by_prefecture = figures(None, filters, years)
     prefectures = PREFECTURES  # every one, also those without alumni (zeros, shown on the map)
     current = {p: by_prefecture[p][filters.fiscal_year] for p in prefectures}
@@ -486,4 +563,5 @@ def _national_sum(items: list[YearFigures], year: int) -> YearFigures:
     return total
 
 
-__all__ = ["Filters", "GroupTooSmall", "INDICATORS", "national", "report", "compute", "figures", "protect_derived"]
+__all__ = ["Filters", "GroupTooSmall", "INDICATORS", "national", "report", "compute_activity", "compute_cohort", "figures",
+           "protect_derived", "store_defaults"]

@@ -6,13 +6,12 @@ to anyone else has passed crm.reports.disclosure.
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
 from flask import Response, abort, make_response, render_template, request
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
-from crm import TOKYO, access, audit, htmx
+from crm import access, audit, htmx
 from crm.access import REPORT_ROLES, roles
 from crm.alumni.models import Position
 from crm.ambassadors.models import ActivityKind
@@ -43,17 +42,13 @@ INDICATOR_LABELS = {
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
-def _current_year() -> int:
-    return fiscal_year.fiscal_year_of(datetime.now(TOKYO).date())
-
-
 def _filters():
-    return returns.Filters.parse(request.args, _current_year() - 1)
+    return returns.Filters.parse(request.args, returns.default_year())
 
 
 def _filter_context(filters) -> dict:
     return {"filters": filters, "positions": Position, "countries": country_choices(),
-            "year_choices": list(range(_current_year(), _current_year() - 10, -1)), "labels": INDICATOR_LABELS,
+            "year_choices": list(range(returns.current_year(), returns.current_year() - 10, -1)), "labels": INDICATOR_LABELS,
             "kinds": ActivityKind}
 
 
