@@ -240,6 +240,22 @@ def test_panel_of_a_shared_alumnus_shows_only_the_prefectures_own_activities(sig
     assert 'id="log-form"' in tottori
 
 
+def test_the_panel_links_to_all_of_the_persons_activities_within_the_scope(signed_in, make_alumnus, make_activity):
+    shared = make_alumnus(TOTTORI, HYOGO, family="Shared")
+    make_activity(shared, TOTTORI, description="Tottori pear tasting")
+    make_activity(shared, HYOGO, description="Kobe sake seminar")
+    make_activity(make_alumnus(TOTTORI, family="Other"), TOTTORI, description="Someone else's talk")
+    hyogo_only = make_alumnus(HYOGO, family="Kobe")
+    client = signed_in(Role.PREFECTURE_STAFF)
+    assert f'/ambassadors/activities?alumnus={shared}"' in client.htmx_get(f"/ambassadors/alumni/{shared}/activities").text
+    page = client.get(f"/ambassadors/activities?alumnus={shared}").text
+    assert "Tottori pear tasting" in page and "SHARED" in page
+    assert "Kobe sake seminar" not in page and "Someone else" not in page
+    assert f'name="alumnus" value="{shared}"' in page  # changing another filter keeps the person
+    assert client.get(f"/ambassadors/activities?alumnus={hyogo_only}").status_code == 404
+    assert "Someone else" in client.get("/ambassadors/activities?alumnus=x").text  # not a number: no filter
+
+
 def test_administrators_see_every_prefectures_activities_in_the_panel_but_do_not_log(signed_in, make_alumnus, make_activity):
     shared = make_alumnus(TOTTORI, HYOGO)
     make_activity(shared, TOTTORI, description="Tottori pear tasting")

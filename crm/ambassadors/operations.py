@@ -86,6 +86,9 @@ def activity_query(filters: dict):
     year = _int(filters.get("year"))
     if year:
         statement = statement.where(Activity.fiscal_year == year)
+    alumnus_id = _int(filters.get("alumnus"))
+    if alumnus_id:
+        statement = statement.where(Activity.alumnus_id == alumnus_id)
     return statement
 
 

@@ -26,7 +26,7 @@ from crm.listing import paginate
 # Records are the prefecture's own: its staff keep them, administrators may correct them.
 EDITORS = (Role.ADMIN, Role.PREFECTURE_STAFF)
 STALE_MESSAGE = _l("Someone else changed this record meanwhile. These are the current values; apply your change again.")
-ACTIVITY_FILTERS = ("status", "kind", "year")
+ACTIVITY_FILTERS = ("status", "kind", "year", "alumnus")
 
 
 def _today():
@@ -165,9 +165,12 @@ def _logged(alumnus: Alumnus, form, done_url: str, log_url: str | None = None):
 @roles(*EDITORS)
 def list_activities():
     filters = {key: request.args.get(key, "") for key in ACTIVITY_FILTERS}
+    # One person's activities (the alumnus page links here): someone outside the scope is a 404.
+    person = access.load(Alumnus, int(filters["alumnus"])) if filters["alumnus"].isdigit() else None
+    filters["alumnus"] = str(person.id) if person else ""
     page = paginate(operations.activity_query(filters), operations.ACTIVITY_SORTS, "-date", Activity.id)
     return htmx.render("ambassadors/activities/index.html", "ambassadors/activities/_rows.html", page=page,
-                       filters=filters, kinds=ActivityKind, statuses=ActivityStatus, form=_log_form(),
+                       filters=filters, person=person, kinds=ActivityKind, statuses=ActivityStatus, form=_log_form(),
                        filtered=any(filters.values()))
 
 
