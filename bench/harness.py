@@ -15,7 +15,8 @@ from pathlib import Path
 from sqlalchemy import event, inspect, text
 
 from crm import create_app
-from crm.alumni.models import ALUMNI_SEARCH_DDL, ALUMNI_SEARCH_REBUILD, ALUMNI_SEARCH_TABLE
+from crm.alumni.models import POSTGRESQL_SEARCH_INDEXES, SEARCH_TABLES, search_table_rebuild
+from crm.db import UNMODELLED_INDEXES
 from crm.extensions import db
 from crm.reference.prefectures import sync_prefectures
 
@@ -109,7 +110,7 @@ def add_missing_indexes() -> None:
         for table in db.metadata.sorted_tables:
             present = {index["name"] for index in inspector.get_indexes(table.name)}
             modelled = {index.name for index in table.indexes}
-            for name in sorted(present - modelled):
+            for name in sorted(present - modelled - UNMODELLED_INDEXES):
                 if name.startswith("ix_"):
                     connection.exec_driver_sql(f'DROP INDEX "{name}"')
                     changed = True
@@ -118,11 +119,17 @@ def add_missing_indexes() -> None:
                 if index.name not in present and (condition is None or condition.dialect in (None, dialect)):
                     index.create(connection)
                     changed = True
-        if dialect == "sqlite" and not inspector.has_table(ALUMNI_SEARCH_TABLE):
-            for statement in ALUMNI_SEARCH_DDL:
+        alumni_indexes = {index["name"] for index in inspector.get_indexes("alumni")}
+        for name, statement in POSTGRESQL_SEARCH_INDEXES.items():
+            if dialect == "postgresql" and name not in alumni_indexes:
                 connection.exec_driver_sql(statement)
-            connection.exec_driver_sql(ALUMNI_SEARCH_REBUILD)
-            changed = True
+                changed = True
+        for search_table, statements in SEARCH_TABLES.items():
+            if dialect == "sqlite" and not inspector.has_table(search_table):
+                for statement in statements:
+                    connection.exec_driver_sql(statement)
+                connection.exec_driver_sql(search_table_rebuild(search_table))
+                changed = True
     if changed or (dialect == "sqlite" and not inspect(engine).has_table("sqlite_stat1")):
         refresh_statistics(engine)
 

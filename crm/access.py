@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from flask import abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import Select, exists, false, select, true
+from sqlalchemy import Select, any_, exists, false, func, select, true
 
 from crm import audit
 from crm.alumni.models import AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement
@@ -226,9 +226,16 @@ def _alumnus_scope(user: User):
     if user.role == Role.ADMIN:
         return true()
     if user.role == Role.PREFECTURE_STAFF:
+        served = select(Placement.alumnus_id).where(Placement.prefecture_id == user.prefecture_id)
+        if db.session.get_bind().dialect.name == "postgresql":
+            # PostgreSQL prices the prefecture's ~2,400 primary-key lookups above a scan of the whole
+            # registry, so an IN became a hash join over every alumnus (44 ms for a short search
+            # word). ANY(ARRAY(…)) runs the placements index first and hands the ids to the primary
+            # key: 4–10 ms at 100,000 alumni.
+            return Alumnus.id == any_(func.array(served.scalar_subquery()))
         # IN rather than EXISTS: the database starts from the prefecture's placements (an index)
         # instead of testing every alumnus in the country.
-        return Alumnus.id.in_(select(Placement.alumnus_id).where(Placement.prefecture_id == user.prefecture_id))
+        return Alumnus.id.in_(served)
     return false()
 
 

@@ -191,15 +191,20 @@ def enum_column(enum_class, length=30):
 # Tables a domain keeps beside its models, created by DDL of its own (SQLite FTS5 search indexes,
 # which bring shadow tables named after them): comparing models with migrations leaves them out.
 UNMODELLED_TABLES: set[str] = set()
+# Likewise indexes created by DDL of their own: PostgreSQL expression indexes, which alembic cannot
+# compare when the same models are checked against SQLite.
+UNMODELLED_INDEXES: set[str] = set()
 
 
 def schema_filter(dialect_name: str):
     """Alembic `include_object`: leave out schema objects meant for another database (`ddl_if`),
     such as PostgreSQL's trigram index, when comparing models with a SQLite schema, and the
-    UNMODELLED_TABLES."""
+    UNMODELLED_TABLES and UNMODELLED_INDEXES."""
 
     def include_object(obj, name, type_, reflected, _compare_to):
         if type_ == "table" and reflected and any(name == table or name.startswith(f"{table}_") for table in UNMODELLED_TABLES):
+            return False
+        if type_ == "index" and reflected and name in UNMODELLED_INDEXES:
             return False
         condition = getattr(obj, "_ddl_if", None)
         return condition is None or condition.dialect in (None, dialect_name)

@@ -607,6 +607,31 @@ def test_search_treats_percent_and_underscore_as_text(signed_in, make_alumnus):
     assert "PLAIN" not in client.htmx_get("/alumni?q=_").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("role", [Role.PREFECTURE_STAFF, Role.ADMIN])
+def test_a_word_of_one_or_two_characters_finds_the_start_of_a_name_word(signed_in, make_alumnus, role):
+    client = signed_in(role, prefecture=TOTTORI if role == Role.PREFECTURE_STAFF else None)
+    make_alumnus(TOTTORI, family="Johnson", given="Emily", kana="エミリー・ジョンソン")
+    make_alumnus(TOTTORI, family="Majors", given="Tom", kana="トム・メジャーズ")
+    make_alumnus(TOTTORI, family="Plain", given="Anna", employer="Jomo Ltd", city="Johannesburg")
+    for term, found in (("jo", {"JOHNSON"}), ("J", {"JOHNSON"}), ("ジョ", {"JOHNSON"}), ("じょ", {"JOHNSON"}), ("ｼﾞｮ", {"JOHNSON"}),
+                        ("エ", {"JOHNSON"}), ("ト", {"MAJORS"}), ("an", {"PLAIN"}), ("em jo", {"JOHNSON"}), ("to jo", set()),
+                        ("jom", {"PLAIN"}), ("-", set())):
+        html = client.htmx_get(f"/alumni?q={term}").get_data(as_text=True)
+        assert {name for name in ("JOHNSON", "MAJORS", "PLAIN") if name in html} == found, term
+
+
+def test_a_short_word_follows_a_renamed_alumnus(app, signed_in, make_alumnus):
+    client = signed_in(Role.ADMIN)
+    alumnus = make_alumnus(TOTTORI, family="Smith", given="Ola")
+    with app.app_context():
+        from crm.alumni import operations
+
+        operations.set_fields(db.session.get(Alumnus, alumnus), {"family_name": "Nakamura"})
+        db.session.commit()
+    assert "NAKAMURA" in client.htmx_get("/alumni?q=na").get_data(as_text=True)
+    assert "NAKAMURA" not in client.htmx_get("/alumni?q=sm").get_data(as_text=True)
+
+
 def test_search_matches_every_field_through_the_stored_search_text(signed_in, make_alumnus):
     client = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
     make_alumnus(TOTTORI, family="Kowalski", given="Anna", kana="アンナ・コワルスキ", email="anna@example.pl", city="Kraków", employer="Jagiellonian")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from crm.audit import Audited
 from crm.auth.models import User, enum_column
-from crm.db import UNMODELLED_TABLES, UTCDateTime, utcnow
+from crm.db import UNMODELLED_INDEXES, UNMODELLED_TABLES, UTCDateTime, utcnow
 from crm.extensions import db
 from crm.i18n import LabelledEnum
 from crm.reference.countries import country_name
@@ -311,12 +311,61 @@ ALUMNI_SEARCH_DDL = (
     f" INSERT INTO {ALUMNI_SEARCH_TABLE}({ALUMNI_SEARCH_TABLE}, rowid, search_text) VALUES ('delete', old.id, old.search_text);"
     f" INSERT INTO {ALUMNI_SEARCH_TABLE}(rowid, search_text) VALUES (new.id, new.search_text); END",
 )
-# Fills the index from rows that are already there (an existing database gaining the table).
-UNMODELLED_TABLES.add(ALUMNI_SEARCH_TABLE)
-ALUMNI_SEARCH_REBUILD = f"INSERT INTO {ALUMNI_SEARCH_TABLE}({ALUMNI_SEARCH_TABLE}) VALUES ('rebuild')"
-for _statement in ALUMNI_SEARCH_DDL:
-    event.listen(Alumnus.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-# The triggers go with the alumni table; the virtual table must go too, or a recreated registry
-# would inherit the old rows' index.
-event.listen(Alumnus.__table__, "before_drop",
-             DDL(f"DROP TABLE IF EXISTS {ALUMNI_SEARCH_TABLE}").execute_if(dialect="sqlite"))
+
+# Words of one or two characters are too short for trigrams: they match the start of a word of a
+# name (family, given or katakana name; ジョン・スミス is two words), through a prefix index. On
+# SQLite an FTS5 table over the three name columns, its words split by the unicode61 tokenizer
+# (case folded, accents kept, as the substring search keeps them) with one- and two-character
+# prefixes indexed; on PostgreSQL a GIN index over the same words ('simple' text search), below.
+# Migration 0010_alumni_scope creates both.
+ALUMNI_NAMES_TABLE = "alumni_names"
+_NAME_COLUMNS = ("family_name", "given_name", "name_katakana")
+_NAME_CHANGED = " OR ".join(f"old.{column} IS NOT new.{column}" for column in _NAME_COLUMNS)
+_NAMES, _OLD_NAMES, _NEW_NAMES = (", ".join(f"{prefix}{column}" for column in _NAME_COLUMNS) for prefix in ("", "old.", "new."))
+ALUMNI_NAMES_DDL = (
+    f"CREATE VIRTUAL TABLE {ALUMNI_NAMES_TABLE} USING fts5({_NAMES}, content='alumni', content_rowid='id',"
+    " tokenize='unicode61 remove_diacritics 0', prefix='1 2')",
+    f"CREATE TRIGGER {ALUMNI_NAMES_TABLE}_insert AFTER INSERT ON alumni BEGIN"
+    f" INSERT INTO {ALUMNI_NAMES_TABLE}(rowid, {_NAMES}) VALUES (new.id, {_NEW_NAMES}); END",
+    f"CREATE TRIGGER {ALUMNI_NAMES_TABLE}_delete AFTER DELETE ON alumni BEGIN"
+    f" INSERT INTO {ALUMNI_NAMES_TABLE}({ALUMNI_NAMES_TABLE}, rowid, {_NAMES}) VALUES ('delete', old.id, {_OLD_NAMES}); END",
+    f"CREATE TRIGGER {ALUMNI_NAMES_TABLE}_update AFTER UPDATE ON alumni WHEN {_NAME_CHANGED} BEGIN"
+    f" INSERT INTO {ALUMNI_NAMES_TABLE}({ALUMNI_NAMES_TABLE}, rowid, {_NAMES}) VALUES ('delete', old.id, {_OLD_NAMES});"
+    f" INSERT INTO {ALUMNI_NAMES_TABLE}(rowid, {_NAMES}) VALUES (new.id, {_NEW_NAMES}); END",
+)
+
+# SQLite's search tables and how each is filled from rows already there (an existing database
+# gaining the table).
+SEARCH_TABLES = {
+    ALUMNI_SEARCH_TABLE: ALUMNI_SEARCH_DDL,
+    ALUMNI_NAMES_TABLE: ALUMNI_NAMES_DDL,
+}
+for _table, _ddl in SEARCH_TABLES.items():
+    UNMODELLED_TABLES.add(_table)
+    for _statement in _ddl:
+        event.listen(Alumnus.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+    # The triggers go with the alumni table; the virtual table must go too, or a recreated registry
+    # would inherit the old rows' index.
+    event.listen(Alumnus.__table__, "before_drop", DDL(f"DROP TABLE IF EXISTS {_table}").execute_if(dialect="sqlite"))
+
+
+def search_table_rebuild(table: str) -> str:
+    return f"INSERT INTO {table}({table}) VALUES ('rebuild')"
+
+
+# PostgreSQL's words of the names. The index is created by DDL of its own (alembic cannot compare an
+# expression index when the models are checked against SQLite); a query's expression must be the
+# index's own for the planner to use it, so the literals are written out, not bound.
+_SPACE = text("' '")
+NAME_WORDS = func.to_tsvector(
+    text("'simple'"),
+    Alumnus.family_name.concat(_SPACE).concat(Alumnus.given_name).concat(_SPACE)
+    .concat(func.coalesce(Alumnus.name_katakana, text("''"))),
+)
+POSTGRESQL_SEARCH_INDEXES = {
+    "ix_alumni_name_words": "CREATE INDEX ix_alumni_name_words ON alumni USING gin"
+                            " (to_tsvector('simple', family_name || ' ' || given_name || ' ' || coalesce(name_katakana, '')))",
+}
+for _index, _statement in POSTGRESQL_SEARCH_INDEXES.items():
+    UNMODELLED_INDEXES.add(_index)
+    event.listen(Alumnus.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
