@@ -12,9 +12,9 @@ from crm.db import schema_filter
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Python logging from alembic.ini, keeping the app's loggers: a migration run inside a process
+# (tests, a deploy hook) must not silence them (fileConfig disables existing loggers by default).
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
