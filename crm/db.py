@@ -16,6 +16,8 @@ import operator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+import orjson
+
 from sqlalchemy import JSON, DateTime, Enum, Table, event, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
@@ -137,9 +139,17 @@ def _bulk_insert(dialect, table: Table, keys: tuple[str, ...]):
         raise ValueError(f"bulk insert into {table.name} without {defaulted}")
     compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
     order = list(compiled.positiontup) if dialect.positional else list(keys)  # SQLite's "?, ?, …" / COPY's columns
-    processors = [(table.c[key].type.dialect_impl(dialect).bind_processor(dialect), not isinstance(table.c[key].type, JSON))
+    processors = [(_json_document, False) if isinstance(table.c[key].type, JSON)
+                  else (table.c[key].type.dialect_impl(dialect).bind_processor(dialect), True)
                   for key in order]
     return str(compiled), order, processors
+
+
+def _json_document(value) -> str:
+    """A JSON column's value as text, for both databases (a parameter on SQLite, a COPY field on
+    PostgreSQL): orjson, ~5× faster than json.dumps on an import's 100,000 audit documents. The text
+    differs (UTF-8 rather than \\u escapes, no spaces), the document read back does not."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def utcnow() -> datetime:
