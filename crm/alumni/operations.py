@@ -174,7 +174,7 @@ def alumni_query(filters: dict):
                              with_expression(Alumnus.is_ambassador, Alumnus.id.in_(ambassador_ids(current=True))))
 
 
-# What a list row shows (templates/alumni/_row.html): the rest of each record is left unloaded.
+# What a list row shows (templates/alumni/_rows.html): the rest of each record is left unloaded.
 LIST_ROW = load_only(Alumnus.family_name, Alumnus.given_name, Alumnus.name_katakana, Alumnus.city,
                      Alumnus.residence_country, Alumnus.employer, Alumnus.archived_at, Alumnus.updated_at)
 
