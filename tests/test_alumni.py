@@ -116,6 +116,23 @@ def test_filters_by_country_position_years_sector_tag_and_consent(app, tottori, 
     assert "WALKER" in html and "TREMBLAY" not in html
 
 
+def test_a_list_row_shows_placements_in_order_tags_and_residence(app, tottori, make_alumnus):
+    alumnus_id = make_alumnus(TOTTORI, HYOGO, family="Rowe", given="Ann", city="Seattle", residence_country="US",
+                              employer="Acme", start_year=2012)
+    make_alumnus(TOTTORI, family="Other", given="Ben")
+    with app.app_context():
+        alumnus = db.session.get(Alumnus, alumnus_id)
+        alumnus.tags.extend([Tag(name="Trade"), Tag(name="Alpha")])
+        db.session.commit()
+    html = tottori.htmx_get("/alumni?q=rowe").get_data(as_text=True)
+    assert f'<a href="/alumni/{alumnus_id}">ROWE, Ann</a>' in html and 'aria-label="Select ROWE, Ann"' in html
+    assert "Tottori ALT 2012–2014<br>Hyogo ALT 2015–2016" in html and "Seattle, United States" in html
+    assert '<span class="tag">Alpha</span> <span class="tag">Trade</span>' in html and "Acme" in html
+    assert "OTHER" not in html
+    japanese = tottori.htmx_get("/alumni?q=rowe", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "鳥取県 ALT（外国語指導助手） 2012–2014<br>兵庫県 ALT（外国語指導助手） 2015–2016" in japanese and 'aria-label="ROWE, Ann を選択"' in japanese
+
+
 def test_sorting_paging_and_result_count(tottori, make_alumnus):
     for number in range(53):
         make_alumnus(TOTTORI, family=f"Family{number:02d}", given="X")

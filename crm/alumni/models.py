@@ -214,12 +214,21 @@ class Placement(Audited, db.Model):
 
     @property
     def years(self) -> str:
-        return f"{self.start_year}–{self.end_year or ''}"
+        return served_years(self.start_year, self.end_year)
 
     @property
     def summary(self) -> str:
         """One line for lists: 鳥取県 ALT 2013–2016 (a property, not a macro: lists render it per row)."""
-        return f"{self.host_prefecture.name} {self.position.label} {self.years}"
+        return placement_summary(self.host_prefecture.name, self.position, self.start_year, self.end_year)
+
+
+def served_years(start_year: int, end_year: int | None) -> str:
+    return f"{start_year}–{end_year or ''}"
+
+
+def placement_summary(prefecture_name: str, position: Position, start_year: int, end_year: int | None) -> str:
+    """A placement's line in lists, from its columns (the alumni list reads them without loading records)."""
+    return f"{prefecture_name} {position.label} {served_years(start_year, end_year)}"
 
 
 class ContactEntry(Audited, db.Model):

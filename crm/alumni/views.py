@@ -60,9 +60,10 @@ def country_filter(code):
 @roles(*ALUMNI_ROLES)
 def list_alumni():
     filters = {key: request.args.get(key, "") for key in FILTER_KEYS}
-    statement = operations.alumni_query(filters).options(operations.LIST_ROW)
-    page = paginate(statement, operations.alumni_sorts(filters), "name", Alumnus.id,
+    statement = operations.list_columns(operations.filtered_alumni(filters))
+    page = paginate(statement, operations.alumni_sorts(filters), "name", Alumnus.id, scalars=False,
                     count_limit=current_app.config["ALUMNI_COUNT_LIMIT"])
+    page.items = operations.listed_alumni(page.items)
     return htmx.render(
         "alumni/index.html", "alumni/_rows.html",
         page=page, filters=filters, tags=operations.all_tags(), countries=country_choices(),
