@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 import zipfile
 
 import openpyxl
@@ -456,6 +457,49 @@ def test_cli_import_dry_run_then_import_then_export(app, tmp_path):
     assert result.exit_code == 0 and "3 rows" in result.output
     assert openpyxl.load_workbook(out).active.max_row == 4
     assert runner.invoke(args=["export", "alumni", "--prefecture", "28", "--format", "csv", "-o", str(out)]).output.startswith("0 rows")
+
+
+def test_cli_checks_while_it_commits_and_a_bad_row_after_written_batches_rolls_everything_back(app, tmp_path):
+    """The CLI checks and commits in one pass, its rows checked by a thread batches ahead of the
+    commit: bad rows found after whole batches were written in the transaction still leave nothing,
+    every bad row is reported, and a file problem raised in that thread (too many rows) too."""
+    names = distinct_names(500)
+    rows = [[f"{names[i % 500]}, Test", "", f"cli-{i}@example.com", "US", "", "ALT", "2015-2017"] for i in range(2500)]
+    rows[1800][2] = "not an email"
+    rows[2400][6] = "2019-2010"
+    path = tmp_path / "late-errors.csv"
+    path.write_bytes(csv_bytes(rows))
+    runner = app.test_cli_runner()
+    checked = runner.invoke(args=["import", "alumni", str(path), "--prefecture", "31", "--dry-run"])
+    result = runner.invoke(args=["import", "alumni", str(path), "--prefecture", "31"])
+    assert result.exit_code == 1
+    assert "row 1802: メールアドレス:" in result.output and "row 2402: 任用終了年:" in result.output
+    # The same report, in the same words, as a dry run (which only checks, in the calling thread).
+    assert result.output == checked.output
+    assert "2500 rows checked, 2 rejected" in result.output
+    assert alumni(app) == []
+    app.config["IMPORT_MAX_ROWS"] = 2000
+    try:
+        result = runner.invoke(args=["import", "alumni", str(path), "--prefecture", "31"])
+    finally:
+        app.config["IMPORT_MAX_ROWS"] = 100_000
+    assert result.exit_code == 1 and "2000" in result.output
+    assert alumni(app) == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.record_type == "alumni")) == 0
+
+
+def test_a_failure_in_the_cli_commit_stops_its_checking_thread_and_leaves_nothing(app, tmp_path, monkeypatch):
+    path = tmp_path / "alumni.csv"
+    path.write_bytes(csv_bytes([[f"{name}, Test", "", f"stop-{i}@example.com", "US", "", "ALT", "2015-2017"]
+                                for i, name in enumerate(distinct_names(1000) * 3)]))
+    original = operations.apply_job
+    monkeypatch.setattr(operations, "apply_job", lambda job, fail_after_rows=None: original(job, fail_after_rows=1000))
+    result = app.test_cli_runner().invoke(args=["import", "alumni", str(path), "--prefecture", "31"])
+    assert isinstance(result.exception, RuntimeError) and "injected failure" in str(result.exception)
+    assert not [thread for thread in threading.enumerate() if thread.name.endswith("-check")]
+    assert alumni(app) == []
+    assert latest_job(app).state == JobState.FAILED
 
 
 def test_different_emails_are_different_people_even_with_the_same_name_key(app, signed_in, make_alumnus):

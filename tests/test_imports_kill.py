@@ -33,9 +33,9 @@ from tests.test_imports import csv_bytes, distinct_names
 
 ROWS = 5000  # five batches of operations.BATCH_ROWS
 PAUSE_SECONDS = 2
-# The progress is the share of the file read, and a batch is written before the row after it is read:
-# past 30 % (row ~1500 of 5000) the first 1000 rows are in the open transaction, and at least three
-# pauses (6 s) lie ahead of the commit, so the kill lands in the middle even on a slow machine.
+# The commit's progress is the share of the file whose rows are written: past 30 % (row ~1500 of 5000)
+# the first 1000 rows are in the open transaction, and at least three pauses (6 s) lie ahead of the
+# commit, so the kill lands in the middle even on a slow machine.
 KILL_AT_PERCENT = 30
 # Generous: a loaded two-core CI machine starts Python, checks 5000 rows and writes two batches.
 WAIT_SECONDS = 180
