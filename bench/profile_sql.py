@@ -1,4 +1,4 @@
-"""`python -m bench.profile_sql DATABASE_URL URL [ROLE] [PREFECTURE]`: per-statement timings of one request
+"""`python -m bench.profile_sql DATABASE_URL URL [ROLE] [PREFECTURE] [--htmx]`: per-statement timings of one request
 (on a database a benchmark generated), slowest first, with the SQL text."""
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from crm.extensions import db
 
 
 def main() -> None:
-    database_url, url = sys.argv[1], sys.argv[2]
-    role = Role(sys.argv[3]) if len(sys.argv) > 3 else Role.ADMIN
-    prefecture = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    arguments = [argument for argument in sys.argv[1:] if not argument.startswith("--")]
+    database_url, url = arguments[0], arguments[1]
+    role = Role(arguments[2]) if len(arguments) > 2 else Role.ADMIN
+    prefecture = int(arguments[3]) if len(arguments) > 3 else None
     app = bench_app(database_url, reuse=True)
     app.config["WTF_CSRF_ENABLED"] = False
     client = _signed_in_client(app, role, prefecture)

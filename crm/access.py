@@ -182,6 +182,19 @@ def scoped(model: type, user=None) -> Select:
     return select(model).where(scope_clause(model, user))
 
 
+def scoped_rows(model: type, ids, user=None) -> Select:
+    """`scoped(model)` for the rows with these ids (a page that a scoped query found): the ids lead
+    and each row's scope is checked on its own. On PostgreSQL the list's form of a prefecture's
+    alumni scope (ANY(ARRAY(…)), built to start from the prefecture) would walk its ~2,400 ids
+    beside the page's 50 (7 ms instead of 1)."""
+    user = user if user is not None else current_user
+    statement = select(model).where(model.id.in_(ids))
+    if model is Alumnus and getattr(user, "is_authenticated", False) and user.role == Role.PREFECTURE_STAFF:
+        return statement.where(exists().where(Placement.alumnus_id == Alumnus.id,
+                                              Placement.prefecture_id == user.prefecture_id))
+    return statement.where(scope_clause(model, user))
+
+
 def load(model: type, record_id, user=None):
     """One record through the scope, or 404 (logged) whether it is missing or out of scope."""
     try:

@@ -59,28 +59,57 @@ def page_number() -> int:
 
 
 def paginate(statement: Select, columns: dict, default_sort: str, tiebreak, per_page: int | None = None, scalars=True,
-             count_limit: int | None = None) -> Page:
+             count_limit: int | None = None, rows_by_key=None) -> Page:
     """Count, sort (with a stable tiebreak) and slice one page of `statement`.
 
     With `count_limit`, counting stops that many rows past the start of the requested page: a broad
     filter over a large registry then costs a bounded count, shown as "more than N", and paging on
     still works (each further page counts on from its own start). Small results are counted exactly.
+    The filter and sort then run once, for the keys (`tiebreak`) of the page and of the rows counted
+    after it; `rows_by_key(keys)` is the statement that reads the page's rows by their keys.
     """
     per_page = per_page or current_app.config["PAGE_SIZE"]
     key, descending = sort_from_request(columns, default_sort)
     requested = page_number()
+    column = columns[key]
+    ordered = statement.order_by(column.desc() if descending else column.asc(), tiebreak)
+    if count_limit is not None and (found := _bounded_page(ordered, tiebreak, requested, per_page, count_limit)):
+        total, more, keys = found
+        items = _read(rows_by_key(keys), scalars) if keys else []
+        order = {row_key: index for index, row_key in enumerate(keys)}
+        items.sort(key=lambda item: order[getattr(item, tiebreak.key)])
+        return Page(items, total, requested, per_page, key, descending, more)
+    total, more = _count(statement, None if count_limit is None else (requested - 1) * per_page + count_limit)
+    page = min(requested, max(1, -(-total // per_page)))
+    items = _read(ordered.limit(per_page).offset((page - 1) * per_page), scalars)
+    return Page(items, total, page, per_page, key, descending, more)
+
+
+def _read(statement: Select, scalars: bool) -> list:
+    result = db.session.execute(statement)
+    return list(result.scalars().unique() if scalars else result)
+
+
+def _bounded_page(ordered: Select, tiebreak, requested: int, per_page: int, count_limit: int):
+    """The requested page's keys and the bounded count in ONE pass of the filter and sort: the keys of
+    up to `count_limit` + 1 rows from the page's start, in order (a count and a slice would filter and
+    sort twice). → (total, more, the page's keys), or None for a page past the end (its last page
+    must be counted first)."""
+    start = (requested - 1) * per_page
+    keys = db.session.scalars(ordered.with_only_columns(tiebreak, maintain_column_froms=True)
+                              .limit(count_limit + 1).offset(start)).all()
+    if not keys and start:
+        return None
+    return start + min(len(keys), count_limit), len(keys) > count_limit, keys[:per_page]
+
+
+def _count(statement: Select, ceiling: int | None) -> tuple[int, bool]:
+    """→ (rows of `statement`, up to `ceiling` when given; whether there are more)."""
     # Only the rows' existence matters to the count, so an index can answer it without the table.
     counted = statement.order_by(None).with_only_columns(literal_column("1"), maintain_column_froms=True)
-    ceiling = None if count_limit is None else (requested - 1) * per_page + count_limit
     if ceiling is not None:
         counted = counted.limit(ceiling + 1)
     total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
-    more = ceiling is not None and total > ceiling
-    if more:
-        total = ceiling
-    page = min(requested, max(1, -(-total // per_page)))
-    column = columns[key]
-    ordered = statement.order_by(column.desc() if descending else column.asc(), tiebreak)
-    result = db.session.execute(ordered.limit(per_page).offset((page - 1) * per_page))
-    items = list(result.scalars().unique() if scalars else result)
-    return Page(items, total, page, per_page, key, descending, more)
+    if ceiling is not None and total > ceiling:
+        return ceiling, True
+    return total, False

@@ -96,8 +96,29 @@ def test_list_counts_exactly_up_to_the_limit_then_says_more_and_still_pages(app,
     assert names == ["COUNTED4", "COUNTED5"] and "5–6 of 7" in html and "Page 3 of 4" in html
     html, names = page(4)
     assert names == ["COUNTED6"] and "7–7 of 7" in html and 'rel="next"' not in html
+    # A page past the end shows the last one; the rows of a page come in the order sorted by.
+    html, names = page(9)
+    assert names == ["COUNTED6"] and "7–7 of 7" in html
+    html = tottori.htmx_get("/alumni", query_string={"q": "counted", "sort": "-name"}).get_data(as_text=True)
+    assert html.index("COUNTED6") < html.index("COUNTED5") and "COUNTED4" not in html
     html, _names = page(1, "ot")
     assert "OTHER" in html and "1–1 of 1" in html
+
+
+def test_rows_read_by_id_keep_the_scope(app, make_alumnus, make_user):
+    """A list page reads its rows by id (crm.access.scoped_rows): an id outside the scope reads nothing."""
+    from crm.access import scoped_rows
+    from crm.auth.models import User
+    from crm.imports.operations import acting_for
+
+    tottori_id, hyogo_id, shared_id = make_alumnus(TOTTORI), make_alumnus(HYOGO), make_alumnus(HYOGO, TOTTORI)
+    staff_id, _email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    admin_id, _email = make_user(Role.ADMIN)
+    with app.app_context():
+        for user_id, expected in ((staff_id, {tottori_id, shared_id}), (admin_id, {tottori_id, hyogo_id, shared_id})):
+            with acting_for(db.session.get(User, user_id)):
+                found = db.session.scalars(scoped_rows(Alumnus, [tottori_id, hyogo_id, shared_id]))
+                assert {alumnus.id for alumnus in found} == expected
 
 
 def test_filters_by_country_position_years_sector_tag_and_consent(app, tottori, make_alumnus):

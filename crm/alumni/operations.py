@@ -12,7 +12,7 @@ from sqlalchemy import exists, false, func, literal_column, or_, select, table, 
 from sqlalchemy.orm import selectinload, with_expression
 
 from crm import TOKYO, audit
-from crm.access import reaches_whole_registry, scope_clause, scoped
+from crm.access import reaches_whole_registry, scope_clause, scoped, scoped_rows
 from crm.alumni import names
 from crm.alumni.models import (
     ALUMNI_NAMES_TABLE, ALUMNI_SEARCH_TABLE, NAME_WORDS, AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement,
@@ -216,6 +216,11 @@ def list_columns(statement):
         Alumnus.id, Alumnus.family_name, Alumnus.given_name, Alumnus.name_katakana, Alumnus.city,
         Alumnus.residence_country, Alumnus.employer, Alumnus.archived_at, Alumnus.updated_at,
         _is_current_ambassador().label("is_ambassador"))
+
+
+def listed_rows(ids):
+    """The list's columns of these alumni (found by the list's filter), read by id in the user's scope."""
+    return list_columns(scoped_rows(Alumnus, ids))
 
 
 def listed_alumni(rows) -> list[ListedAlumnus]:

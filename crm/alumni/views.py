@@ -62,11 +62,12 @@ def list_alumni():
     filters = {key: request.args.get(key, "") for key in FILTER_KEYS}
     statement = operations.list_columns(operations.filtered_alumni(filters))
     page = paginate(statement, operations.alumni_sorts(filters), "name", Alumnus.id, scalars=False,
-                    count_limit=current_app.config["ALUMNI_COUNT_LIMIT"])
+                    count_limit=current_app.config["ALUMNI_COUNT_LIMIT"], rows_by_key=operations.listed_rows)
     page.items = operations.listed_alumni(page.items)
     return htmx.render(
         "alumni/index.html", "alumni/_rows.html",
-        page=page, filters=filters, tags=operations.all_tags(), countries=country_choices(),
+        # The filter form's tags: only the whole page has the form (not each keystroke's rows).
+        page=page, filters=filters, tags=[] if htmx.is_htmx() else operations.all_tags(), countries=country_choices(),
         positions=Position, sectors=Sector, filtered=any(filters.values()),
     )
 
