@@ -65,15 +65,16 @@ def paginate(statement: Select, columns: dict, default_sort: str, tiebreak, per_
     With `count_limit`, counting stops that many rows past the start of the requested page: a broad
     filter over a large registry then costs a bounded count, shown as "more than N", and paging on
     still works (each further page counts on from its own start). Small results are counted exactly.
-    The filter and sort then run once, for the keys (`tiebreak`) of the page and of the rows counted
-    after it; `rows_by_key(keys)` is the statement that reads the page's rows by their keys.
+    Given `rows_by_key` too, the filter and sort run once, for the keys (`tiebreak`) of the page and
+    of the rows counted after it, and `rows_by_key(keys)` is the statement that reads the page's rows
+    by their keys (for a filter that costs more to run twice than to return 1,000 keys).
     """
     per_page = per_page or current_app.config["PAGE_SIZE"]
     key, descending = sort_from_request(columns, default_sort)
     requested = page_number()
     column = columns[key]
     ordered = statement.order_by(column.desc() if descending else column.asc(), tiebreak)
-    if count_limit is not None and (found := _bounded_page(ordered, tiebreak, requested, per_page, count_limit)):
+    if rows_by_key and count_limit is not None and (found := _bounded_page(ordered, tiebreak, requested, per_page, count_limit)):
         total, more, keys = found
         items = _read(rows_by_key(keys), scalars) if keys else []
         order = {row_key: index for index, row_key in enumerate(keys)}

@@ -101,6 +101,9 @@ def test_list_counts_exactly_up_to_the_limit_then_says_more_and_still_pages(app,
     assert names == ["COUNTED6"] and "7–7 of 7" in html
     html = tottori.htmx_get("/alumni", query_string={"q": "counted", "sort": "-name"}).get_data(as_text=True)
     assert html.index("COUNTED6") < html.index("COUNTED5") and "COUNTED4" not in html
+    # Without a search word the list counts and pages apart (an index range): the same figures.
+    for number, shown in ((1, "1–2 of more than 3"), (2, "3–4 of more than 5"), (4, "7–8 of 8"), (9, "7–8 of 8")):
+        assert shown in tottori.htmx_get("/alumni", query_string={"page": number}).get_data(as_text=True)
     html, _names = page(1, "ot")
     assert "OTHER" in html and "1–1 of 1" in html
 

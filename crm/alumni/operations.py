@@ -223,6 +223,14 @@ def listed_rows(ids):
     return list_columns(scoped_rows(Alumnus, ids))
 
 
+def rows_by_key(filters: dict):
+    """How the list reads its page (`paginate(rows_by_key=…)`): a search finds the page's ids and the
+    bounded count in one pass, then reads the 50 rows by id (a count and a page each ran its LIKEs or
+    its FTS5 match); other filters are index ranges, where counting 1,001 rows and reading a 50-row
+    page cost less than 1,001 ids in order."""
+    return listed_rows if (filters.get("q") or "").strip() else None
+
+
 def listed_alumni(rows) -> list[ListedAlumnus]:
     """The page's rows with their placements (in order of start) and tag names: two queries whatever
     the page size, none for an empty page."""

@@ -62,7 +62,7 @@ def list_alumni():
     filters = {key: request.args.get(key, "") for key in FILTER_KEYS}
     statement = operations.list_columns(operations.filtered_alumni(filters))
     page = paginate(statement, operations.alumni_sorts(filters), "name", Alumnus.id, scalars=False,
-                    count_limit=current_app.config["ALUMNI_COUNT_LIMIT"], rows_by_key=operations.listed_rows)
+                    count_limit=current_app.config["ALUMNI_COUNT_LIMIT"], rows_by_key=operations.rows_by_key(filters))
     page.items = operations.listed_alumni(page.items)
     return htmx.render(
         "alumni/index.html", "alumni/_rows.html",
