@@ -86,6 +86,9 @@ def app(database_url, tmp_path_factory):
             "SQLALCHEMY_DATABASE_URI": database_url,
             # Job files of this run only: job numbers restart with every test database.
             "IMPORT_FOLDER": str(tmp_path_factory.mktemp("imports")),
+            # Small batches: a few thousand rows make several, so tests can fail or kill a commit
+            # between written batches.
+            "IMPORT_BATCH_ROWS": 1000,
             "SESSION_COOKIE_SECURE": False,
             "RATELIMIT_STORAGE_URI": "memory://",
         }

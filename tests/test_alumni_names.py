@@ -418,6 +418,30 @@ def test_romanise_katakana(kana, expected):
     assert romanise_katakana(kana) == expected
 
 
+def test_the_mora_table_is_pykakasi():
+    """crm/alumni/kana_romaji.py holds pykakasi's own romanisation of every katakana mora (generated),
+    so katakana names need none of pykakasi's dictionaries (~120 MB)."""
+    from crm.alumni.kana_romaji import MORA_ROMAJI
+
+    pykakasi = pytest.importorskip("pykakasi")
+    converter = pykakasi.kakasi()
+    morae = [ch + small for ch in map(chr, range(0x30A1, 0x3100)) if names._is_katakana(ch)
+             for small in ("", *(sorted(names._SMALL_KANA) if ch not in "ッー" else ()))]
+    expected = {mora: "".join(part["hepburn"] for part in converter.convert(mora)) for mora in morae
+                if mora not in names._EXTENDED}
+    assert MORA_ROMAJI == expected
+
+
+def test_katakana_names_are_romanised_without_pykakasi(monkeypatch):
+    def no_pykakasi(_text):
+        raise AssertionError("pykakasi was asked")
+
+    monkeypatch.setattr(names, "_pykakasi_hepburn", no_pykakasi)
+    assert romanise_katakana("ジョン・スミス") == "jon sumisu"
+    assert romanise_katakana("ケイティー・ヴァン・デル・ヴェルフ") == "keitii van deru verufu"
+    assert name_key("ｼﾞｮﾝ･ｽﾐｽ") == name_key("John Smith")
+
+
 def test_romanisation_uses_pykakasi():
     pykakasi = pytest.importorskip("pykakasi")
     assert isinstance(names._converter(), pykakasi.kakasi)

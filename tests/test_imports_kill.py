@@ -31,7 +31,8 @@ from crm.imports import operations
 from crm.imports.models import ImportJob, JobState
 from tests.test_imports import csv_bytes, distinct_names
 
-ROWS = 5000  # five batches of operations.BATCH_ROWS
+ROWS = 5000
+BATCH_ROWS = 1000  # the worker's batches (CRM_IMPORT_BATCH_ROWS): five
 PAUSE_SECONDS = 2
 # The commit's progress is the share of the file whose rows are written: past 30 % (row ~1500 of 5000)
 # the first 1000 rows are in the open transaction, and at least three pauses (6 s) lie ahead of the
@@ -57,7 +58,8 @@ def until(condition, what: str, worker: subprocess.Popen | None = None, timeout:
 
 def start_worker(app, path: Path) -> subprocess.Popen:
     env = {**os.environ, "CRM_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "CRM_SECRET_KEY": "kill-test",
-           "CRM_IMPORT_FOLDER": app.config["IMPORT_FOLDER"], "CRM_IMPORT_BATCH_PAUSE": str(PAUSE_SECONDS)}
+           "CRM_IMPORT_FOLDER": app.config["IMPORT_FOLDER"], "CRM_IMPORT_BATCH_PAUSE": str(PAUSE_SECONDS),
+           "CRM_IMPORT_BATCH_ROWS": str(BATCH_ROWS)}
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "crm", "import", "alumni", str(path), "--prefecture", "31"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -13,7 +13,9 @@ Public API
     ``・``, hyphen/dash look-alikes -> ``ー``.
 ``romanise_katakana(kana)``
     Hepburn romaji, parts separated by one space: ``'ジョン・スミス'`` ->
-    ``'jon sumisu'``.  pykakasi does the base syllabary; the extended
+    ``'jon sumisu'``.  The base syllabary comes from ``kana_romaji`` (pykakasi's
+    own romanisation of every mora, generated, so that pykakasi's ~120 MB of
+    dictionaries load only for kanji); the extended
     katakana combinations used for foreign sounds (ティ, ウィ, シェ, ジェ,
     トゥ, クォ, ...), which pykakasi 2.3 romanises as two syllables
     (``ティ`` -> ``'tei'``), are taken from a small table of their own.
@@ -95,6 +97,8 @@ import re
 import threading
 import unicodedata
 from typing import Iterable, Sequence
+
+from crm.alumni.kana_romaji import MORA_ROMAJI
 
 __all__ = [
     "MATCH_THRESHOLD",
@@ -247,6 +251,8 @@ def _romanise_part(part: str) -> str:
             continue
         roma = _EXTENDED.get(unit)
         if roma is None:
+            roma = MORA_ROMAJI.get(unit)
+        if roma is None:  # not katakana (kanji): pykakasi's dictionaries, loaded only now
             roma = _pykakasi_hepburn(unit)
         roma = re.sub(r"[^a-z']", "", roma.lower())
         if unit == "ン":

@@ -62,7 +62,6 @@ from crm.imports.targets import ALUMNUS_FIELDS, TARGETS, VCARD_EXTENSIONS, Targe
 log = logging.getLogger("crm.imports")
 
 PREVIEW_ROWS = 20
-BATCH_ROWS = 1000
 PROGRESS_EVERY_SECONDS = 0.5
 # vCard fields offered for mapping: flattened from the reader's cards (see `_flatten_card`).
 VCARD_HEADERS = [name for name in VCARD_FIELDS if name not in ("x_fields", "phones", "version", "family_name_kana",
@@ -334,6 +333,10 @@ def _max_rows() -> int:
     return current_app.config.get("IMPORT_MAX_ROWS", 100_000)
 
 
+def _batch_rows() -> int:
+    return current_app.config["IMPORT_BATCH_ROWS"]
+
+
 class _Heartbeat:
     def __init__(self, job_id: int, phase: str, fileobj, size: int):
         self.job_id, self.phase, self.fileobj, self.size = job_id, phase, fileobj, max(size, 1)
@@ -380,7 +383,7 @@ def _checked_values(job: ImportJob, job_fingerprint: str):
     return path
 
 
-# The layout of a kept file: pickles of lists of (row number, values), BATCH_ROWS rows a pickle.
+# The layout of a kept file: pickles of lists of (row number, values), a batch of rows a pickle.
 CHECKED_FORMAT = 2
 
 
@@ -408,6 +411,7 @@ def validate_job(job: ImportJob) -> None:
     preview: list[dict] = []
     count = 0
     problem = None
+    batch_rows = _batch_rows()
     token = write_intent.set(False)  # reads only: never hold SQLite's write lock while checking
     try:
         job_fingerprint = fingerprint(job)
@@ -431,7 +435,7 @@ def validate_job(job: ImportJob) -> None:
                         matcher.remember(-number, values)
                     if not errors:
                         kept.append((number, values))
-                        if len(kept) >= BATCH_ROWS:
+                        if len(kept) >= batch_rows:
                             _write_checked(spill, kept)
                             kept = []
             except ImportFileError as error:
@@ -511,7 +515,8 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
     discard_upload(job)
 
 
-# How many batches of rows the checking thread may be ahead of the commit (memory: ~1 MB a batch).
+# How many batches of rows the checking thread may be ahead of the commit (memory: ~5 MB a batch of
+# 5,000 rows).
 BATCHES_AHEAD = 4
 
 
@@ -526,6 +531,7 @@ def _checked_ahead(job: ImportJob, table, fileobj, errors: list):
     app = current_app._get_current_object()
     user = current_user._get_current_object()
     language = str(get_locale())
+    batch_rows = _batch_rows()
     handoff: queue.Queue = queue.Queue(maxsize=BATCHES_AHEAD)
     stop = threading.Event()  # the commit ended (done, or failed): the thread stops at its next batch
 
@@ -542,7 +548,7 @@ def _checked_ahead(job: ImportJob, table, fileobj, errors: list):
                 batch: list[tuple[int, dict]] = []
                 for row in _checked_rows(job, table, errors):
                     batch.append(row)
-                    if len(batch) >= BATCH_ROWS:
+                    if len(batch) >= batch_rows:
                         if not hand_over((fileobj.tell(), batch)):
                             return
                         batch = []
