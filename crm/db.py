@@ -140,7 +140,7 @@ def _insert_as_json(connection: Connection, table: Table, keys: list[str], param
     the driver would bind them (numbers, text, NULL) and take their columns' affinity there."""
     preparer = connection.dialect.identifier_preparer
     columns = ", ".join(preparer.format_column(table.c[key]) for key in keys)
-    values = ", ".join(f"value ->> {index}" for index in range(len(keys)))
+    values = ", ".join(f"json_extract(value, '$[{index}]')" for index in range(len(keys)))
     connection.exec_driver_sql(f"INSERT INTO {preparer.format_table(table)} ({columns}) SELECT {values} "
                                "FROM json_each(?) ORDER BY key", (orjson.dumps(parameters),))
 

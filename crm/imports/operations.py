@@ -4,9 +4,11 @@ Import, in two passes over the stored upload (streamed, never loaded whole):
 1. check (`validate_job`): every row through the target's validation (the alumni forms' own
    validators), duplicates inside the file, a preview of the first rows — nothing written but the
    job's outcome;
-2. commit (`apply_job`): the same checks again, then the upsert, all in ONE transaction together with
-   the job's "done" state. A worker killed in the middle leaves no row of the file and the job
-   `applying` without a fresh heartbeat: the wizard (or the CLI) starts the commit again.
+2. commit (`apply_job`): the rows the check kept (or, when there are none for this file and
+   settings, the same checks again, in a thread ahead of the writes), then the upsert, all in ONE
+   transaction together with the job's "done" state. A worker killed in the middle leaves no row of
+   the file and the job `applying` without a fresh heartbeat: the wizard starts the commit again.
+The CLI's dry run is the check alone; its import is the commit alone (one read of the file).
 
 Matching and scope (the safe rule for other prefectures' people): an import runs as its importer
 and matches rows only against the alumni the importer's prefecture already reaches (email, else
@@ -42,8 +44,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from flask import current_app, g
-from flask_login import current_user
 from flask_babel import force_locale, get_locale, gettext as _
+from flask_login import current_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
