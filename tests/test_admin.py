@@ -2,7 +2,6 @@
 import pytest
 from sqlalchemy import select
 
-from crm.audit import AuditEntry
 from crm.auth.models import Role, User
 from crm.extensions import db
 from tests.conftest import HYOGO, TOTTORI, fragment

@@ -239,7 +239,6 @@ def test_alumnus_placed_in_both_prefectures_appears_for_both(app, signed_in, mak
     shared = make_alumnus(TOTTORI, HYOGO, family="Both")
     for prefecture in (TOTTORI, HYOGO):
         client = app.test_client()
-        from tests.conftest import PASSWORD  # noqa: F401  (the factory's default password)
         _, email = _staff(app, prefecture)
         client.login(email)
         assert "BOTH" in client.htmx_get("/alumni").get_data(as_text=True)

@@ -183,7 +183,7 @@ def test_ambassador_filter_and_badge_follow_the_term_and_the_prefecture(app, sig
     today = date.today()
     current = make_alumnus(TOTTORI, family="Current")
     past = make_alumnus(TOTTORI, family="Past")
-    plain = make_alumnus(TOTTORI, family="Plain")
+    make_alumnus(TOTTORI, family="Plain")  # neither ambassador nor shared
     shared = make_alumnus(TOTTORI, HYOGO, family="Shared")
     make_ambassador(current, start=today - timedelta(days=30))
     make_ambassador(past, start=today - timedelta(days=800), end=today - timedelta(days=400))

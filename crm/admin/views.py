@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
 from crm import access, htmx
 from crm.access import roles
@@ -14,7 +13,7 @@ from crm.audit import AuditEntry
 from crm.auth import operations as accounts
 from crm.auth.forms import choices
 from crm.auth.models import Role, User
-from crm.db import StaleRecord, check_version
+from crm.editing import save_edit
 from crm.extensions import db
 from crm.listing import paginate
 
@@ -87,29 +86,23 @@ def edit_user(user_id: int):
 @bp.post("/users/<int:user_id>")
 @roles(Role.ADMIN)
 def update_user(user_id: int):
-    user = access.load(User, user_id)
-    form = _edit_form(user, submitted=True)
-    status = 422
-    if form.validate_on_submit():
-        try:
-            check_version(user, form.version.data)
-            user.display_name = form.display_name.data.strip()
-            accounts.change_role(user, Role(form.role.data), form.prefecture.data, form.association.data, current_user)
-            db.session.commit()
-        except (StaleRecord, StaleDataError):
-            db.session.rollback()
-            user = access.load(User, user_id)
-            form = _edit_form(user)
-            form.form_errors.append(_("Someone else changed this account meanwhile. These are the current values; apply your change again."))
-            status = 409
-        except accounts.AccountError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            if htmx.is_htmx():
-                return htmx.render("admin/users/show.html", "admin/users/_row.html", user=user)
-            flash(_("Account %(email)s saved.", email=user.email), "success")
-            return htmx.redirect(url_for("admin.list_users"))
+    return save_edit(
+        lambda: access.load(User, user_id), _edit_form, _apply_account_form, _user_fragment,
+        lambda _user: url_for("admin.list_users"),
+        saved_message=lambda user: _("Account %(email)s saved.", email=user.email),
+        refusals=(accounts.AccountError,),
+        stale_message=_l("Someone else changed this account meanwhile. These are the current values; apply your change again."),
+    )
+
+
+def _apply_account_form(user: User, form: UserEditForm) -> None:
+    user.display_name = form.display_name.data.strip()
+    accounts.change_role(user, Role(form.role.data), form.prefecture.data, form.association.data, current_user)
+
+
+def _user_fragment(user: User, form: UserEditForm | None = None, status: int = 200):
+    if form is None:
+        return htmx.render("admin/users/show.html", "admin/users/_row.html", user=user)
     return htmx.render("admin/users/edit.html", "admin/users/_form.html", status=status, user=user, form=form)
 
 

@@ -328,6 +328,11 @@ def add_placement(alumnus: Alumnus, values: dict) -> Placement:
     return placement
 
 
+def update_placement(placement: Placement, values: dict) -> None:
+    for key, value in values.items():
+        setattr(placement, key, value)
+
+
 def archive(alumni: list[Alumnus]) -> None:
     now = utcnow()
     for alumnus in alumni:

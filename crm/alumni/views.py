@@ -24,6 +24,7 @@ from crm.alumni.models import (
 from crm.auth.forms import choices
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
+from crm.editing import STALE_MESSAGE, save_edit
 from crm.extensions import db
 from crm.listing import paginate
 from crm.reference.countries import country_choices, country_name
@@ -36,7 +37,6 @@ SECTIONS = {
     "contact": (ContactDetailsForm, _l("Contact details")),
     "consent": (ConsentForm, _l("Consent and purpose of use")),
 }
-STALE_MESSAGE = _l("Someone else changed this record meanwhile. These are the current values; apply your change again.")
 
 
 def _form_values(form_class, record) -> dict:
@@ -209,26 +209,16 @@ def edit_section(alumnus_id: int, name: str):
 @bp.post("/<int:alumnus_id>/sections/<name>")
 @roles(*ALUMNI_ROLES)
 def update_section(alumnus_id: int, name: str):
-    alumnus = access.load(Alumnus, alumnus_id)
     if name not in SECTIONS:
-        return _section(alumnus, name)
-    form = _section_form(name, alumnus, submitted=True)
-    if not form.validate_on_submit():
-        return _section(alumnus, name, editing=True, form=form, status=422)
-    try:
-        check_version(alumnus, form.version.data)
-        operations.set_fields(alumnus, _submitted_values(form))
-        db.session.commit()
-    except (StaleRecord, StaleDataError):
-        db.session.rollback()
-        alumnus = access.load(Alumnus, alumnus_id)
-        form = _section_form(name, alumnus)
-        form.form_errors.append(str(STALE_MESSAGE))
-        return _section(alumnus, name, editing=True, form=form, status=409)
-    if htmx.is_htmx():
-        return _section(alumnus, name)
-    flash(_("Saved."), "success")
-    return htmx.redirect(url_for("alumni.show_alumnus", alumnus_id=alumnus.id))
+        return _section(access.load(Alumnus, alumnus_id), name)
+    return save_edit(
+        lambda: access.load(Alumnus, alumnus_id),
+        lambda alumnus, submitted=False: _section_form(name, alumnus, submitted),
+        lambda alumnus, form: operations.set_fields(alumnus, _submitted_values(form)),
+        lambda alumnus, form=None, status=200: _section(alumnus, name, editing=form is not None, form=form, status=status),
+        lambda alumnus: url_for("alumni.show_alumnus", alumnus_id=alumnus.id),
+        saved_message=lambda _alumnus: _("Saved."),
+    )
 
 
 @bp.post("/<int:alumnus_id>/archive")
@@ -316,24 +306,13 @@ def edit_placement(placement_id: int):
 @bp.post("/placements/<int:placement_id>")
 @roles(*ALUMNI_ROLES)
 def update_placement(placement_id: int):
-    placement = access.load(Placement, placement_id)
-    form = _placement_form(placement, submitted=True)
-    if not form.validate_on_submit():
-        return _placement_row(placement, True, form, 422)
-    try:
-        check_version(placement, form.version.data)
-        for key, value in _placement_values(form).items():
-            setattr(placement, key, value)
-        db.session.commit()
-    except (StaleRecord, StaleDataError):
-        db.session.rollback()
-        placement = access.load(Placement, placement_id)
-        form = _placement_form(placement)
-        form.form_errors.append(str(STALE_MESSAGE))
-        return _placement_row(placement, True, form, 409)
-    if htmx.is_htmx():
-        return _placement_row(placement)
-    return htmx.redirect(url_for("alumni.show_alumnus", alumnus_id=placement.alumnus_id))
+    return save_edit(
+        lambda: access.load(Placement, placement_id),
+        _placement_form,
+        lambda placement, form: operations.update_placement(placement, _placement_values(form)),
+        lambda placement, form=None, status=200: _placement_row(placement, form is not None, form, status),
+        lambda placement: url_for("alumni.show_alumnus", alumnus_id=placement.alumnus_id),
+    )
 
 
 # --- Contact log and follow-ups --------------------------------------------------------------------

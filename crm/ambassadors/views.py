@@ -8,9 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import flash, make_response, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
 from crm import TOKYO, access, htmx
 from crm.access import roles
@@ -19,13 +18,12 @@ from crm.ambassadors import bp, operations
 from crm.ambassadors.forms import ActivityForm, ActivityLogForm, AmbassadorForm, AppointmentForm, InvestmentForm
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
 from crm.auth.models import Role
-from crm.db import StaleRecord, check_version
+from crm.editing import save_edit
 from crm.extensions import db
 from crm.listing import paginate
 
 # Records are the prefecture's own: its staff keep them, administrators may correct them.
 EDITORS = (Role.ADMIN, Role.PREFECTURE_STAFF)
-STALE_MESSAGE = _l("Someone else changed this record meanwhile. These are the current values; apply your change again.")
 ACTIVITY_FILTERS = ("status", "kind", "year", "alumnus")
 
 
@@ -66,27 +64,24 @@ def _row(kind: str, record, editing: bool = False, form=None, status: int = 200)
 
 def _update(kind: str, record_id: int, validate_extra=None):
     model, form_class, fields, _row_t, _form_t, list_endpoint = KINDS[kind]
-    record = access.load(model, record_id)
-    form = form_class(prefix=f"{kind}-{record.id}").fill_choices()
-    if not form.validate_on_submit() or (validate_extra and not validate_extra(form, record)):
-        return _row(kind, record, True, form, 422)
-    try:
-        check_version(record, form.version.data)
+
+    def form_for(record, submitted=False):
+        if submitted:
+            return form_class(prefix=f"{kind}-{record.id}").fill_choices()
+        return _current_form(form_class, record, fields, f"{kind}-{record.id}")
+
+    def update(record, form):
         if kind == "activity":
             operations.set_activity(record, _values(form))
         else:
             operations.set_fields(record, _values(form), fields)
-        db.session.commit()
-    except (StaleRecord, StaleDataError):
-        db.session.rollback()
-        record = access.load(model, record_id)
-        form = _current_form(form_class, record, fields, f"{kind}-{record.id}")
-        form.form_errors.append(str(STALE_MESSAGE))
-        return _row(kind, record, True, form, 409)
-    if htmx.is_htmx():
-        return _row(kind, record)
-    flash(_("Saved."), "success")
-    return htmx.redirect(url_for(list_endpoint))
+
+    return save_edit(
+        lambda: access.load(model, record_id), form_for, update,
+        lambda record, form=None, status=200: _row(kind, record, form is not None, form, status),
+        lambda _record: url_for(list_endpoint),
+        saved_message=lambda _record: _("Saved."), validate=validate_extra,
+    )
 
 
 def _quick_add_errors(template: str, **context):

@@ -33,6 +33,7 @@ from crm.alumni.models import Alumnus
 from crm.associations.operations import TOKYO, AssociationError
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
+from crm.editing import STALE_MESSAGE, save_edit
 from crm.exporting import download
 from crm.extensions import db
 from crm.listing import paginate
@@ -50,10 +51,6 @@ def _requested_year() -> int:
         return int(request.args.get("fy", ""))
     except ValueError:
         return fy.fiscal_year_of(_today())
-
-
-def _stale_message() -> str:
-    return _("Someone else changed this record meanwhile. These are the current values; apply your change again.")
 
 
 # --- Registry ------------------------------------------------------------------------------------
@@ -127,31 +124,15 @@ def update_association(association_id: int):
 
 
 def _save_inline(load, form_for, update, name: str, shown: tuple, editing: tuple, done_url):
-    """An inline edit's save: the record's fragment on success (htmx) or a redirect; the form again
-    with 422 on invalid input, or with 409 and the current values when someone saved meanwhile."""
-    record = load()
-    form = form_for(record, submitted=True)
-    status = 422
-    if form.validate_on_submit():
-        try:
-            check_version(record, form.version.data)
-            update(record, form.values())
-            db.session.commit()
-        except (StaleRecord, StaleDataError):
-            db.session.rollback()
-            record = load()
-            form = form_for(record)
-            form.form_errors.append(_stale_message())
-            status = 409
-        except AssociationError as error:
-            db.session.rollback()
-            form.form_errors.append(str(error))
-        else:
-            if htmx.is_htmx():
-                return htmx.render(*shown, **{name: record})
-            flash(_("%(name)s saved.", name=record.name), "success")
-            return htmx.redirect(done_url(record))
-    return htmx.render(*editing, status=status, form=form, **{name: record})
+    """An inline edit (crm.editing.save_edit) of the record passed to its templates as `name`: `shown`
+    and `editing` are the (page, fragment) templates of the record and of its form."""
+    def render(record, form=None, status=200):
+        if form is None:
+            return htmx.render(*shown, **{name: record})
+        return htmx.render(*editing, status=status, form=form, **{name: record})
+
+    return save_edit(load, form_for, lambda record, form: update(record, form.values()), render, done_url,
+                     saved_message=lambda record: _("%(name)s saved.", name=record.name), refusals=(AssociationError,))
 
 
 # --- Calendar feed -------------------------------------------------------------------------------
@@ -318,7 +299,7 @@ def pay_fee(fee_id: int):
         except (StaleRecord, StaleDataError):
             db.session.rollback()
             fee = access.load(MembershipFee, fee_id)
-            error, status = _stale_message(), 409
+            error, status = str(STALE_MESSAGE), 409
         except AssociationError as refused:
             db.session.rollback()
             fee = access.load(MembershipFee, fee_id)
@@ -476,7 +457,7 @@ def edit_program(program_id: int):
             db.session.rollback()
             program = access.load(Program, program_id)
             form = _program_form(program)
-            form.form_errors.append(_stale_message())
+            form.form_errors.append(str(STALE_MESSAGE))
             status = 409
         else:
             if saved is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_login import current_user
 
 from crm import access, htmx
@@ -17,11 +17,9 @@ from crm.access import roles
 from crm.auth.models import Role
 from crm.exporting import export_target
 from crm.extensions import db
-from crm.imports import bp, operations
+from crm.imports import bp
 from crm.imports.forms import MemberUploadForm
-from crm.imports.problems import problem_message
-from crm.imports.targets import TARGETS
-from crm.imports.views import REFUSED
+from crm.imports.views import accept_upload
 from crm.reference import fiscal_year as fy
 
 MEMBER_IMPORT_ROLES = (Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
@@ -46,25 +44,11 @@ def upload_members(association_id: int):
     status = 200
     if request.method == "POST":
         status = 422
-        if form.validate_on_submit():
-            upload_file = form.file.data
-            try:
-                job = operations.save_upload(upload_file.stream, upload_file.filename, TARGETS["members"], current_user,
-                                             current_app.config.get("IMPORT_MAX_BYTES", current_app.config["MAX_CONTENT_LENGTH"]))
-            except operations.FileTooLarge:
-                db.session.rollback()
-                abort(413)
-            finally:
-                upload_file.close()
-            if job.problem and job.problem["code"] in REFUSED:
-                operations.discard_upload(job)
-                db.session.rollback()
-                form.file.errors = [problem_message(job.problem)]
-            else:
-                job.prefecture_id = association.prefecture_id
-                job.options = {**(job.options or {}), "scope": {"association": association.id}}
-                db.session.commit()
-                return htmx.redirect(url_for("imports.show_job", job_id=job.id))
+        if form.validate_on_submit() and (job := accept_upload(form, "members")):
+            job.prefecture_id = association.prefecture_id
+            job.options = {**(job.options or {}), "scope": {"association": association.id}}
+            db.session.commit()
+            return htmx.redirect(url_for("imports.show_job", job_id=job.id))
     return render_template("imports/members_upload.html", form=form, association=association), status
 
 

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from crm import access, htmx
 from crm.access import roles
@@ -43,24 +41,31 @@ def index():
 @roles(*IMPORT_ROLES)
 def upload():
     form = UploadForm()
-    if form.validate_on_submit():
-        upload_file = form.file.data
-        try:
-            job = operations.save_upload(upload_file.stream, upload_file.filename, TARGETS[form.target.data], current_user,
-                                         current_app.config.get("IMPORT_MAX_BYTES", current_app.config["MAX_CONTENT_LENGTH"]))
-        except operations.FileTooLarge:
-            db.session.rollback()
-            abort(413)
-        finally:
-            upload_file.close()
-        if job.problem and job.problem["code"] in REFUSED:
-            operations.discard_upload(job)
-            db.session.rollback()
-            form.file.errors = [problem_message(job.problem)]
-        else:
-            db.session.commit()
-            return htmx.redirect(url_for("imports.show_job", job_id=job.id))
+    if form.validate_on_submit() and (job := accept_upload(form, form.target.data)):
+        db.session.commit()
+        return htmx.redirect(url_for("imports.show_job", job_id=job.id))
     return render_template("imports/index.html", form=form, jobs=_jobs()), 422
+
+
+def accept_upload(form, target: str) -> ImportJob | None:
+    """The validated upload form's file stored as a new job of `target` (413 over the size limit), or
+    None, with the reason on the form's file field, for a file the wizard cannot open at all. The
+    caller commits the job."""
+    upload_file = form.file.data
+    try:
+        job = operations.save_upload(upload_file.stream, upload_file.filename, TARGETS[target], current_user,
+                                     current_app.config.get("IMPORT_MAX_BYTES", current_app.config["MAX_CONTENT_LENGTH"]))
+    except operations.FileTooLarge:
+        db.session.rollback()
+        abort(413)
+    finally:
+        upload_file.close()
+    if job.problem and job.problem["code"] in REFUSED:
+        operations.discard_upload(job)
+        db.session.rollback()
+        form.file.errors = [problem_message(job.problem)]
+        return None
+    return job
 
 
 def _job_context(job: ImportJob, **extra) -> dict:

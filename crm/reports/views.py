@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import io
 
-from flask import Response, abort, make_response, render_template, request
+from flask import Response, abort, make_response, request
 from flask_babel import gettext as _, lazy_gettext as _l
-from flask_login import current_user
 
 from crm import access, audit, htmx
 from crm.access import REPORT_ROLES, roles

@@ -1,0 +1,55 @@
+"""Saving an edit form the same way on every page: the form carries the record's version, a stale
+save is refused with 409 and the current values (nothing is overwritten silently), invalid input
+gets 422 with the form again, and a save answers htmx with the record's fragment, a plain form post
+with a redirect."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import flash
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm import htmx
+from crm.db import StaleRecord, check_version
+from crm.extensions import db
+
+STALE_MESSAGE = _l("Someone else changed this record meanwhile. These are the current values; apply your change again.")
+
+
+def save_edit(load: Callable, form_for: Callable, update: Callable, render: Callable, done_url: Callable, *,
+              saved_message: Callable | None = None, refusals: tuple[type[Exception], ...] = (),
+              stale_message=STALE_MESSAGE, validate: Callable | None = None):
+    """Save one record from its submitted edit form.
+
+    `load()` reads the record through the scope (404 outside it); `form_for(record, submitted=False)`
+    is its form, with the request's values when submitted, else the record's own; `update(record,
+    form)` applies the values (an operation); `render(record, form=None, status=200)` is the record's
+    fragment, or its form when one is given; `done_url(record)` is where a plain post goes next, with
+    `saved_message(record)` flashed. `validate(form, record)` checks what the form alone cannot, and
+    an exception of `refusals` from `update` is a rule the change broke, shown on the form (422).
+    """
+    record = load()
+    form = form_for(record, submitted=True)
+    status = 422
+    if form.validate_on_submit() and (validate is None or validate(form, record)):
+        try:
+            check_version(record, form.version.data)
+            update(record, form)
+            db.session.commit()
+        except (StaleRecord, StaleDataError):
+            db.session.rollback()
+            record = load()
+            form = form_for(record)
+            form.form_errors.append(str(stale_message))
+            status = 409
+        except refusals as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            if htmx.is_htmx():
+                return render(record)
+            if saved_message is not None:
+                flash(saved_message(record), "success")
+            return htmx.redirect(done_url(record))
+    return render(record, form, status)
