@@ -101,10 +101,28 @@ def _search_condition(term: str):
         elif fts:
             # A quoted FTS5 phrase of trigrams is the substring itself, found through the index.
             conditions.append(_fts_rows(ALUMNI_SEARCH_TABLE, '"' + word.replace('"', '""') + '"'))
+        elif sqlite and any(not char.isascii() and char.upper() != char for char in word):
+            conditions.append(Alumnus.search_text.op("GLOB")(_either_case_glob(word)))
         else:
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             conditions.append(Alumnus.search_text.like(f"%{escaped}%", escape="\\"))
     return conditions
+
+
+def _either_case_glob(word: str) -> str:
+    """SQLite's lower() folds ASCII letters only, so its stored search text keeps É, Ö, Å as written
+    (and its LIKE compares them case-sensitively): a GLOB pattern taking either case of each such
+    letter finds “Émilie” for “émilie”. *, ? and [ stand for themselves."""
+    parts = []
+    for char in word:
+        upper = char.upper()
+        if char in "*?[":
+            parts.append(f"[{char}]")
+        elif not char.isascii() and len(upper) == 1 and upper != char:
+            parts.append(f"[{char}{upper}]")
+        else:
+            parts.append(char)
+    return "*" + "".join(parts) + "*"
 
 
 def _int(value) -> int | None:

@@ -29,10 +29,26 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
+def _closing_responses(app):
+    """Werkzeug's development server skips a response's close() when the browser drops the
+    connection mid-write (a page closed while its favicon was still being sent): the static file
+    was then left open, and its ResourceWarning, raised in the server's thread, failed whichever
+    test was running. Wrapped in a generator, the response is closed when the generator is."""
+    def closing(environ, start_response):
+        response = app(environ, start_response)
+        try:
+            yield from response
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+
+    return closing
+
+
 @pytest.fixture(scope="session")
 def live_server(app):
     """The session's test app on 127.0.0.1 and a free port, in a background thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closing_responses(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
