@@ -248,6 +248,12 @@ class TestStreamingDecode:
         assert info.value.params["line"] == 3
         assert info.value.params["byte_offset"] == 14
 
+    def test_utf16_chosen_for_a_file_without_its_byte_order_mark(self) -> None:
+        # Python's utf-16 codec raises a plain UnicodeError here, not a UnicodeDecodeError.
+        with pytest.raises(InvalidTextError) as info:
+            list(open_text(io.BytesIO("氏名\r\n髙橋\r\n".encode("cp932")), "utf-16")[0])
+        assert info.value.params == {"encoding": "utf-16", "line": 1, "byte_offset": 0}
+
     def test_truncated_character_at_end_of_file(self) -> None:
         with pytest.raises(InvalidTextError) as info:
             list(open_text(io.BytesIO("a\nb髙".encode()[:-1]))[0])

@@ -337,6 +337,8 @@ def test_settings_override_encoding_and_delimiter(app, signed_in):
     assert fragment(response.text)
     job = latest_job(app)
     assert job.problem["code"] == "decoding"
+    response = client.submit(f"/imports/{job.id}/settings", {"encoding": "utf-16", "delimiter": "", "format": ""}, htmx=True)
+    assert response.status_code != 500 and "not valid utf-16 text" in response.text
     client.submit(f"/imports/{job.id}/settings", {"encoding": "cp932", "delimiter": ",", "format": "csv"}, htmx=True)
     job = latest_job(app)
     assert job.problem is None and job.encoding == "cp932" and len(job.headers) == 7

@@ -204,6 +204,8 @@ class _TrackingDecoder:
             text = self._decoder.decode(data, final)
         except UnicodeDecodeError as exc:
             raise self._locate(exc, state) from None
+        except UnicodeError:
+            raise self._no_byte_order_mark() from None
         self._bytes_in += len(data)
         self._line_breaks += self._count_breaks(text)
         if self._strip_bom and text:
@@ -219,6 +221,11 @@ class _TrackingDecoder:
             self._after_cr = text.endswith("\r")
         return breaks
 
+    def _no_byte_order_mark(self) -> InvalidTextError:
+        # Python's utf-16 codec refuses, with a plain UnicodeError, any stream that does not start
+        # with its byte-order mark: the file is wrong from its first byte.
+        return InvalidTextError(encoding=self.encoding, line=1, byte_offset=0)
+
     def _locate(
         self, exc: UnicodeDecodeError, state: tuple[bytes, int]
     ) -> InvalidTextError:
@@ -227,7 +234,10 @@ class _TrackingDecoder:
         pending, flag = state
         prefix = codecs.getincrementaldecoder(self._codec)("strict")
         prefix.setstate((b"", flag))
-        valid_text = prefix.decode(exc.object[: exc.start], final=False)
+        try:
+            valid_text = prefix.decode(exc.object[: exc.start], final=False)
+        except UnicodeError:
+            return self._no_byte_order_mark()
         return InvalidTextError(
             encoding=self.encoding,
             line=self._line_breaks + self._count_breaks(valid_text) + 1,
