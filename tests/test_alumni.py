@@ -675,7 +675,7 @@ def test_a_short_word_follows_a_renamed_alumnus(app, signed_in, make_alumnus):
 def test_search_matches_every_field_through_the_stored_search_text(signed_in, make_alumnus):
     client = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
     make_alumnus(TOTTORI, family="Kowalski", given="Anna", kana="アンナ・コワルスキ", email="anna@example.pl", city="Kraków", employer="Jagiellonian")
-    for term in ("kowal", "ANNA", "コワルスキ", "アンナコワ", "example.pl", "jagiell", "anna kowalski"):
+    for term in ("kowal", "ANNA", "コワルスキ", "アンナコワ", "example.pl", "jagiell", "anna kowalski", "Kowalski, Anna", "kowalski,anna", "kowalski,"):
         assert "KOWALSKI" in client.htmx_get(f"/alumni?q={term}").get_data(as_text=True), term
 
 
@@ -684,7 +684,7 @@ def test_search_ignores_the_case_of_accented_letters(signed_in, make_alumnus, ro
     client = signed_in(role, prefecture=TOTTORI if role == Role.PREFECTURE_STAFF else None)
     make_alumnus(TOTTORI, family="Öztürk", given="Émilie", city="Écija", employer="Ålesund Øl")
     make_alumnus(TOTTORI, family="Plain", given="Anna", city="Leeds")
-    for term in ("émilie", "ÉMILIE", "Émi", "öztürk", "ÖZTÜRK", "öz", "Öz", "ém", "écija", "ÉCIJA", "ålesund", "ÅLESUND", "émilie ÖZTÜRK"):
+    for term in ("émilie", "ÉMILIE", "Émi", "öztürk", "ÖZTÜRK", "öz", "Öz", "ém", "écija", "ÉCIJA", "ålesund", "ÅLESUND", "émilie ÖZTÜRK", "Öztürk, Émilie"):
         html = client.htmx_get("/alumni", query_string={"q": term}).get_data(as_text=True)
         assert "ÖZTÜRK" in html and "PLAIN" not in html, term
     for term in ("émi*", "öz?", "[émi", "émilie*", "é?ilie", "ö[z]t"):  # wildcards are text here

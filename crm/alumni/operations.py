@@ -5,6 +5,7 @@ use has ceased (利用停止). Single records still open by id, so legal request
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -56,6 +57,7 @@ def _has_kana(text: str) -> bool:
 # more anywhere in the search text; shorter ones match the start of a word of a name
 # (crm.alumni.models.ALUMNI_NAMES_TABLE, NAME_WORDS).
 TRIGRAM = 3
+SEARCH_WORD_SEPARATORS = re.compile(r"[\s,、，]+")
 
 
 def _fts_rows(search_table: str, query: str):
@@ -89,7 +91,8 @@ def _search_condition(term: str):
     # A prefecture reaches a few thousand alumni: a LIKE over them costs less than looking a common
     # word up in the whole registry's index. The whole registry needs the index.
     fts = sqlite and reaches_whole_registry()
-    for word in term.split():
+    # Commas separate words too: the list shows names as "SMITH, John", and people type what they see.
+    for word in SEARCH_WORD_SEPARATORS.split(term):
         if _has_kana(word):
             # Stored katakana is normalised (full-width, hiragana → katakana); the ・ is optional.
             word = names.normalise_kana(word).replace("・", "")
