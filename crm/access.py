@@ -306,6 +306,16 @@ def reaches_alumni(user=None) -> bool:
     return getattr(user, "role", None) in ALUMNI_ROLES
 
 
+def placement_keeps_alumnus(placement: Placement, prefecture_id: int, user=None) -> bool:
+    """May `placement` move to `prefecture_id`? Not when that would take its alumnus out of the
+    user's own scope: prefecture staff would hand their person to another prefecture's registry and
+    lose the record (a placement elsewhere is added instead)."""
+    user = user if user is not None else current_user
+    if getattr(user, "role", None) != Role.PREFECTURE_STAFF or prefecture_id == user.prefecture_id:
+        return True
+    return any(other.prefecture_id == user.prefecture_id for other in placement.alumnus.placements if other.id != placement.id)
+
+
 def reaches_whole_registry(user=None) -> bool:
     """Does the user's alumni scope hold the whole registry (administrators), rather than one
     prefecture's share of it?"""

@@ -108,6 +108,21 @@ def test_stale_edit_gets_409_and_the_first_save_survives(app, admin, make_user):
     assert _user(app, user_id).display_name == "First save"
 
 
+def test_the_users_own_sign_in_language_and_sign_out_do_not_make_an_open_edit_stale(app, admin, make_user):
+    user_id, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    open_version = _user(app, user_id).version
+    person = app.test_client()
+    person.login(email)
+    assert person.submit("/language", {"locale": "en", "next": "/"}).status_code == 303
+    assert person.submit("/logout", {}).status_code == 303
+    assert _user(app, user_id).last_login_at is not None and _user(app, user_id).locale == "en"
+    prefix = f"user-{user_id}-"
+    saved = admin.submit(f"/admin/users/{user_id}", {prefix + "role": "prefecture_staff", prefix + "prefecture": str(TOTTORI),
+                                                     prefix + "association": "", prefix + "display_name": "Renamed",
+                                                     prefix + "version": open_version}, htmx=True)
+    assert saved.status_code == 200 and _user(app, user_id).display_name == "Renamed"
+
+
 def test_role_binding_is_checked_on_edit(app, admin, make_user):
     user_id, _ = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
     prefix = f"user-{user_id}-"

@@ -345,6 +345,30 @@ def test_stale_placement_edit_gets_409(app, tottori, make_alumnus):
         assert db.session.get(Placement, placement).start_year == 2016
 
 
+def test_staff_cannot_move_their_only_placement_of_a_person_to_another_prefecture(app, tottori, make_user, make_alumnus):
+    alumnus = make_alumnus(TOTTORI)
+    placement = _placement_id(app, alumnus)
+    prefix = f"placement-{placement}-"
+    data = {prefix + "host_prefecture": str(HYOGO), prefix + "position": "alt", prefix + "start_year": "2015", prefix + "version": "1"}
+    refused = tottori.submit(f"/alumni/placements/{placement}", data, htmx=True)
+    assert refused.status_code == 422 and "only placement in your prefecture" in refused.text
+    with app.app_context():
+        assert db.session.get(Placement, placement).prefecture_id == TOTTORI
+    assert tottori.get(f"/alumni/{alumnus}").status_code == 200
+    # With another placement in Tottori, this one may move; an administrator may move any.
+    shared = make_alumnus(TOTTORI, TOTTORI)
+    first = _placement_id(app, shared)
+    prefix = f"placement-{first}-"
+    moved = {prefix + "host_prefecture": str(HYOGO), prefix + "position": "alt", prefix + "start_year": "2015", prefix + "version": "1"}
+    assert tottori.submit(f"/alumni/placements/{first}", moved, htmx=True).status_code == 200
+    assert tottori.get(f"/alumni/{shared}").status_code == 200
+    admin = app.test_client()
+    admin.login(make_user(Role.ADMIN)[1])
+    assert admin.submit(f"/alumni/placements/{placement}", data, htmx=True).status_code == 200
+    with app.app_context():
+        assert db.session.get(Placement, placement).prefecture_id == HYOGO
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("family_name", "x" * 101, "Field cannot be longer than 100 characters"),
     ("email", "not-an-email", "Invalid email address"),

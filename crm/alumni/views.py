@@ -312,7 +312,16 @@ def update_placement(placement_id: int):
         lambda placement, form: operations.update_placement(placement, _placement_values(form)),
         lambda placement, form=None, status=200: _placement_row(placement, form is not None, form, status),
         lambda placement: url_for("alumni.show_alumnus", alumnus_id=placement.alumnus_id),
+        validate=_placement_stays_in_scope,
     )
+
+
+def _placement_stays_in_scope(form, placement: Placement) -> bool:
+    if access.placement_keeps_alumnus(placement, form.host_prefecture.data):
+        return True
+    form.host_prefecture.errors.append(_("This is the person's only placement in your prefecture: moving it would take them "
+                                         "out of your registry. Add a placement in the other prefecture instead."))
+    return False
 
 
 # --- Contact log and follow-ups --------------------------------------------------------------------

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.associations.models import Association
 from crm.auth.models import Role, User
@@ -77,13 +78,24 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+    write_own_bookkeeping(user, last_login_at=utcnow())
     return user
 
 
 def end_sessions(user: User) -> None:
     """Every cookie issued to this user so far stops working (see the user loader)."""
-    user.session_version += 1
+    write_own_bookkeeping(user, session_version=user.session_version + 1)
+
+
+def write_own_bookkeeping(user: User, **values) -> None:
+    """Sign-in time, language and session version are the user's own bookkeeping, not what an
+    administrator edits: written past the ORM's version counter (and the change log: sign-ins and
+    sign-outs are events of their own), so an administrator's open edit form of the account does
+    not turn stale when its user signs in, signs out or switches language."""
+    users = User.__table__
+    db.session.execute(update(users).where(users.c.id == user.id).values(**values))
+    for key, value in values.items():
+        set_committed_value(user, key, value)
 
 
 def set_password(user: User, new_password: str) -> None:

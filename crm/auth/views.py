@@ -136,6 +136,6 @@ def set_language():
     if form.validate_on_submit():
         session[SESSION_LOCALE_KEY] = form.locale.data
         if current_user.is_authenticated and current_user.locale != form.locale.data:
-            current_user.locale = form.locale.data
+            operations.write_own_bookkeeping(current_user, locale=form.locale.data)
             db.session.commit()
     return redirect(safe_next(form.next.data), 303)
