@@ -95,6 +95,9 @@ def test_cp932_file_with_japanese_headers_is_detected_mapped_previewed_and_impor
     job = latest_job(app)
     assert job.state == JobState.VALIDATED and job.errors == [] and job.row_count == 3
     assert [item["action"] for item in job.preview] == ["create", "create", "create"]
+    # The preview shows how each 氏名 was split before anything is stored.
+    assert [item["name"] for item in job.preview] == ["Smith, John", "髙橋, Emma", "Brown, Ｋａｔｅ"]
+    assert "髙橋, Emma" in client.get(f"/imports/{job.id}").text
     commit(client, job.id)
     job = latest_job(app)
     assert job.state == JobState.DONE and job.created_count == 3
@@ -548,3 +551,14 @@ def test_recent_imports_show_the_upload_time_in_japan_and_a_finished_job_as_done
     row = re.search(r"<tr><td><a href=\"/imports/%d\">.*?</tr>" % job.id, client.get("/imports").text, re.S).group()
     assert job.created_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M") in row
     assert "<td>完了</td>" in row
+
+
+@pytest.mark.parametrize("cell, family, given", [
+    ("Smith, John", "Smith", "John"), ("SMITH, John", "SMITH", "John"), ("John Smith", "Smith", "John"),
+    ("Mary Ann Jones", "Jones", "Mary Ann"), ("髙橋 ジョン", "髙橋", "ジョン"), ("山﨑　花子", "山﨑", "花子"),
+    ("SMITH John", "SMITH", "John"), ("SMITH JOHN", "JOHN", "SMITH"), ("J Smith", "Smith", "J"), ("Madonna", "Madonna", ""),
+])
+def test_a_full_name_is_split_in_the_order_it_is_written(cell, family, given):
+    from crm.imports.targets import split_full_name
+
+    assert split_full_name(cell) == (family, given)

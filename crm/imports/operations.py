@@ -407,6 +407,15 @@ def _read_checked(fileobj) -> Iterator[tuple[int, list[tuple[int, dict]]]]:
         yield fileobj.tell(), rows
 
 
+def _name_as_read(values: dict) -> str | None:
+    """A person's name as it will be stored, "family, given": the preview shows how a 氏名 cell was
+    split before anything is written."""
+    person = values.get("alumnus", values)
+    if "family_name" not in person:
+        return None
+    return ", ".join(part for part in (person["family_name"], person.get("given_name")) if part)
+
+
 def validate_job(job: ImportJob) -> None:
     """The check pass: errors, row count and preview into the job; nothing else is written."""
     errors: list[dict] = []
@@ -433,7 +442,8 @@ def validate_job(job: ImportJob) -> None:
                 for number, values in _checked_rows(job, table, errors, on_row=lambda n, raw: (keep_raw(n, raw), beat())):
                     count += 1
                     if len(preview) < PREVIEW_ROWS:  # (only the preview asks the matcher)
-                        preview.append({"row": number, "action": "update" if matcher.find(values) else "create"})
+                        preview.append({"row": number, "action": "update" if matcher.find(values) else "create",
+                                        "name": _name_as_read(values)})
                         matcher.remember(-number, values)
                     if not errors:
                         kept.append((number, values))
@@ -452,7 +462,7 @@ def validate_job(job: ImportJob) -> None:
             os.replace(checked_path.with_suffix(".partial"), checked_path)
             checked = {"fingerprint": job_fingerprint}
         count += len({error["row"] for error in errors})
-        rows = [{"row": item["row"], "action": item["action"], "values": raw_rows.get(item["row"], {})} for item in preview]
+        rows = [{**item, "values": raw_rows.get(item["row"], {})} for item in preview]
         for number, values in raw_rows.items():
             if not any(item["row"] == number for item in rows):
                 rows.append({"row": number, "action": "error", "values": values})

@@ -290,13 +290,26 @@ VCARD_EXTENSIONS = {"organisation": "X-JET-ORGANISATION", "position": "X-JET-POS
 
 
 def split_full_name(full: str) -> tuple[str, str]:
-    """"SMITH, John" or "Smith, John" → (Smith, John); "John Smith" → (Smith, John)."""
+    """A 氏名 cell → (family, given). "Smith, John" and "John Smith" → (Smith, John). Japanese
+    offices write the family name first where it is in Japanese script or in capitals, as on a
+    residence card: "髙橋 ジョン" → (髙橋, ジョン), "SMITH John" → (SMITH, John)."""
     full = " ".join(full.split())
     if "," in full:
         family, _, given = full.partition(",")
         return family.strip(), given.strip()
-    parts = full.rsplit(" ", 1)
-    return (parts[1], parts[0]) if len(parts) == 2 else (full, "")
+    if " " not in full:
+        return full, ""
+    first, rest = full.split(" ", 1)
+    if _japanese_script(first) or (first.isupper() and len(first) > 1 and not rest.isupper()):
+        return first, rest
+    given, family = full.rsplit(" ", 1)
+    return family, given
+
+
+def _japanese_script(word: str) -> bool:
+    """Kanji, hiragana or katakana (full- or half-width)."""
+    return any("\u3040" <= char <= "\u30ff" or "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
+               or "\uff66" <= char <= "\uff9f" for char in word)
 
 
 _TEXT_FIELDS = ("family_name", "given_name", "name_katakana", "email", "email_secondary", "phone", "city", "employer",
