@@ -13,4 +13,39 @@
       : "The server could not be reached. Check the network and try again.";
     messages.replaceChildren(p);
   });
+
+  // Keyboard use of click-to-edit sections and rows. A request made from inside the record it
+  // replaces (Edit, Save, Cancel) moves the focus into the new content: an opened form's first
+  // field in error, else its first field; a saved or cancelled record's Edit link. Otherwise the
+  // focus was lost with the replaced element and a keyboard user started again at the top.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    var editable = target && target.id && target.contains(event.detail.elt)
+      && target.querySelector("a[hx-get$='/edit'], a[data-cancel]");
+    if (editable) event.detail.xhr.refocusId = target.id;  // per request: answers may overlap
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var id = event.detail.xhr && event.detail.xhr.refocusId;
+    var record = id && document.getElementById(id);
+    if (!record || record.contains(document.activeElement)) return;  // never steal a focus already inside
+    var next = record.querySelector("[aria-invalid='true']")
+      || record.querySelector("input:not([type='hidden']), select, textarea")
+      || record.querySelector("a[hx-get$='/edit']");
+    if (next) next.focus();
+  });
+  // Escape in an open inline form cancels it, as its Cancel link does.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented || !event.target.closest) return;
+    var selectors = ["form", "tr", "section"];
+    for (var i = 0; i < selectors.length; i++) {
+      var region = event.target.closest(selectors[i]);
+      var cancel = region && region.querySelector("a[data-cancel]");
+      if (cancel) {
+        event.preventDefault();
+        htmx.process(cancel);  // a form swapped in a moment ago may not have its htmx handlers yet
+        cancel.click();
+        return;
+      }
+    }
+  });
 })();

@@ -46,6 +46,37 @@ def test_inline_edit_saves_without_reload(page, make_user, make_alumnus):
     assert [error for error in page.console_errors if "status of 422" not in error] == []
 
 
+def test_inline_editing_works_from_the_keyboard(page, make_user, make_alumnus):
+    _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    alumnus = make_alumnus(TOTTORI, employer="Old employer")
+    sign_in(page, email, PASSWORD)
+    page.goto(f"/alumni/{alumnus}")
+    section = page.locator("#section-profile")
+    section.get_by_role("link", name="Edit").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#profile-family_name")).to_be_focused()  # the opened form's first field
+    page.locator("#profile-employer").fill("Port of Seattle")
+    page.keyboard.press("Enter")
+    expect(section.locator("[data-field=employer]")).to_have_text("Port of Seattle")
+    expect(section.get_by_role("link", name="Edit")).to_be_focused()  # saved: back on Edit
+    page.keyboard.press("Enter")
+    page.locator("#profile-employer").fill("Not kept")
+    page.keyboard.press("Escape")  # cancels, as the Cancel link does
+    expect(section.locator("[data-field=employer]")).to_have_text("Port of Seattle")
+    expect(section.get_by_role("link", name="Edit")).to_be_focused()
+    # A table row (a placement) does the same; a field in error takes the focus.
+    row_id = page.locator("#section-placements tbody tr").first.get_attribute("id")
+    page.locator(f"#{row_id}").get_by_role("link", name="Edit").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#{row_id} select").first).to_be_focused()
+    page.locator(f"#{row_id} [id$='-end_year']").fill("2010")  # before the start year: refused by the server
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#{row_id} [id$='-end_year'][aria-invalid='true']")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator(f"#{row_id}").get_by_role("link", name="Edit")).to_be_focused()
+    assert [error for error in page.console_errors if "status of 422" not in error] == []
+
+
 def test_quick_add_contact_appears_at_the_top_of_the_timeline(page, make_user, make_alumnus, make_contact):
     _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
     alumnus = make_alumnus(TOTTORI)
