@@ -369,12 +369,23 @@ def test_staff_cannot_move_their_only_placement_of_a_person_to_another_prefectur
         assert db.session.get(Placement, placement).prefecture_id == HYOGO
 
 
+def test_a_katakana_name_may_be_typed_in_hiragana_or_half_width(app, tottori):
+    data = {"family_name": "Smith", "given_name": "John", "host_prefecture": "31", "position": "alt", "start_year": "2015"}
+    assert tottori.submit("/alumni/new", {**data, "name_katakana": "じょん　すみす"}).status_code == 303
+    assert tottori.submit("/alumni/new", {**data, "email": "j2@example.org", "name_katakana": "ｼﾞｮﾝ･ｽﾐｽ",
+                                          "confirm_new": "y"}).status_code == 303
+    with app.app_context():
+        assert set(db.session.scalars(select(Alumnus.name_katakana))) == {"ジョン・スミス"}
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("family_name", "x" * 101, "Field cannot be longer than 100 characters"),
     ("email", "not-an-email", "Invalid email address"),
     ("end_year", "2010", "The end year cannot be before the start year"),
     ("residence_country", "XX", "Unknown country code"),
     ("start_year", "1950", "Enter a year between 1987"),
+    ("name_katakana", "abc", "Write this name in katakana"),
+    ("name_katakana", "スミス John", "Write this name in katakana"),
 ])
 def test_create_refuses_bad_input_inline_and_writes_nothing(app, tottori, field, value, message):
     data = {"family_name": "Smith", "given_name": "John", "host_prefecture": "31", "position": "alt", "start_year": "2015", field: value}
@@ -388,6 +399,7 @@ def test_create_refuses_bad_input_inline_and_writes_nothing(app, tottori, field,
     ("contact", {"email": "broken@", "residence_country": ""}, "Invalid email address"),
     ("contact", {"residence_country": "ZZ"}, "Unknown country code"),
     ("profile", {"family_name": "Smith", "given_name": "John", "citizenship": "QQ"}, "Unknown country code"),
+    ("profile", {"family_name": "Smith", "given_name": "John", "name_katakana": "山田"}, "Write this name in katakana"),
 ])
 def test_section_edit_refuses_bad_input_with_an_inline_error(app, tottori, make_alumnus, section, data, message):
     alumnus = make_alumnus(TOTTORI)

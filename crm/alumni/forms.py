@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from crm.alumni.names import normalise_kana
 from crm.alumni.models import FIRST_JET_YEAR, Channel, Direction, JapaneseLevel, Platform, Position, Sector
 from crm.auth.forms import choices
 from crm.reference.countries import country_choices, is_country
@@ -40,6 +41,13 @@ def _latest_year() -> int:
 def known_country(_form, field):
     if field.data and not is_country(field.data):
         raise ValidationError(_l("Unknown country code; choose a country from the list."))
+
+
+def in_katakana(_form, field):
+    """A name in katakana; hiragana, half-width katakana and any separator are accepted as they
+    will be stored (crm.alumni.names.normalise_kana)."""
+    if field.data and not all("\u30a0" <= char <= "\u30ff" for char in normalise_kana(field.data)):
+        raise ValidationError(_l("Write this name in katakana (hiragana and half-width katakana are converted)."))
 
 
 def _year_range():
@@ -75,7 +83,7 @@ class VersionedForm(FlaskForm):
 class ProfileForm(VersionedForm):
     family_name = StringField(_l("Family name (Latin)"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
     given_name = StringField(_l("Given name (Latin)"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
-    name_katakana = StringField(_l("Name in katakana"), filters=[_strip], validators=[Optional(), Length(max=100)])
+    name_katakana = StringField(_l("Name in katakana"), filters=[_strip], validators=[Optional(), Length(max=100), in_katakana])
     citizenship = CountryField(_l("Citizenship"))
     employer = StringField(_l("Current employer"), filters=[_strip], validators=[Optional(), Length(max=200)])
     sector = SelectField(_l("Sector"), choices=choices(Sector.choices(), blank=True), coerce=_optional_enum, validators=[Optional()])
