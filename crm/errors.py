@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -18,7 +18,7 @@ MESSAGES = {
     404: (_l("Not found"), _l("There is no such page, or it is not yours to see.")),
     405: (_l("Not allowed"), _l("This action cannot be done that way.")),
     409: (_l("Changed by someone else"), _l("This record was changed by someone else. Reload it and try again.")),
-    413: (_l("File too large"), _l("The upload is larger than this system accepts.")),
+    413: (_l("File too large"), _l("The upload is larger than this system accepts: files of up to %(size)s MB.")),
     429: (_l("Too many attempts"), _l("Too many attempts. Wait a few minutes and try again.")),
     500: (_l("Something went wrong"), _l("An unexpected error occurred. It has been logged; please try again.")),
 }
@@ -27,6 +27,8 @@ CSRF_MESSAGE = _l("Your form has expired or did not come from this site. Reload 
 
 def render_error(status: int, message=None):
     title, default_message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    if status == 413:
+        default_message = default_message % {"size": _upload_limit_mb()}
     template = "errors/_message.html" if is_htmx() else "errors/error.html"
     response = render_template(template, status=status, title=title, message=message or default_message)
     headers = {}
@@ -35,6 +37,13 @@ def render_error(status: int, message=None):
         # never into the row or form that made the request.
         headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
     return response, status, headers
+
+
+def _upload_limit_mb() -> str:
+    """The smaller of the request limit and the import limit, in MB as people count them (1 MB = 2²⁰ bytes)."""
+    config = current_app.config
+    limit = min(limit for limit in (config["MAX_CONTENT_LENGTH"], config.get("IMPORT_MAX_BYTES")) if limit)
+    return f"{limit / 1024 / 1024:.3g}"
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -194,11 +194,11 @@ def test_oversized_upload_is_refused_with_413(app, signed_in):
     client = signed_in()
     limit = app.config["MAX_CONTENT_LENGTH"]
     response = client.post("/imports", data=b"x" * (limit + 1), content_type="multipart/form-data; boundary=x")
-    assert response.status_code == 413 and "File too large" in response.text
-    app.config["IMPORT_MAX_BYTES"] = 1000
+    assert response.status_code == 413 and "File too large" in response.text and "files of up to 20 MB" in response.text
+    app.config["IMPORT_MAX_BYTES"] = 256 * 1024
     try:
-        response = upload(client, csv_bytes(GOOD_ROWS * 20))
-        assert response.status_code == 413
+        response = upload(client, csv_bytes(GOOD_ROWS * 1200))  # over the limit, under the test client's spool size
+        assert response.status_code == 413 and "files of up to 0.25 MB" in response.text
     finally:
         app.config["IMPORT_MAX_BYTES"] = limit
     with app.app_context():
@@ -562,3 +562,20 @@ def test_a_full_name_is_split_in_the_order_it_is_written(cell, family, given):
     from crm.imports.targets import split_full_name
 
     assert split_full_name(cell) == (family, given)
+
+
+def test_a_file_with_only_its_header_row_says_there_is_nothing_to_import(app, signed_in):
+    client = signed_in()
+    job = import_file(client, app, csv_bytes([]))
+    assert job.state == JobState.VALIDATED and job.row_count == 0 and not operations.can_commit(job)
+    page = client.get(f"/imports/{job.id}").text
+    assert "no rows below its header row" in page and "Import 0 rows" not in page
+
+
+@pytest.mark.parametrize("cell, code", [("豪州", "AU"), ("英国", "GB"), ("米国", "US"), ("加", "CA"), ("独", "DE"), ("仏国", "FR"),
+                                        ("中国", "CN"), ("オーストラリア", "AU"), ("Australia", "AU"), ("nz", "NZ")])
+def test_countries_are_read_from_the_names_japanese_offices_write(app, cell, code):
+    from crm.imports.targets import country_code
+
+    with app.app_context():
+        assert country_code(cell) == code

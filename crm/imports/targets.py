@@ -200,8 +200,10 @@ def country_code(value) -> str:
             _COUNTRIES[_folded(code)] = code
             _COUNTRIES[_folded(english)] = code
             _COUNTRIES[_folded(japanese)] = code
+        # Short forms Japanese offices write (the kanji abbreviations of 外務省's usage, 豪州 for Australia).
         _COUNTRIES.update({"usa": "US", "us": "US", "uk": "GB", "アメリカ": "US", "イギリス": "GB", "英国": "GB", "米国": "US",
-                           "アメリカ合衆国": "US", "オーストラリア連邦": "AU"})
+                           "アメリカ合衆国": "US", "オーストラリア連邦": "AU", "豪州": "AU", "豪": "AU", "加": "CA", "加国": "CA",
+                           "独": "DE", "独国": "DE", "仏": "FR", "仏国": "FR", "愛蘭": "IE"})
     word = text(value)
     return _COUNTRIES.get(_folded(word), word.upper())
 
