@@ -34,6 +34,8 @@ def test_bad_evidence_link_is_refused_inline_and_nothing_written(app, signed_in,
     assert response.status_code == 422 and "http or https" in response.text
     response = _log(client, make_alumnus(TOTTORI, family="Jones"), economic_value_basis="")
     assert response.status_code == 422 and "how the economic value was estimated" in response.text
+    response = _log(client, make_alumnus(TOTTORI, family="Lee"), occurred_on="2999-01-01")  # a slip for 2019
+    assert response.status_code == 422 and "cannot be in the future" in response.text
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Activity)) == 0
 

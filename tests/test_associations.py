@@ -270,6 +270,22 @@ def test_paying_a_fee_twice_is_refused_with_a_clear_error(app, two_associations,
     assert _get(app, MembershipFee, fee).paid_on == date(2025, 5, 1)
 
 
+def test_dates_far_ahead_are_refused(app, two_associations, staff_of, make_member, make_fee):
+    mine, _ = two_associations
+    client = staff_of(mine)
+    fee = make_fee(make_member(mine))
+    prefix = f"fee-{fee}-"
+    response = client.submit(f"/associations/fees/{fee}/pay", {prefix + "paid_on": "2999-06-02", prefix + "method": "cash",
+                                                                prefix + "version": "1"}, htmx=True)
+    assert response.status_code == 422 and "cannot be in the future" in response.text and _get(app, MembershipFee, fee).paid_on is None
+    member = make_member(mine, name="Chen Wei")
+    prefix = f"member-{member}-"
+    data = {prefix + "name": "Chen Wei", prefix + "kind": "individual", prefix + "member_type": "regular", prefix + "status": "active",
+            prefix + "joined_on": "2999-04-01", prefix + "version": "1"}
+    response = client.submit(f"/associations/members/{member}", data, htmx=True)
+    assert response.status_code == 422 and "cannot be later than" in response.text and _get(app, Member, member).joined_on is None
+
+
 def test_stale_fee_payment_answers_409(app, two_associations, staff_of, make_member, make_fee):
     mine, _ = two_associations
     fee = make_fee(make_member(mine))

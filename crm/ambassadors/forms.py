@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
-from crm.alumni.forms import CountryField, VersionedForm, _strip
+from crm.alumni.forms import CountryField, VersionedForm, _strip, at_most_days_ahead
 from crm.ambassadors.models import ActivityKind
 from crm.auth.forms import choices
 
@@ -60,7 +60,7 @@ class AppointmentForm(AlumnusChoiceMixin, AmbassadorForm):
 
 
 class ActivityForm(VersionedForm):
-    occurred_on = DateField(_l("Date"), validators=[DataRequired()], default=date.today)
+    occurred_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=date.today)
     kind = SelectField(_l("Kind"), choices=choices(ActivityKind.choices()), validators=[DataRequired()])
     country = CountryField(_l("Country"))
     description = TextAreaField(_l("Description"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])

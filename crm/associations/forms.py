@@ -35,6 +35,7 @@ from crm.associations.models import (
     ProgramStatus,
     Secretariat,
 )
+from crm.alumni.forms import at_most_days_ahead
 from crm.auth.forms import choices
 from crm.extensions import db
 from crm.reference.models import Prefecture
@@ -85,7 +86,7 @@ class MemberForm(FlaskForm):
     name_kana = StringField(_l("Name (kana)"), validators=[Optional(), Length(max=200)])
     kind = SelectField(_l("Individual or organisation"), choices=choices(MemberKind.choices()), validators=[DataRequired()])
     member_type = SelectField(_l("Member type"), choices=choices(MemberType.choices()), validators=[DataRequired()])
-    joined_on = DateField(_l("Joined on"), validators=[Optional()])
+    joined_on = DateField(_l("Joined on"), validators=[Optional(), at_most_days_ahead(366)])
     status = SelectField(_l("Status"), choices=choices(MemberStatus.choices()), validators=[DataRequired()])
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
@@ -104,7 +105,7 @@ class AssessFeesForm(FlaskForm):
 
 
 class FeePaymentForm(FlaskForm):
-    paid_on = DateField(_l("Paid on"), validators=[DataRequired(message=_l("Enter the date of payment."))])
+    paid_on = DateField(_l("Paid on"), validators=[DataRequired(message=_l("Enter the date of payment.")), at_most_days_ahead(0)])
     method = SelectField(_l("Method"), choices=choices(PaymentMethod.choices()), validators=[DataRequired()])
     receipt_number = StringField(_l("Receipt number"), validators=[Optional(), Length(max=40)])
     version = HiddenField()
