@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 MESSAGES = {
     "empty": lambda p: _("The file is empty."),
-    "not_spreadsheet": lambda p: _("The file is not a spreadsheet. Please upload a CSV, TSV, Excel (.xlsx) or vCard (.vcf) file."),
+    "not_spreadsheet": lambda p: _("The file is not a spreadsheet. Please upload a CSV, TSV or Excel (.xlsx) file, or for alumni also a vCard (.vcf) file."),
     "legacy_excel": lambda p: _("The file is an old-format Excel (.xls) or a password-protected workbook. Please save it as .xlsx or CSV without a password."),
     "binary": lambda p: _("The file contains binary data and is not a text or spreadsheet file."),
     "empty_header": lambda p: _("Column %(column)s of the header (row %(row)s) has no name.", **p),

@@ -146,8 +146,8 @@ class EmptyFileError(FileFormatError):
 class NotSpreadsheetError(FileFormatError):
     code = "not_spreadsheet"
     template = (
-        "The file is not a spreadsheet. Please upload a CSV, TSV, Excel "
-        "(.xlsx) or vCard (.vcf) file."
+        "The file is not a spreadsheet. Please upload a CSV, TSV or Excel "
+        "(.xlsx) file, or for alumni also a vCard (.vcf) file."
     )
 
 
