@@ -306,6 +306,13 @@ def reaches_alumni(user=None) -> bool:
     return getattr(user, "role", None) in ALUMNI_ROLES
 
 
+def may_register_in(prefecture_id: int, user=None) -> bool:
+    """May the user create a person whose first placement is in this prefecture? Prefecture staff
+    only in their own: a person created elsewhere would be out of their reach at once."""
+    user = user if user is not None else current_user
+    return getattr(user, "role", None) != Role.PREFECTURE_STAFF or prefecture_id == user.prefecture_id
+
+
 def placement_keeps_alumnus(placement: Placement, prefecture_id: int, user=None) -> bool:
     """May `placement` move to `prefecture_id`? Not when that would take its alumnus out of the
     user's own scope: prefecture staff would hand their person to another prefecture's registry and

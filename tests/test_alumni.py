@@ -345,6 +345,13 @@ def test_stale_placement_edit_gets_409(app, tottori, make_alumnus):
         assert db.session.get(Placement, placement).start_year == 2016
 
 
+def test_staff_cannot_create_a_person_in_another_prefecture(app, tottori):
+    data = {"family_name": "Elsewhere", "given_name": "John", "host_prefecture": str(HYOGO), "position": "alt", "start_year": "2015"}
+    response = tottori.submit("/alumni/new", data)
+    assert response.status_code == 422 and "placement in your own prefecture" in response.get_data(as_text=True)
+    assert _count(app, Alumnus) == 0
+
+
 def test_staff_cannot_move_their_only_placement_of_a_person_to_another_prefecture(app, tottori, make_user, make_alumnus):
     alumnus = make_alumnus(TOTTORI)
     placement = _placement_id(app, alumnus)
@@ -493,6 +500,15 @@ def test_merge_moves_placements_and_contacts_records_it_and_archives_the_other(a
         assert kept.name_katakana == "ジョン・スミス" and kept.city == "Dublin"
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "merge"))
         assert entry.details == {"survivor_id": survivor, "merged_id": other}
+
+
+def test_a_cease_of_use_on_the_merged_record_follows_the_person(app, tottori, make_alumnus):
+    survivor = make_alumnus(TOTTORI, family="Obrien", email="sean@example.ie")
+    ceased = make_alumnus(TOTTORI, family="O'Brien", email="sean.obrien@example.ie", cease_use=True)
+    response = tottori.submit(f"/alumni/{survivor}/merge", {"other": str(ceased), "survivor": str(survivor)})
+    assert response.status_code == 303
+    assert _alumnus(app, survivor).cease_use is True
+    assert "OBRIEN" not in tottori.htmx_get("/alumni?q=sean").get_data(as_text=True)
 
 
 def test_merge_with_a_record_outside_the_scope_is_refused(app, tottori, make_alumnus):

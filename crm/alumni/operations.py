@@ -392,7 +392,7 @@ def remove_tag(alumni: list[Alumnus], name: str) -> None:
 
 def merge(survivor: Alumnus, other: Alumnus) -> None:
     """Move the other record's placements, contact entries, tags and networks to the survivor, fill
-    the survivor's empty fields from it, archive it and record the merge."""
+    the survivor's empty fields from it (and its cease of use), archive it and record the merge."""
     if survivor.id == other.id:
         raise ValueError("an alumnus cannot be merged with itself")
     for model, column in MERGE_MOVES:
@@ -404,6 +404,9 @@ def merge(survivor: Alumnus, other: Alumnus) -> None:
             setattr(survivor, key, getattr(other, key))
     if other.email and other.email != survivor.email and not survivor.email_secondary:
         survivor.email_secondary = other.email
+    if other.cease_use:
+        # 利用停止 was asked by the person, whichever record it was noted on: it follows them.
+        survivor.cease_use = True
     for tag in other.tags:
         if tag not in survivor.tags:
             survivor.tags.append(tag)

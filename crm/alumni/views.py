@@ -132,7 +132,7 @@ def create_alumnus():
     if request.method == "GET" and current_user.prefecture_id:
         form.host_prefecture.data = current_user.prefecture_id
     duplicates = []
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _registered_in_scope(form):
         values = {name: value for name, value in _submitted_values(form).items()
                   if name not in ("host_prefecture", "organisation", "position", "start_year", "end_year", "confirm_new")}
         if not form.confirm_new.data:
@@ -150,6 +150,14 @@ def create_alumnus():
             return htmx.redirect(url_for("alumni.show_alumnus", alumnus_id=alumnus.id))
     status = 422 if form.is_submitted() else 200
     return render_template("alumni/new.html", form=form, duplicates=duplicates), status
+
+
+def _registered_in_scope(form) -> bool:
+    if access.may_register_in(form.host_prefecture.data):
+        return True
+    form.host_prefecture.errors.append(_("A new person starts with a placement in your own prefecture; add placements "
+                                         "elsewhere on their page afterwards."))
+    return False
 
 
 # --- Detail page and its sections ------------------------------------------------------------------

@@ -1,4 +1,6 @@
 """The alumni registry in Chromium: active search, inline editing, quick-add contact, stale edits."""
+import re
+
 from playwright.sync_api import expect
 
 from crm.auth.models import Role
@@ -23,6 +25,32 @@ def test_typing_in_search_updates_rows_without_reload(page, make_user, make_alum
     expect(page.locator("#alumni-list")).to_contain_text("REYES")
     screenshot(page, "alumni-search")
     assert page.console_errors == []
+
+
+def test_every_filter_updates_the_list_and_its_export_link(page, make_user, make_alumnus):
+    _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    make_alumnus(TOTTORI, family="Alt", position="alt", start_year=2010, sector="education")
+    make_alumnus(TOTTORI, family="Cir", position="cir", start_year=2018, sector="business")
+    sign_in(page, email, PASSWORD)
+    page.goto("/alumni")
+    rows = page.locator("#alumni-list")
+    page.select_option("select[name=position]", "cir")
+    expect(rows).not_to_contain_text("ALT,")
+    expect(rows).to_contain_text("CIR,")
+    expect(page.locator("#alumni-export")).to_have_attribute("href", re.compile(r"position=cir"))
+    page.select_option("select[name=position]", "")
+    page.select_option("select[name=sector]", "education")
+    expect(rows).not_to_contain_text("CIR,")
+    expect(rows).to_contain_text("ALT,")
+    page.select_option("select[name=sector]", "")
+    page.fill("input[name=year_to]", "2012")
+    page.keyboard.press("Tab")
+    expect(rows).not_to_contain_text("CIR,")
+    page.fill("input[name=year_to]", "")
+    page.fill("input[name=year_from]", "2017")
+    page.keyboard.press("Enter")  # the Filter button makes Enter submit the form
+    expect(rows).not_to_contain_text("ALT,")
+    expect(page).to_have_url(re.compile(r"year_from=2017"))
 
 
 def test_inline_edit_saves_without_reload(page, make_user, make_alumnus):
