@@ -24,6 +24,7 @@ from crm.ambassadors.models import Activity, Ambassador, Investment
 from crm.associations.models import Association, FundingLine, Member, MembershipFee, Program, ProgramAlumnus
 from crm.imports.models import ImportJob
 from crm.auth.models import Role, User
+from crm.db import request_int
 from crm.extensions import db, login_manager
 
 log = logging.getLogger("crm.access")
@@ -197,9 +198,8 @@ def scoped_rows(model: type, ids, user=None) -> Select:
 
 def load(model: type, record_id, user=None):
     """One record through the scope, or 404 (logged) whether it is missing or out of scope."""
-    try:
-        key = int(record_id)
-    except (TypeError, ValueError):
+    key = request_int(record_id)
+    if key is None:
         abort(404)
     record = db.session.scalar(scoped(model, user).where(model.id == key))
     if record is None:
@@ -210,9 +210,8 @@ def load(model: type, record_id, user=None):
 
 def load_many(model: type, record_ids, user=None) -> list:
     """Several records through the scope (bulk actions): all of them, or 404 and nothing done."""
-    try:
-        keys = {int(record_id) for record_id in record_ids}
-    except (TypeError, ValueError):
+    keys = {request_int(record_id) for record_id in record_ids}
+    if None in keys:
         abort(404)
     records = list(db.session.scalars(scoped(model, user).where(model.id.in_(keys)))) if keys else []
     if len(records) != len(keys):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import current_app, request
 from sqlalchemy import Select, func, literal_column, select
 
+from crm.db import request_int
 from crm.extensions import db
 
 
@@ -52,10 +53,8 @@ def sort_from_request(columns: dict, default: str) -> tuple[str, bool]:
 
 
 def page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+    # Capped far beyond any list, so that the offset stays a database integer.
+    return min(max(1, request_int(request.args.get("page")) or 1), 10**9)
 
 
 def paginate(statement: Select, columns: dict, default_sort: str, tiebreak, per_page: int | None = None, scalars=True,

@@ -3,7 +3,8 @@ import pytest
 
 from crm import create_app
 from crm.auth.models import Role
-from tests.conftest import fragment
+from crm.extensions import db
+from tests.conftest import TOTTORI, fragment
 
 
 def test_security_headers_on_every_page(client):
@@ -126,3 +127,27 @@ def test_upload_over_the_limit_is_413(app, signed_in):
     finally:
         app.config["MAX_CONTENT_LENGTH"] = 20 * 1024 * 1024
     assert response.status_code == 413
+
+
+HUGE = "9" * 30  # beyond a 64-bit integer: the database driver refuses it
+
+
+def test_numbers_too_large_for_the_database_are_refused_not_a_500(app, client, make_user, make_alumnus, make_association,
+                                                                   make_program):
+    alumnus = make_alumnus(TOTTORI)
+    association = make_association(TOTTORI, "鳥取県国際交流財団")
+    program = make_program(association)
+    client.login(make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)[1])
+    for url in (f"/alumni?year_from={HUGE}", f"/alumni?year_to={HUGE}&tag={HUGE}", f"/alumni?page={HUGE}",
+                f"/alumni/{HUGE}", f"/alumni/{alumnus}/merge?other={HUGE}", f"/alumni/groups/{HUGE}", f"/imports/{HUGE}",
+                f"/imports/export/alumni?tag={HUGE}&year_to={HUGE}", f"/imports/export/contacts?alumnus={HUGE}",
+                f"/ambassadors/activities?alumnus={HUGE}&year={HUGE}", f"/associations/{association}/fees?fy={HUGE}",
+                f"/associations/{association}/report?fy={HUGE}", f"/imports/associations/{association}/programs/export?fy={HUGE}"):
+        assert client.get(url).status_code in (200, 404), url
+    for url, data in (("/alumni/bulk", {"ids": [HUGE, str(alumnus)], "action": "archive"}), (f"/alumni/{alumnus}/merge", {"other": HUGE}),
+                      (f"/alumni/{alumnus}/groups", {"group": HUGE}), (f"/associations/programs/{program}/alumni", {"alumnus": HUGE})):
+        assert client.submit(url, data).status_code == 404, url
+    with app.app_context():
+        from crm.alumni.models import Alumnus
+
+        assert db.session.get(Alumnus, alumnus).archived_at is None

@@ -20,7 +20,7 @@ from crm.alumni.models import (
     Position, Sector, Tag, alumni_group_members, alumni_tags, placement_summary,
 )
 from crm.ambassadors.models import Ambassador
-from crm.db import utcnow
+from crm.db import request_int, utcnow
 from crm.extensions import db
 from crm.i18n import is_japanese
 from crm.reference.models import Prefecture
@@ -128,13 +128,6 @@ def _either_case_glob(word: str) -> str:
     return "*" + "".join(parts) + "*"
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def ambassador_ids(current: bool, on: date | None = None):
     """Ids of alumni appointed ambassador by a prefecture the user works for (the ambassadors scope,
     so a shared alumnus is never shown as another prefecture's ambassador): with a term running on
@@ -186,14 +179,14 @@ def filtered_alumni(filters: dict):
     placement = []
     if filters.get("position") in {p.value for p in Position}:
         placement.append(Placement.position == Position(filters["position"]))
-    year_from, year_to = _int(filters.get("year_from")), _int(filters.get("year_to"))
+    year_from, year_to = request_int(filters.get("year_from")), request_int(filters.get("year_to"))
     if year_from is not None:
         placement.append(func.coalesce(Placement.end_year, Placement.start_year) >= year_from)
     if year_to is not None:
         placement.append(Placement.start_year <= year_to)
     if placement:
         statement = statement.where(exists().where(Placement.alumnus_id == Alumnus.id, *placement))
-    tag = _int(filters.get("tag"))
+    tag = request_int(filters.get("tag"))
     if tag is not None:
         statement = statement.where(exists().where(alumni_tags.c.alumnus_id == Alumnus.id, alumni_tags.c.tag_id == tag))
     consent = filters.get("consent")

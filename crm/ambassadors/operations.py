@@ -12,7 +12,7 @@ from crm.access import scoped
 from crm.alumni import operations as alumni
 from crm.alumni.models import Alumnus
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
-from crm.db import utcnow
+from crm.db import request_int, utcnow
 from crm.extensions import db
 from crm.reference.fiscal_year import fiscal_year_of
 
@@ -83,10 +83,10 @@ def activity_query(filters: dict):
         statement = statement.where(Activity.status == ActivityStatus(filters["status"]))
     if filters.get("kind") in {k.value for k in ActivityKind}:
         statement = statement.where(Activity.kind == ActivityKind(filters["kind"]))
-    year = _int(filters.get("year"))
+    year = request_int(filters.get("year"))
     if year:
         statement = statement.where(Activity.fiscal_year == year)
-    alumnus_id = _int(filters.get("alumnus"))
+    alumnus_id = request_int(filters.get("alumnus"))
     if alumnus_id:
         statement = statement.where(Activity.alumnus_id == alumnus_id)
     return statement
@@ -121,8 +121,3 @@ def _pick(values: dict, names) -> dict:
     return {name: values[name] for name in names if name in values}
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

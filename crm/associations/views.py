@@ -47,10 +47,7 @@ def _today():
 
 
 def _requested_year() -> int:
-    try:
-        return int(request.args.get("fy", ""))
-    except ValueError:
-        return fy.fiscal_year_of(_today())
+    return fy.from_request(request.args.get("fy"), fy.fiscal_year_of(_today()))
 
 
 # --- Registry ------------------------------------------------------------------------------------

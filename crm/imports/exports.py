@@ -19,7 +19,7 @@ from crm.access import scoped
 from crm.alumni import operations as alumni_operations
 from crm.alumni.models import Alumnus, ContactEntry
 from crm.auth.models import Role
-from crm.db import write_intent
+from crm.db import request_int, write_intent
 from crm.extensions import db
 from crm.i18n import is_japanese
 from crm.imports.targets import TARGETS, VCARD_EXTENSIONS, Target
@@ -69,7 +69,7 @@ def contact_records(filters: dict) -> Iterator[dict]:
         .order_by(ContactEntry.contacted_on.desc(), ContactEntry.id.desc())
     )
     if filters.get("alumnus"):
-        statement = statement.where(ContactEntry.alumnus_id == alumni_operations._int(filters["alumnus"]))
+        statement = statement.where(ContactEntry.alumnus_id == request_int(filters["alumnus"]))
     for entry in db.session.scalars(statement.execution_options(yield_per=1000)):
         yield {
             "contacted_on": entry.contacted_on, "family_name": entry.alumnus.family_name,

@@ -7,12 +7,12 @@ Scope is checked before anything is read or stored: the association through
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import abort, render_template, request, url_for
 from flask_login import current_user
 
-from crm import access, htmx
+from crm import TOKYO, access, htmx
 from crm.access import roles
 from crm.auth.models import Role
 from crm.exporting import export_target
@@ -28,11 +28,7 @@ ACTIVITY_EXPORT_ROLES = (Role.ADMIN, Role.PREFECTURE_STAFF)
 
 
 def _year() -> int:
-    try:
-        year = int(request.args.get("fy", ""))
-    except ValueError:
-        return fy.fiscal_year_of(date.today())
-    return year if 1989 <= year <= 2100 else fy.fiscal_year_of(date.today())
+    return fy.from_request(request.args.get("fy"), fy.fiscal_year_of(datetime.now(TOKYO).date()))
 
 
 @bp.route("/associations/<int:association_id>/members", methods=["GET", "POST"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from crm.db import request_int
 from crm.i18n import is_japanese
 
 # (first Gregorian year of the era, name). A 年度 is named after the era in force in the calendar
@@ -25,6 +26,13 @@ FIRST_MONTH = 4
 def fiscal_year_of(day: date) -> int:
     """The 年度 a date falls in, named by the Gregorian year in which it starts."""
     return day.year if day.month >= FIRST_MONTH else day.year - 1
+
+
+def from_request(value, default: int) -> int:
+    """The 年度 a request names (`?fy=2025`), or `default` for none, a non-number, or one outside
+    1989–2100 (a date of year 99999 cannot even be made)."""
+    year = request_int(value)
+    return year if year is not None and 1989 <= year <= 2100 else default
 
 
 def bounds(fiscal_year: int) -> tuple[date, date]:
