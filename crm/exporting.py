@@ -30,8 +30,8 @@ TABLE_FORMATS = ("csv", "csv-cp932", "xlsx")
 
 def streamed(body: Iterator[bytes], fmt: str, filename: str) -> Response:
     """A streamed attachment named `filename` plus the format's extension (UTF-8 file names kept)."""
-    extension, mimetype = exports.EXPORT_FORMATS[fmt]
-    response = Response(stream_with_context(body), mimetype=mimetype)
+    extension, content_type = exports.EXPORT_FORMATS[fmt]
+    response = Response(stream_with_context(body), content_type=content_type)  # as given: mimetype= adds a second charset
     full_name = f"{filename}.{extension}"
     ascii_name = full_name if full_name.isascii() else f"export.{extension}"
     response.headers["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(full_name)}"

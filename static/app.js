@@ -33,6 +33,15 @@
       || record.querySelector("a[hx-get$='/edit']");
     if (next) next.focus();
   });
+  // A bulk action asks first when it archives (data-confirm-archive holds the question), as the
+  // Archive button of a single record does through hx-confirm.
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.target;
+    var question = form.dataset && form.dataset.confirmArchive;
+    if (!question || !form.elements.action || form.elements.action.value !== "archive") return;
+    event.preventDefault();
+    if (window.confirm(question)) event.detail.issueRequest(true);
+  });
   // Escape in an open inline form cancels it, as its Cancel link does.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || event.defaultPrevented || !event.target.closest) return;

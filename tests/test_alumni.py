@@ -549,8 +549,11 @@ def test_my_follow_ups_lists_due_and_overdue_and_done_takes_one_click(app, make_
     overdue = make_contact(alumnus, TOTTORI, summary="Overdue call", follow_up_on=today - timedelta(days=3), assignee_id=user_id)
     make_contact(alumnus, TOTTORI, summary="Later call", follow_up_on=today + timedelta(days=30), assignee_id=user_id)
     make_contact(alumnus, TOTTORI, summary="Someone else's call", follow_up_on=today, assignee_id=other_id)
+    ceased = make_alumnus(TOTTORI, family="Ceased", cease_use=True)
+    make_contact(ceased, TOTTORI, summary="Call a person who asked not to be", follow_up_on=today, assignee_id=user_id)
     html = client.get("/alumni/follow-ups").get_data(as_text=True)
     assert "Overdue call" in html and "Later call" not in html and "Someone else" not in html and "Overdue" in html
+    assert "asked not to be" not in html
     done = client.submit(f"/alumni/contacts/{overdue}/done", htmx=True)
     assert done.status_code == 200 and done.get_data(as_text=True) == ""
     with app.app_context():

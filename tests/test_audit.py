@@ -66,12 +66,14 @@ def test_changes_made_over_http_name_the_user(app, signed_in, make_user):
 
 
 def test_logins_failures_and_denials_are_recorded(app, client, make_user):
-    _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    user_id, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
     client.submit("/login", {"email": email, "password": "wrong-password-here"})
     client.login(email)
     client.get("/admin/users")
     actions = [entry.action for entry in entries(app) if entry.action not in ("create", "update")]
     assert actions == ["login_failed", "login", "denied"]
+    login = entries(app, action="login")[0]
+    assert (login.actor_id, login.actor) == (user_id, email)  # who signed in, not "anonymous"
     denied = entries(app, action="denied")[0]
     assert denied.details["path"] == "/admin/users" and denied.details["reason"] == "role not allowed"
 

@@ -376,6 +376,9 @@ def test_export_then_import_gives_the_same_records(app, signed_in, make_alumnus,
     client = signed_in()
     response = client.get(f"/imports/export/alumni?format={fmt}&confirmed=1")
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    assert response.headers["Content-Type"] == {
+        "csv": "text/csv; charset=utf-8", "csv-cp932": "text/csv; charset=shift_jis", "vcard": "text/vcard; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[fmt]  # one charset, the file's
     data = response.data
     before = alumni(app)
     with app.app_context():

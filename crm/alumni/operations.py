@@ -437,10 +437,12 @@ def add_contact(alumnus: Alumnus, user, values: dict) -> ContactEntry:
 
 
 def follow_ups(user, today: date) -> list[ContactEntry]:
-    """Open follow-ups assigned to `user` that are due today or overdue."""
+    """Open follow-ups assigned to `user` that are due today or overdue, except for people whose use
+    has ceased (no one is to contact them)."""
     statement = (
-        scoped(ContactEntry, user)
-        .where(ContactEntry.assignee_id == user.id, ContactEntry.done_at.is_(None), ContactEntry.follow_up_on <= today)
+        scoped(ContactEntry, user).join(Alumnus, Alumnus.id == ContactEntry.alumnus_id)
+        .where(ContactEntry.assignee_id == user.id, ContactEntry.done_at.is_(None), ContactEntry.follow_up_on <= today,
+               Alumnus.cease_use.is_(False))
         .options(selectinload(ContactEntry.alumnus))
         .order_by(ContactEntry.follow_up_on, ContactEntry.id)
     )

@@ -72,11 +72,11 @@ def login():
     if form.validate_on_submit():
         user = operations.authenticate(form.email.data, form.password.data)
         if user is not None:
-            audit.record_event("login", "users", user.id)
-            db.session.commit()
             _reset_session_keeping_language()  # a new session: nothing from before survives sign-in
             login_user(user)
             start_session_clock()
+            audit.record_event("login", "users", user.id)  # signed in: the entry names the user as actor
+            db.session.commit()
             return redirect(safe_next(request.args.get("next")), 303)
         g.login_failed = True
         audit.record_event("login_failed", "users", email=(form.email.data or "")[:254])

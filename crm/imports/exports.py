@@ -26,7 +26,7 @@ from crm.imports.targets import TARGETS, VCARD_EXTENSIONS, Target
 from crm.imports.writers import cp932_unrepresentable, iter_csv, iter_vcards, xlsx_chunks
 
 EXPORT_FORMATS = {
-    # format: (file extension, MIME type)
+    # format: (file extension, Content-Type header)
     "csv": ("csv", "text/csv; charset=utf-8"),
     "csv-cp932": ("csv", "text/csv; charset=shift_jis"),
     "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),

@@ -53,6 +53,37 @@ def test_every_filter_updates_the_list_and_its_export_link(page, make_user, make
     expect(page).to_have_url(re.compile(r"year_from=2017"))
 
 
+def test_bulk_archive_asks_first(app, page, make_user, make_alumnus):
+    _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    alumnus = make_alumnus(TOTTORI, family="Kept")
+    sign_in(page, email, PASSWORD)
+    page.goto("/alumni")
+    page.locator("#alumni-list input[name=ids]").first.check()
+    page.select_option("#bulk-form select[name=action]", "archive")
+    questions = []
+
+    def answer(dialog, accept):
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.locator("#bulk-form").get_by_role("button", name="Apply").click()
+    page.wait_for_timeout(500)  # time for a request, had the dismissed dialog let one through
+
+    def archived():
+        with app.app_context():
+            from crm.alumni.models import Alumnus
+            from crm.extensions import db
+
+            return db.session.get(Alumnus, alumnus).archived_at is not None
+
+    assert questions and not archived()
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    page.locator("#bulk-form").get_by_role("button", name="Apply").click()
+    expect(page.locator("#alumni-list")).not_to_contain_text("KEPT")
+    assert questions == ["Archive the selected people? They can be restored from the archive."] * 2 and archived()
+
+
 def test_inline_edit_saves_without_reload(page, make_user, make_alumnus):
     _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
     alumnus = make_alumnus(TOTTORI, employer="Old employer")
