@@ -149,6 +149,10 @@ def export_alumni_command(prefecture, fmt, output):
 
     office = operations.prefecture_office(prefecture, f"cli:export (prefecture {prefecture})")
     with operations.acting_for(office):
+        if fmt == "csv-cp932":
+            # What the web export's confirmation step shows: values CP932 cannot hold, as they will read.
+            for value, shown in exports.cp932_changes("alumni", {}):
+                click.echo(f"CP932 cannot hold {value!r}: written as {shown!r}", err=True)
         rows = exports.export_to_file("alumni", fmt, {}, output)
         db.session.commit()
     click.echo(f"{rows} rows written to {output}")

@@ -416,6 +416,14 @@ def test_cp932_export_lists_what_it_cannot_hold_before_writing(app, signed_in, m
     assert "髙橋".encode("cp932") not in data and b"\xfb\xfc" in data  # Windows' bytes for 髙
 
 
+def test_the_cli_cp932_export_lists_what_it_cannot_hold(app, make_alumnus, tmp_path):
+    _seed_for_export(make_alumnus)
+    result = app.test_cli_runner().invoke(args=["export", "alumni", "--prefecture", "31", "--format", "csv-cp932",
+                                                "-o", str(tmp_path / "alumni.csv")])
+    assert result.exit_code == 0 and "CP932 cannot hold 'Zoë': written as 'Zo?'" in result.output
+    assert b"Zo?" in (tmp_path / "alumni.csv").read_bytes()
+
+
 def test_export_is_scoped_leaves_out_cease_use_people_and_is_audited(app, signed_in, make_alumnus, make_contact):
     mine = make_alumnus(TOTTORI, family="Mine", email="mine@example.com")
     make_alumnus(HYOGO, family="Theirs", email="theirs@example.com")
