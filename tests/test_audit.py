@@ -120,3 +120,14 @@ def test_view_is_recorded_on_its_own_transaction_in_a_read_request(app, make_ass
             write_intent.reset(token)
             db.session.remove()
     assert entries(app, action="view")[0].record_id == str(association_id)
+
+
+def test_every_recorded_event_has_a_label_and_a_filter_on_the_audit_page():
+    import re
+    from pathlib import Path
+
+    from crm.admin.operations import AUDIT_ACTIONS
+
+    source = "\n".join(path.read_text(encoding="utf-8") for path in (Path(__file__).parents[1] / "crm").rglob("*.py"))
+    recorded = set(re.findall(r'record_event\(\s*"([a-z_]+)"', source))
+    assert recorded and recorded <= set(AUDIT_ACTIONS), recorded - set(AUDIT_ACTIONS)

@@ -21,6 +21,7 @@ AUDIT_ACTIONS = {
     "view": _l("Viewed"),
     "export": _l("Exported"),
     "import": _l("Imported"),
+    "merge": _l("Merged"),
     "login": _l("Signed in"),
     "login_failed": _l("Failed sign-in"),
     "logout": _l("Signed out"),
