@@ -537,6 +537,12 @@ def test_quick_add_contact_returns_the_entry_and_a_fresh_form(app, make_user, cl
     refused = client.submit(f"/alumni/{alumnus}/contacts", {"contact-contacted_on": "2025-06-01", "contact-channel": "meeting",
                             "contact-direction": "outgoing", "contact-summary": ""}, htmx=True)
     assert refused.status_code == 422 and refused.headers["HX-Retarget"] == "#contact-form"
+    entry = {"contact-channel": "meeting", "contact-direction": "outgoing", "contact-summary": "Visit"}
+    for dates, message in (({"contact-contacted_on": "2999-06-01"}, "cannot be in the future"),
+                           ({"contact-contacted_on": "2025-06-01", "contact-follow_up_on": "2025-05-01"}, "cannot come before the contact"),
+                           ({"contact-contacted_on": "2025-06-01", "contact-follow_up_on": "2999-05-01"}, "cannot be later than")):
+        refused = client.submit(f"/alumni/{alumnus}/contacts", {**entry, **dates}, htmx=True)
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True), message
     assert _count(app, ContactEntry) == 1
 
 

@@ -156,12 +156,16 @@ class AlumnusCreateForm(PlacementFields, ProfileForm, ContactDetailsForm):
 
 
 class ContactEntryForm(FlaskForm):
-    contacted_on = DateField(_l("Date"), validators=[DataRequired()], default=date.today)
+    contacted_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=date.today)
     channel = SelectField(_l("Channel"), choices=choices(Channel.choices()), validators=[DataRequired()])
     direction = SelectField(_l("Direction"), choices=choices(Direction.choices()), validators=[DataRequired()])
     summary = TextAreaField(_l("Summary"), filters=[_strip], validators=[DataRequired(), Length(max=2000)])
-    follow_up_on = DateField(_l("Follow up on"), validators=[Optional()])
+    follow_up_on = DateField(_l("Follow up on"), validators=[Optional(), at_most_days_ahead(2 * 366)])
     assignee = SelectField(_l("Assignee"), coerce=lambda value: int(value) if value not in (None, "", "None") else None, validators=[Optional()])
+
+    def validate_follow_up_on(self, field):
+        if field.data and self.contacted_on.data and field.data < self.contacted_on.data:
+            raise ValidationError(_l("The follow-up cannot come before the contact."))
 
 
 class AlumniGroupForm(VersionedForm):
