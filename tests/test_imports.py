@@ -560,7 +560,9 @@ def test_recent_imports_show_the_upload_time_in_japan_and_a_finished_job_as_done
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ja"
     job = import_file(client, app, csv_bytes(GOOD_ROWS))
     row = re.search(r"<tr><td><a href=\"/imports/%d\">.*?</tr>" % job.id, client.get("/imports").text, re.S).group()
-    assert job.created_at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M") in row
+    # Japanese short times have no leading zero on the hour (CLDR "H:mm"): 0:46, not 00:46.
+    uploaded = job.created_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert f"{uploaded:%Y/%m/%d} {uploaded.hour}:{uploaded:%M}" in row
     assert "<td>完了</td>" in row
 
 
