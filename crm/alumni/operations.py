@@ -335,7 +335,15 @@ def create_alumnus(values: dict, placement: dict) -> Alumnus:
     return alumnus
 
 
+def _record_sharing(alumnus: Alumnus, prefecture_id: int, placement: Placement | None = None) -> None:
+    """A placement in a prefecture where the person had none opens their record to that prefecture's
+    staff: kept in the audit trail as a share of its own (only administrators may, crm.access)."""
+    if all(other.prefecture_id != prefecture_id for other in alumnus.placements if other is not placement):
+        audit.record_event("share", Alumnus.__tablename__, alumnus.id, prefecture_id=prefecture_id)
+
+
 def add_placement(alumnus: Alumnus, values: dict) -> Placement:
+    _record_sharing(alumnus, values["prefecture_id"])
     placement = Placement(**values)
     alumnus.placements.append(placement)
     db.session.flush()
@@ -343,6 +351,8 @@ def add_placement(alumnus: Alumnus, values: dict) -> Placement:
 
 
 def update_placement(placement: Placement, values: dict) -> None:
+    if values["prefecture_id"] != placement.prefecture_id:
+        _record_sharing(placement.alumnus, values["prefecture_id"], placement)
     for key, value in values.items():
         setattr(placement, key, value)
 
