@@ -535,7 +535,7 @@ def test_merge_moves_placements_and_contacts_records_it_and_archives_the_other(a
     page = tottori.get(f"/alumni/{survivor}/merge").get_data(as_text=True)
     assert "SMYTH" in page
     assert tottori.get(f"/alumni/{survivor}/merge?other={other}").status_code == 200
-    response = tottori.submit(f"/alumni/{survivor}/merge", {"other": str(other), "survivor": str(survivor)})
+    response = tottori.submit(f"/alumni/{survivor}/merge", {"other": str(other), "survivor": str(survivor), "confirm": "y"})
     assert response.status_code == 303
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Placement).where(Placement.alumnus_id == survivor)) == 3
@@ -545,13 +545,14 @@ def test_merge_moves_placements_and_contacts_records_it_and_archives_the_other(a
         assert merged.archived_at is not None and kept.archived_at is None
         assert kept.name_katakana == "ジョン・スミス" and kept.city == "Dublin"
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "merge"))
-        assert entry.details == {"survivor_id": survivor, "merged_id": other}
+        assert entry.details == {"survivor_id": survivor, "merged_id": other,
+                                 "moved": {"placements.alumnus_id": 2, "contact_entries.alumnus_id": 2}}
 
 
 def test_a_cease_of_use_on_the_merged_record_follows_the_person(app, tottori, make_alumnus):
     survivor = make_alumnus(TOTTORI, family="Obrien", email="sean@example.ie")
     ceased = make_alumnus(TOTTORI, family="O'Brien", email="sean.obrien@example.ie", cease_use=True)
-    response = tottori.submit(f"/alumni/{survivor}/merge", {"other": str(ceased), "survivor": str(survivor)})
+    response = tottori.submit(f"/alumni/{survivor}/merge", {"other": str(ceased), "survivor": str(survivor), "confirm": "y"})
     assert response.status_code == 303
     assert _alumnus(app, survivor).cease_use is True
     assert "OBRIEN" not in tottori.htmx_get("/alumni?q=sean").get_data(as_text=True)
@@ -561,7 +562,7 @@ def test_merge_with_a_record_outside_the_scope_is_refused(app, tottori, make_alu
     own = make_alumnus(TOTTORI)
     hyogo_only = make_alumnus(HYOGO)
     assert tottori.get(f"/alumni/{own}/merge?other={hyogo_only}").status_code == 404
-    assert tottori.submit(f"/alumni/{own}/merge", {"other": str(hyogo_only), "survivor": str(own)}).status_code == 404
+    assert tottori.submit(f"/alumni/{own}/merge", {"other": str(hyogo_only), "survivor": str(own), "confirm": "y"}).status_code == 404
     assert _alumnus(app, hyogo_only).archived_at is None and _count(app, Placement, Placement.alumnus_id == own) == 1
 
 

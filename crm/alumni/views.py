@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import abort, current_app, flash, make_response, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
@@ -386,11 +386,16 @@ def complete_follow_up(entry_id: int):
 def merge_form(alumnus_id: int):
     alumnus = access.load(Alumnus, alumnus_id)
     other = access.load(Alumnus, request.args["other"]) if request.args.get("other") else None
-    candidates = operations.find_duplicates(
-        alumnus.family_name, alumnus.given_name, alumnus.name_katakana, [alumnus.email, alumnus.email_secondary],
-        alumnus.placements[0].start_year if alumnus.placements else None, exclude_id=alumnus.id,
-    )
-    return render_template("alumni/merge.html", alumnus=alumnus, other=other, candidates=candidates)
+    if other is not None and other.id == alumnus.id:
+        flash(_("Choose another record to merge with."), "error")
+        return redirect(url_for("alumni.merge_form", alumnus_id=alumnus.id))
+    return _merge_page(alumnus, other)
+
+
+def _merge_page(alumnus: Alumnus, other: Alumnus | None, error: str | None = None):
+    candidates = [] if other else operations.merge_candidates(alumnus)
+    return render_template("alumni/merge.html", alumnus=alumnus, other=other, candidates=candidates, error=error), \
+        422 if error else 200
 
 
 @bp.post("/<int:alumnus_id>/merge")
@@ -401,6 +406,9 @@ def merge_alumni(alumnus_id: int):
     if other.id == alumnus.id:
         flash(_("Choose another record to merge with."), "error")
         return htmx.redirect(url_for("alumni.merge_form", alumnus_id=alumnus.id))
+    if request.form.get("confirm") != "y":
+        # A merge cannot be undone from the UI: it happens only from the comparison, confirmed.
+        return _merge_page(alumnus, other, _("Confirm that both records are the same person."))
     survivor, merged = (other, alumnus) if request.form.get("survivor") == str(other.id) else (alumnus, other)
     operations.merge(survivor, merged)
     db.session.commit()

@@ -9,17 +9,11 @@ from datetime import date
 from sqlalchemy import select
 
 from crm.access import scoped
-from crm.alumni import operations as alumni
 from crm.alumni.models import Alumnus
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
 from crm.db import request_int, utcnow
 from crm.extensions import db
 from crm.reference.fiscal_year import fiscal_year_of
-
-# Activities follow an alumnus into a merge (crm.alumni.operations.merge), and so do appointments.
-for _move in ((Activity, Activity.alumnus_id), (Ambassador, Ambassador.alumnus_id)):
-    if _move not in alumni.MERGE_MOVES:
-        alumni.MERGE_MOVES.append(_move)
 
 ACTIVITY_SORTS = {"date": Activity.occurred_on, "kind": Activity.kind, "status": Activity.status,
                   "value": Activity.economic_value_yen}
