@@ -43,6 +43,7 @@ def listable(include_archived: bool = False):
 
 def name_keys(family: str, given: str, kana: str | None) -> dict:
     """The stored phonetic keys: Latin and katakana names of one person usually share a key."""
+    kana = kana or names.kana_in_latin_fields(family, given)
     return {"latin_key": names.latin_name_key(family, given), "kana_key": names.kana_name_key(kana) if kana else None}
 
 
@@ -286,6 +287,8 @@ def find_duplicates(family: str, given: str, kana: str | None, emails: list[str]
     Latin name (ジョン・スミス ↔ John Smith). The phonetic keys find candidates by index; the names
     module's fine check decides the katakana ↔ Latin ones."""
     emails = [email for email in emails if email]
+    # Kana in the Latin fields (a record stored before the forms refused it) is a reading of the name.
+    kana = kana or names.kana_in_latin_fields(family, given) or None
     latin_keys = names.latin_name_keys(family, given)
     kana_key = names.kana_name_key(kana) if kana else None
     base = scoped(Alumnus).options(selectinload(Alumnus.placements)).limit(20)
@@ -302,7 +305,8 @@ def find_duplicates(family: str, given: str, kana: str | None, emails: list[str]
     found = {alumnus.id: alumnus for alumnus in db.session.scalars(base.where(or_(*certain)))} if certain else {}
     # Their katakana against our Latin name, and our katakana against their Latin name.
     for alumnus in db.session.scalars(base.where(Alumnus.kana_key.in_(latin_keys))):
-        if alumnus.id not in found and names.katakana_matches_latin(alumnus.name_katakana, family, given):
+        their_kana = alumnus.name_katakana or names.kana_in_latin_fields(alumnus.family_name, alumnus.given_name)
+        if alumnus.id not in found and names.katakana_matches_latin(their_kana, family, given):
             found[alumnus.id] = alumnus
     if kana_key:
         for alumnus in db.session.scalars(base.where(Alumnus.latin_key == kana_key)):
