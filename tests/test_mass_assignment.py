@@ -14,7 +14,7 @@ from crm.ambassadors.models import Activity, Ambassador, Investment
 from crm.associations.models import Association, Member, MembershipFee, Program, ProgramAlumnus
 from crm.auth.models import Role, User
 from crm.extensions import db
-from crm.imports.models import ImportJob
+from crm.imports.models import ImportJob, JobState
 from tests.conftest import HYOGO, TOTTORI
 
 # Extra fields an attacker adds to any form: the columns that say whose a record is.
@@ -197,6 +197,26 @@ def test_import_job_belongs_to_the_uploader(app, tottori, make_user, make_associ
     staff.login(make_user(Role.ASSOCIATION_STAFF, association=mine)[1])
     upload = {"file": (io.BytesIO("name\n山本\n".encode()), "members.csv"), **OWNER_FIELDS}
     assert staff.submit(f"/imports/associations/{theirs}/members", upload, content_type="multipart/form-data").status_code == 404
+
+
+def test_an_imported_file_naming_another_prefecture_places_people_in_the_importers_own(app, tottori):
+    from crm.imports import operations
+    from tests.test_imports import commit, csv_bytes, import_file, latest_job, map_and_check, upload
+
+    data = csv_bytes([["Smith, John", "ALT", "2015-2018", "兵庫県", "28", "28"]],
+                     headers=["氏名", "職種", "任用期間", "任用都道府県", "prefecture_id", "host_prefecture"])
+    job = import_file(tottori, app, data)
+    assert job.state == JobState.DONE, (job.state, job.errors)
+    with app.app_context():
+        assert db.session.scalars(select(Placement.prefecture_id)).all() == [TOTTORI]
+    # Mapping a column onto the host prefecture by hand is no way round it either.
+    data = csv_bytes([["Brown, Kate", "CIR", "2012-2014", "兵庫県"]], headers=["氏名", "職種", "任用期間", "任用都道府県"])
+    assert upload(tottori, data).status_code == 303
+    map_and_check(tottori, app, latest_job(app).id, {"任用都道府県": "host_prefecture"})
+    assert operations.can_commit(latest_job(app))
+    commit(tottori, latest_job(app).id)
+    with app.app_context():
+        assert db.session.scalars(select(Placement.prefecture_id)).all() == [TOTTORI, TOTTORI]
 
 
 # --- Users -----------------------------------------------------------------------------------------
