@@ -43,12 +43,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_request_hooks(app)
 
+    from crm.audit import escape_log_records
     from crm.errors import register_error_handlers
     from crm.cli import register_commands
 
     register_error_handlers(app)
     register_commands(app)
     logging.getLogger("crm").setLevel(logging.INFO)
+    escape_log_records()
     return app
 
 

@@ -305,21 +305,33 @@ def reaches_alumni(user=None) -> bool:
     return getattr(user, "role", None) in ALUMNI_ROLES
 
 
-def may_register_in(prefecture_id: int, user=None) -> bool:
-    """May the user create a person whose first placement is in this prefecture? Prefecture staff
-    only in their own: a person created elsewhere would be out of their reach at once."""
+def may_place_in(prefecture_id, user=None) -> bool:
+    """May the user record a placement in this prefecture (a new person's first, another of a person
+    they reach, or an existing one moved there)? Prefecture staff only in their own: a placement is
+    what puts a person in a prefecture's registry, so one elsewhere would hand the person (contact
+    details, history) to another office. Sharing a person with another prefecture is an
+    administrator's action (recorded in the audit trail as "share")."""
     user = user if user is not None else current_user
-    return getattr(user, "role", None) != Role.PREFECTURE_STAFF or prefecture_id == user.prefecture_id
-
-
-def placement_keeps_alumnus(placement: Placement, prefecture_id: int, user=None) -> bool:
-    """May `placement` move to `prefecture_id`? Not when that would take its alumnus out of the
-    user's own scope: prefecture staff would hand their person to another prefecture's registry and
-    lose the record (a placement elsewhere is added instead)."""
-    user = user if user is not None else current_user
-    if getattr(user, "role", None) != Role.PREFECTURE_STAFF or prefecture_id == user.prefecture_id:
+    role = getattr(user, "role", None)
+    if role == Role.ADMIN:
         return True
-    return any(other.prefecture_id == user.prefecture_id for other in placement.alumnus.placements if other.id != placement.id)
+    return role == Role.PREFECTURE_STAFF and prefecture_id == user.prefecture_id
+
+
+def may_edit_placement(placement: Placement, user=None) -> bool:
+    """May the user change this placement at all? Staff see the placements a person had elsewhere (their
+    history) but those are the other office's records: they edit only their own prefecture's."""
+    return may_place_in(placement.prefecture_id, user)
+
+
+def load_editable_placement(record_id, user=None) -> Placement:
+    """A placement the user may change (its own prefecture's for staff), else 403: the placement is
+    visible to them as the person's history, so hiding it with a 404 would be a lie."""
+    user = user if user is not None else current_user
+    placement = load(Placement, record_id, user)
+    if not may_edit_placement(placement, user):
+        deny("placement of another prefecture", 403, Placement.__tablename__, placement.id)
+    return placement
 
 
 def reaches_whole_registry(user=None) -> bool:

@@ -34,7 +34,10 @@ _background_actor: ContextVar[str] = ContextVar("background_actor", default="sys
 
 # Never copied into the trail: secrets and bookkeeping columns.
 ALWAYS_EXCLUDED = frozenset({"password_hash", "session_version", "version", "updated_at", "token"})
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# What a log reader may take for the end of a line: every control character (Unicode category Cc:
+# C0, DEL and C1, NEL U+0085 among them) and the line and paragraph separators (Zl U+2028, Zp U+2029),
+# which Unicode-aware readers (journald's JSON, browsers, editors) break lines on.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class Audited:
@@ -227,6 +230,37 @@ def record_view(instance) -> None:
 
 
 def for_log(value) -> str:
-    """Render user-supplied text for a log line: control characters (CR, LF …) escaped, so input
-    cannot start a forged line."""
-    return _CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", str(value))
+    """Render user-supplied text for a log line: control characters (CR, LF, NEL …) and the Unicode
+    line and paragraph separators escaped, so input cannot start a forged line."""
+    return _CONTROL_CHARACTERS.sub(_escaped, str(value))
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _escaped_argument(value):
+    # Numbers keep their type (a %d format); anything else is text by the time it is logged.
+    return value if isinstance(value, int | float) else for_log(value)
+
+
+def escape_log_records() -> None:
+    """Escape the message and arguments of every record of the app's loggers ("crm", "crm.*") as it
+    is made, before any handler formats it: a log call that forgets `for_log` cannot be forged
+    through either (a traceback's own lines are left as they are)."""
+    make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "escapes_crm_records", False):
+        return
+
+    def make_escaped_record(name, level, pathname, lineno, msg, args, *rest, **kwargs):
+        if name == "crm" or name.startswith("crm."):
+            msg = for_log(msg)
+            if args and len(args) == 1 and isinstance(args[0], dict):  # "%(key)s" formats: one mapping
+                args = ({key: _escaped_argument(value) for key, value in args[0].items()},)
+            elif args:
+                args = tuple(_escaped_argument(value) for value in args)
+        return make_record(name, level, pathname, lineno, msg, args, *rest, **kwargs)
+
+    make_escaped_record.escapes_crm_records = True
+    logging.setLogRecordFactory(make_escaped_record)

@@ -358,22 +358,67 @@ def test_staff_cannot_move_their_only_placement_of_a_person_to_another_prefectur
     prefix = f"placement-{placement}-"
     data = {prefix + "host_prefecture": str(HYOGO), prefix + "position": "alt", prefix + "start_year": "2015", prefix + "version": "1"}
     refused = tottori.submit(f"/alumni/placements/{placement}", data, htmx=True)
-    assert refused.status_code == 422 and "only placement in your prefecture" in refused.text
+    assert refused.status_code == 422 and "in your own prefecture" in refused.text
     with app.app_context():
         assert db.session.get(Placement, placement).prefecture_id == TOTTORI
     assert tottori.get(f"/alumni/{alumnus}").status_code == 200
-    # With another placement in Tottori, this one may move; an administrator may move any.
+    # Even with another placement in Tottori: a move to Hyogo would share the person with Hyogo,
+    # which is an administrator's action. An administrator may move any.
     shared = make_alumnus(TOTTORI, TOTTORI)
     first = _placement_id(app, shared)
     prefix = f"placement-{first}-"
     moved = {prefix + "host_prefecture": str(HYOGO), prefix + "position": "alt", prefix + "start_year": "2015", prefix + "version": "1"}
-    assert tottori.submit(f"/alumni/placements/{first}", moved, htmx=True).status_code == 200
-    assert tottori.get(f"/alumni/{shared}").status_code == 200
+    assert tottori.submit(f"/alumni/placements/{first}", moved, htmx=True).status_code == 422
+    with app.app_context():
+        assert db.session.get(Placement, first).prefecture_id == TOTTORI
     admin = app.test_client()
     admin.login(make_user(Role.ADMIN)[1])
     assert admin.submit(f"/alumni/placements/{placement}", data, htmx=True).status_code == 200
     with app.app_context():
         assert db.session.get(Placement, placement).prefecture_id == HYOGO
+
+
+def test_staff_cannot_add_a_placement_in_another_prefecture_and_open_the_person_to_it(app, tottori, make_alumnus):
+    alumnus = make_alumnus(TOTTORI)
+    data = {"host_prefecture": str(HYOGO), "position": "alt", "start_year": "2019"}
+    refused = tottori.submit(f"/alumni/{alumnus}/placements", data)
+    assert refused.status_code == 422 and "in your own prefecture" in refused.text
+    assert _count(app, Placement, Placement.alumnus_id == alumnus) == 1
+    # A placement in their own prefecture is theirs to add.
+    assert tottori.submit(f"/alumni/{alumnus}/placements", {**data, "host_prefecture": str(TOTTORI)}).status_code == 303
+    assert _count(app, Placement, Placement.alumnus_id == alumnus) == 2
+
+
+def test_hyogo_cannot_open_a_person_tottori_tried_to_share(app, tottori, make_user, make_alumnus):
+    alumnus = make_alumnus(TOTTORI)
+    tottori.submit(f"/alumni/{alumnus}/placements", {"host_prefecture": str(HYOGO), "position": "alt", "start_year": "2019"})
+    hyogo = app.test_client()
+    hyogo.login(make_user(Role.PREFECTURE_STAFF, prefecture=HYOGO)[1])
+    assert hyogo.get(f"/alumni/{alumnus}").status_code == 404
+
+
+def test_sharing_a_person_with_another_prefecture_is_an_audited_administrator_action(app, admin, make_alumnus):
+    alumnus = make_alumnus(TOTTORI)
+    assert admin.submit(f"/alumni/{alumnus}/placements", {"host_prefecture": str(HYOGO), "position": "alt", "start_year": "2019"}).status_code == 303
+    # A second placement in Tottori shares nothing new.
+    assert admin.submit(f"/alumni/{alumnus}/placements", {"host_prefecture": str(TOTTORI), "position": "cir", "start_year": "2021"}).status_code == 303
+    with app.app_context():
+        shares = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "share")).all()
+        assert [(entry.record_id, entry.details) for entry in shares] == [(str(alumnus), {"prefecture_id": HYOGO})]
+
+
+def test_staff_cannot_edit_another_prefectures_placement_of_a_shared_person(app, tottori, make_alumnus):
+    alumnus = make_alumnus(TOTTORI, HYOGO)
+    with app.app_context():
+        hyogo_placement = db.session.scalar(select(Placement.id).where(Placement.alumnus_id == alumnus, Placement.prefecture_id == HYOGO))
+    page = tottori.get(f"/alumni/{alumnus}").text
+    assert f"/alumni/placements/{hyogo_placement}/edit" not in page
+    assert tottori.get(f"/alumni/placements/{hyogo_placement}/edit").status_code == 403
+    prefix = f"placement-{hyogo_placement}-"
+    data = {prefix + "host_prefecture": str(HYOGO), prefix + "position": "cir", prefix + "start_year": "2001", prefix + "version": "1"}
+    assert tottori.submit(f"/alumni/placements/{hyogo_placement}", data, htmx=True).status_code == 403
+    with app.app_context():
+        assert db.session.get(Placement, hyogo_placement).start_year != 2001
 
 
 def test_a_katakana_name_may_be_typed_in_hiragana_or_half_width(app, tottori):
@@ -424,8 +469,9 @@ def test_placement_with_end_before_start_is_refused(app, tottori, make_alumnus):
     response = tottori.submit(f"/alumni/{alumnus}/placements", {"host_prefecture": "28", "position": "cir", "start_year": "2018", "end_year": "2016"}, htmx=True)
     assert response.status_code == 422 and "cannot be before the start year" in response.get_data(as_text=True)
     assert _count(app, Placement) == 1
-    added = tottori.submit(f"/alumni/{alumnus}/placements", {"host_prefecture": "28", "position": "cir", "start_year": "2018", "end_year": "2020"}, htmx=True)
-    assert added.status_code == 200 and "Hyogo" in added.get_data(as_text=True)
+    # (Tottori's staff record placements in Tottori only: see test_staff_cannot_add_a_placement_in_another_prefecture…)
+    added = tottori.submit(f"/alumni/{alumnus}/placements", {"host_prefecture": "31", "position": "cir", "start_year": "2018", "end_year": "2020"}, htmx=True)
+    assert added.status_code == 200 and "2018–2020" in added.get_data(as_text=True)
 
 
 def test_forged_csrf_is_refused(app, tottori, make_alumnus):
@@ -489,7 +535,7 @@ def test_merge_moves_placements_and_contacts_records_it_and_archives_the_other(a
     page = tottori.get(f"/alumni/{survivor}/merge").get_data(as_text=True)
     assert "SMYTH" in page
     assert tottori.get(f"/alumni/{survivor}/merge?other={other}").status_code == 200
-    response = tottori.submit(f"/alumni/{survivor}/merge", {"other": str(other), "survivor": str(survivor)})
+    response = tottori.submit(f"/alumni/{survivor}/merge", {"other": str(other), "survivor": str(survivor), "confirm": "y"})
     assert response.status_code == 303
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Placement).where(Placement.alumnus_id == survivor)) == 3
@@ -499,13 +545,14 @@ def test_merge_moves_placements_and_contacts_records_it_and_archives_the_other(a
         assert merged.archived_at is not None and kept.archived_at is None
         assert kept.name_katakana == "ジョン・スミス" and kept.city == "Dublin"
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "merge"))
-        assert entry.details == {"survivor_id": survivor, "merged_id": other}
+        assert entry.details == {"survivor_id": survivor, "merged_id": other,
+                                 "moved": {"placements.alumnus_id": 2, "contact_entries.alumnus_id": 2}}
 
 
 def test_a_cease_of_use_on_the_merged_record_follows_the_person(app, tottori, make_alumnus):
     survivor = make_alumnus(TOTTORI, family="Obrien", email="sean@example.ie")
     ceased = make_alumnus(TOTTORI, family="O'Brien", email="sean.obrien@example.ie", cease_use=True)
-    response = tottori.submit(f"/alumni/{survivor}/merge", {"other": str(ceased), "survivor": str(survivor)})
+    response = tottori.submit(f"/alumni/{survivor}/merge", {"other": str(ceased), "survivor": str(survivor), "confirm": "y"})
     assert response.status_code == 303
     assert _alumnus(app, survivor).cease_use is True
     assert "OBRIEN" not in tottori.htmx_get("/alumni?q=sean").get_data(as_text=True)
@@ -515,7 +562,7 @@ def test_merge_with_a_record_outside_the_scope_is_refused(app, tottori, make_alu
     own = make_alumnus(TOTTORI)
     hyogo_only = make_alumnus(HYOGO)
     assert tottori.get(f"/alumni/{own}/merge?other={hyogo_only}").status_code == 404
-    assert tottori.submit(f"/alumni/{own}/merge", {"other": str(hyogo_only), "survivor": str(own)}).status_code == 404
+    assert tottori.submit(f"/alumni/{own}/merge", {"other": str(hyogo_only), "survivor": str(own), "confirm": "y"}).status_code == 404
     assert _alumnus(app, hyogo_only).archived_at is None and _count(app, Placement, Placement.alumnus_id == own) == 1
 
 

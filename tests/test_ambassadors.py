@@ -318,3 +318,80 @@ def test_alumnus_panel_queries_do_not_grow_with_its_rows(app, make_user, client,
     many = (_queries(app, client, url), _queries(app, client, url, htmx=True))
     assert client.htmx_get(url).text.count('<tr id="activity-') == 10
     assert one == many
+
+
+# --- One appointment per person and term -----------------------------------------------------------
+
+def _appointments(app) -> list[tuple]:
+    with app.app_context():
+        return db.session.execute(db.select(Ambassador.alumnus_id, Ambassador.term_start_on, Ambassador.term_end_on)
+                                  .order_by(Ambassador.term_start_on)).all()
+
+
+def test_an_appointment_sent_again_after_a_validation_error_is_refused_not_doubled(app, signed_in, make_alumnus):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    alumnus = make_alumnus(TOTTORI)
+    data = {"alumnus": alumnus, "title": "鳥取県ふるさと大使", "term_start_on": "2025-04-01", "term_end_on": "2025-03-01"}
+    assert client.submit("/ambassadors", data, htmx=True).status_code == 422
+    fixed = {**data, "term_end_on": "2027-03-31"}
+    assert client.submit("/ambassadors", fixed, htmx=True).status_code == 204  # HX-Redirect
+    again = client.submit("/ambassadors", fixed, htmx=True)
+    assert again.status_code == 422 and "already ambassador for a term that overlaps" in again.text and "2025-04-01" in again.text
+    assert client.submit("/ambassadors", fixed).status_code == 422  # without htmx too
+    assert _appointments(app) == [(alumnus, date(2025, 4, 1), date(2027, 3, 31))]
+
+
+def test_overlapping_terms_of_one_person_are_refused_and_the_next_term_is_not(app, signed_in, make_alumnus, make_ambassador):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    alumnus = make_alumnus(TOTTORI)
+    make_ambassador(alumnus, start=date(2023, 4, 1), end=date(2025, 3, 31))
+    data = {"alumnus": alumnus, "title": "鳥取県ふるさと大使"}
+    for start, end in (("2024-04-01", "2026-03-31"), ("2022-04-01", ""), ("2025-03-31", "2025-04-30"), ("2020-01-01", "2023-04-01")):
+        refused = client.submit("/ambassadors", {**data, "term_start_on": start, "term_end_on": end}, htmx=True)
+        assert refused.status_code == 422, (start, end)
+    assert client.submit("/ambassadors", {**data, "term_start_on": "2025-04-01", "term_end_on": ""}, htmx=True).status_code == 204
+    # An open-ended term runs on: nothing later may start inside it.
+    assert client.submit("/ambassadors", {**data, "term_start_on": "2030-04-01", "term_end_on": ""}, htmx=True).status_code == 422
+    # Another person, or the same person for another prefecture, is not a clash.
+    other = make_alumnus(TOTTORI, family="Other")
+    assert client.submit("/ambassadors", {**data, "alumnus": other, "term_start_on": "2024-04-01"}, htmx=True).status_code == 204
+    make_ambassador(alumnus, prefecture=HYOGO, start=date(2024, 4, 1))
+    assert len(_appointments(app)) == 4
+
+
+def test_an_edit_cannot_make_two_terms_of_one_person_overlap(app, signed_in, make_alumnus, make_ambassador):
+    client = signed_in(Role.PREFECTURE_STAFF)
+    alumnus = make_alumnus(TOTTORI)
+    make_ambassador(alumnus, start=date(2021, 4, 1), end=date(2023, 3, 31))
+    later = make_ambassador(alumnus, start=date(2023, 4, 1), end=date(2025, 3, 31))
+    prefix = f"ambassador-{later}-"
+    data = {prefix + "title": "鳥取県ふるさと大使", prefix + "term_start_on": "2022-04-01", prefix + "term_end_on": "2025-03-31",
+            prefix + "version": "1"}
+    refused = client.submit(f"/ambassadors/{later}", data, htmx=True)
+    assert refused.status_code == 422 and "overlaps" in refused.text
+    # Its own term does not clash with itself.
+    assert client.submit(f"/ambassadors/{later}", {**data, prefix + "term_start_on": "2023-05-01"}, htmx=True).status_code == 200
+
+
+def test_two_appointments_of_one_person_sent_at_once_make_one(app, make_user, make_alumnus):
+    import threading
+
+    _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    alumnus = make_alumnus(TOTTORI)
+    clients = [app.test_client() for _ in range(2)]
+    for client in clients:
+        client.login(email)
+    data = {"alumnus": alumnus, "title": "鳥取県ふるさと大使", "term_start_on": "2025-04-01"}
+    barrier, statuses = threading.Barrier(2), []
+
+    def send(client):
+        barrier.wait()
+        statuses.append(client.submit("/ambassadors", data).status_code)
+
+    threads = [threading.Thread(target=send, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [303, 422]
+    assert len(_appointments(app)) == 1

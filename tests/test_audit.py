@@ -8,7 +8,7 @@ from crm import audit
 from crm.audit import AuditEntry
 from crm.auth.models import Role, User
 from crm.extensions import db
-from tests.conftest import TOTTORI
+from tests.conftest import HYOGO, TOTTORI
 
 
 def entries(app, **filters):
@@ -104,6 +104,46 @@ def test_log_lines_cannot_be_forged_with_newlines(signed_in, caplog):
 
 def test_for_log_escapes_control_characters():
     assert audit.for_log("a\r\nb\x1b[31m") == "a\\x0d\\x0ab\\x1b[31m"
+
+
+def _line_breaking_characters():
+    import sys
+    import unicodedata
+
+    return [chr(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) in ("Cc", "Zl", "Zp")]
+
+
+def test_for_log_escapes_every_control_character_and_line_or_paragraph_separator():
+    breaking = _line_breaking_characters()
+    assert {"\x85", "\u2028", "\u2029", "\x9b"} <= set(breaking) and len(breaking) == 67
+    escaped = audit.for_log("".join(breaking))
+    assert not any(char in escaped for char in breaking)
+    assert audit.for_log("a\u2028b\x85c\u2029") == "a\\u2028b\\x85c\\u2029"
+    # Text that does not break a line is left alone: names in any script, tabs excepted.
+    assert audit.for_log("Émilie ジョン・スミス Ольга \u200b") == "Émilie ジョン・スミス Ольга \u200b"
+
+
+def test_log_lines_cannot_be_forged_with_unicode_line_separators(signed_in, make_alumnus, caplog):
+    client = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    elsewhere = make_alumnus(HYOGO)  # out of scope: the refusal logs the path asked for
+    with caplog.at_level(logging.WARNING, logger="crm.access"):
+        for separator in ("\u2028", "\u2029", "\x85", "%E2%80%A8", "%C2%85"):
+            client.get(f"/alumni/{elsewhere}/sections/profile{separator}access granted: GET admin by admin")
+    assert len(caplog.records) == 5
+    for record in caplog.records:
+        assert not any(char in record.getMessage() for char in _line_breaking_characters()), record.getMessage()
+
+
+def test_every_log_record_of_the_app_is_escaped_even_without_for_log(app, caplog):
+    forged = "done\u2028INFO crm.access: access granted\r\n"
+    with caplog.at_level(logging.INFO, logger="crm"):
+        logging.getLogger("crm.somewhere").warning("user typed %s (%d times)", forged, 2)
+        logging.getLogger("crm.somewhere").warning("user typed %(text)s", {"text": forged})
+        logging.getLogger("crm.somewhere").warning(f"formatted early: {forged}")
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages == ["user typed done\\u2028INFO crm.access: access granted\\x0d\\x0a (2 times)",
+                        "user typed done\\u2028INFO crm.access: access granted\\x0d\\x0a",
+                        "formatted early: done\\u2028INFO crm.access: access granted\\x0d\\x0a"]
 
 
 def test_view_is_recorded_on_its_own_transaction_in_a_read_request(app, make_association):

@@ -22,6 +22,7 @@ AUDIT_ACTIONS = {
     "export": _l("Exported"),
     "import": _l("Imported"),
     "merge": _l("Merged"),
+    "share": _l("Shared with a prefecture"),
     "login": _l("Signed in"),
     "login_failed": _l("Failed sign-in"),
     "logout": _l("Signed out"),

@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from crm import TOKYO
-from crm.alumni.names import normalise_kana
+from crm.alumni.names import has_kana_letters, normalise_kana
 from crm.alumni.models import FIRST_JET_YEAR, Channel, Direction, JapaneseLevel, Platform, Position, Sector
 from crm.auth.forms import choices
 from crm.reference.countries import country_choices, is_country
@@ -49,6 +49,14 @@ def in_katakana(_form, field):
     will be stored (crm.alumni.names.normalise_kana)."""
     if field.data and not all("\u30a0" <= char <= "\u30ff" for char in normalise_kana(field.data)):
         raise ValidationError(_l("Write this name in katakana (hiragana and half-width katakana are converted)."))
+
+
+def without_kana(_form, field):
+    """A Latin name field holds the name as spelt in Latin letters (the passport's): kana is a
+    reading, kept in the katakana field, where the duplicate check and the katakana search use it.
+    Kanji and other scripts stay accepted: some alumni's legal names are written so (髙橋, Ольга)."""
+    if field.data and has_kana_letters(field.data):
+        raise ValidationError(_l("Write this name in Latin letters; a name in katakana goes in “Name in katakana”."))
 
 
 def at_most_days_ahead(days: int):
@@ -93,8 +101,8 @@ class VersionedForm(FlaskForm):
 
 
 class ProfileForm(VersionedForm):
-    family_name = StringField(_l("Family name (Latin)"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
-    given_name = StringField(_l("Given name (Latin)"), filters=[_strip], validators=[DataRequired(), Length(max=100)])
+    family_name = StringField(_l("Family name (Latin)"), filters=[_strip], validators=[DataRequired(), Length(max=100), without_kana])
+    given_name = StringField(_l("Given name (Latin)"), filters=[_strip], validators=[DataRequired(), Length(max=100), without_kana])
     name_katakana = StringField(_l("Name in katakana"), filters=[_strip], validators=[Optional(), Length(max=100), in_katakana])
     citizenship = CountryField(_l("Citizenship"))
     employer = StringField(_l("Current employer"), filters=[_strip], validators=[Optional(), Length(max=200)])

@@ -404,8 +404,30 @@ def name_key(text: str) -> str:
     return _key_from_words(split_latin_words(text), romaji=False)
 
 
+def kana_in_latin_fields(family: str, given: str) -> str:
+    """The katakana name held in the Latin name fields (``'スミス'``, ``'ジョン'`` ->
+    ``'ジョン・スミス'``), or ``''`` when they hold none. The forms refuse kana there; records
+    stored before that are read as what the kana is, a reading of the name."""
+    if not (_has_kana_letters(family or "") or _has_kana_letters(given or "")):
+        return ""
+    return normalise_kana(f"{given or ''}・{family or ''}").strip("・")
+
+
+def _has_kana_letters(text: str) -> bool:
+    """Hiragana or katakana (full- or half-width), not kanji: a reading, not a spelling."""
+    return any("\u3041" <= ch <= "\u30ff" and ch != "・" or "\uff66" <= ch <= "\uff9f" for ch in text)
+
+
+def has_kana_letters(text: str) -> bool:
+    """Does ``text`` hold hiragana or katakana (the Latin name fields refuse them)?"""
+    return _has_kana_letters(text or "")
+
+
 def latin_name_key(family: str, given: str) -> str:
     """Key to store for an alumnus' Latin name (all words, order-insensitive)."""
+    kana = kana_in_latin_fields(family, given)
+    if kana:
+        return kana_name_key(kana)
     words = split_latin_words(given, split_hyphens=False) + split_latin_words(family)
     return _key_from_words(words, romaji=False)
 
@@ -416,6 +438,8 @@ def latin_name_keys(family: str, given: str) -> list[str]:
     Adds the key without middle names and with hyphenated/multi-word parts
     written as one word (katakana often has no separator there).
     """
+    if kana_in_latin_fields(family, given):
+        return [latin_name_key(family, given)]
     keys: list[str] = []
     for seq in _latin_candidates(family, given):
         k = _key_from_words(seq, romaji=False)
@@ -859,4 +883,8 @@ def katakana_matches_latin(kana_name: str, family: str, given: str) -> bool:
     candidates found by key equality before warning about a duplicate."""
     if not kana_name or not (family or given):
         return False
+    kana_written = kana_in_latin_fields(family, given)
+    if kana_written:
+        # Kana on both sides: the same parts in either order (ジョン・スミス, スミス・ジョン).
+        return sorted(normalise_kana(kana_name).split("・")) == sorted(kana_written.split("・"))
     return match_cost(kana_name, family, given) <= MATCH_THRESHOLD

@@ -9,10 +9,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import exists, false, func, literal_column, or_, select, table, update
+from sqlalchemy import exists, false, func, inspect, literal_column, or_, select, table
 from sqlalchemy.orm import selectinload, with_expression
 
-from crm import TOKYO, audit
+from crm import TOKYO, audit, references
 from crm.access import reaches_whole_registry, scope_clause, scoped, scoped_rows
 from crm.alumni import names
 from crm.alumni.models import (
@@ -33,9 +33,6 @@ ALUMNUS_SORTS = {
 }
 CONSENT_FILTERS = ("contact", "newsletter", "none")
 AMBASSADOR_FILTERS = ("current", "any")
-# Children that follow an alumnus into a merge: (model, foreign-key column). Ambassador activities
-# (issue 6) add themselves here.
-MERGE_MOVES = [(Placement, Placement.alumnus_id), (ContactEntry, ContactEntry.alumnus_id)]
 
 
 def listable(include_archived: bool = False):
@@ -46,6 +43,7 @@ def listable(include_archived: bool = False):
 
 def name_keys(family: str, given: str, kana: str | None) -> dict:
     """The stored phonetic keys: Latin and katakana names of one person usually share a key."""
+    kana = kana or names.kana_in_latin_fields(family, given)
     return {"latin_key": names.latin_name_key(family, given), "kana_key": names.kana_name_key(kana) if kana else None}
 
 
@@ -289,6 +287,8 @@ def find_duplicates(family: str, given: str, kana: str | None, emails: list[str]
     Latin name (ジョン・スミス ↔ John Smith). The phonetic keys find candidates by index; the names
     module's fine check decides the katakana ↔ Latin ones."""
     emails = [email for email in emails if email]
+    # Kana in the Latin fields (a record stored before the forms refused it) is a reading of the name.
+    kana = kana or names.kana_in_latin_fields(family, given) or None
     latin_keys = names.latin_name_keys(family, given)
     kana_key = names.kana_name_key(kana) if kana else None
     base = scoped(Alumnus).options(selectinload(Alumnus.placements)).limit(20)
@@ -305,13 +305,21 @@ def find_duplicates(family: str, given: str, kana: str | None, emails: list[str]
     found = {alumnus.id: alumnus for alumnus in db.session.scalars(base.where(or_(*certain)))} if certain else {}
     # Their katakana against our Latin name, and our katakana against their Latin name.
     for alumnus in db.session.scalars(base.where(Alumnus.kana_key.in_(latin_keys))):
-        if alumnus.id not in found and names.katakana_matches_latin(alumnus.name_katakana, family, given):
+        their_kana = alumnus.name_katakana or names.kana_in_latin_fields(alumnus.family_name, alumnus.given_name)
+        if alumnus.id not in found and names.katakana_matches_latin(their_kana, family, given):
             found[alumnus.id] = alumnus
     if kana_key:
         for alumnus in db.session.scalars(base.where(Alumnus.latin_key == kana_key)):
             if alumnus.id not in found and names.katakana_matches_latin(kana, alumnus.family_name, alumnus.given_name):
                 found[alumnus.id] = alumnus
     return list(found.values())
+
+
+def merge_candidates(alumnus: Alumnus) -> list[Alumnus]:
+    """The records that may be the same person as `alumnus`, for the merge page."""
+    return find_duplicates(alumnus.family_name, alumnus.given_name, alumnus.name_katakana,
+                           [alumnus.email, alumnus.email_secondary],
+                           alumnus.placements[0].start_year if alumnus.placements else None, exclude_id=alumnus.id)
 
 
 # --- Changes ---------------------------------------------------------------------------------------
@@ -335,7 +343,15 @@ def create_alumnus(values: dict, placement: dict) -> Alumnus:
     return alumnus
 
 
+def _record_sharing(alumnus: Alumnus, prefecture_id: int, placement: Placement | None = None) -> None:
+    """A placement in a prefecture where the person had none opens their record to that prefecture's
+    staff: kept in the audit trail as a share of its own (only administrators may, crm.access)."""
+    if all(other.prefecture_id != prefecture_id for other in alumnus.placements if other is not placement):
+        audit.record_event("share", Alumnus.__tablename__, alumnus.id, prefecture_id=prefecture_id)
+
+
 def add_placement(alumnus: Alumnus, values: dict) -> Placement:
+    _record_sharing(alumnus, values["prefecture_id"])
     placement = Placement(**values)
     alumnus.placements.append(placement)
     db.session.flush()
@@ -343,6 +359,8 @@ def add_placement(alumnus: Alumnus, values: dict) -> Placement:
 
 
 def update_placement(placement: Placement, values: dict) -> None:
+    if values["prefecture_id"] != placement.prefecture_id:
+        _record_sharing(placement.alumnus, values["prefecture_id"], placement)
     for key, value in values.items():
         setattr(placement, key, value)
 
@@ -384,13 +402,14 @@ def remove_tag(alumni: list[Alumnus], name: str) -> None:
 
 
 def merge(survivor: Alumnus, other: Alumnus) -> None:
-    """Move the other record's placements, contact entries, tags and networks to the survivor, fill
-    the survivor's empty fields from it (and its cease of use), archive it and record the merge."""
+    """Move every row that references the other record to the survivor (placements, contact entries,
+    tags, networks, program participations, appointments, activities: whatever has a foreign key to
+    alumni, crm.references), fill the survivor's empty fields from it (and its cease of use), archive
+    it and record the merge with the rows moved."""
     if survivor.id == other.id:
         raise ValueError("an alumnus cannot be merged with itself")
-    for model, column in MERGE_MOVES:
-        db.session.execute(update(model).where(column == other.id).values({column.key: survivor.id}),
-                           execution_options={"synchronize_session": False})
+    db.session.flush()
+    moved = references.move_references(Alumnus.__table__, other.id, survivor.id)
     for key in ("name_katakana", "email", "email_secondary", "phone", "citizenship", "residence_country", "city",
                 "employer", "sector", "job_title", "linkedin_url", "languages", "japanese_level", "interests"):
         if getattr(survivor, key) in (None, "") and getattr(other, key) not in (None, ""):
@@ -400,20 +419,14 @@ def merge(survivor: Alumnus, other: Alumnus) -> None:
     if other.cease_use:
         # 利用停止 was asked by the person, whichever record it was noted on: it follows them.
         survivor.cease_use = True
-    for tag in other.tags:
-        if tag not in survivor.tags:
-            survivor.tags.append(tag)
-    groups = set(db.session.scalars(select(alumni_group_members.c.group_id).where(alumni_group_members.c.alumnus_id == other.id)))
-    groups -= set(db.session.scalars(select(alumni_group_members.c.group_id).where(alumni_group_members.c.alumnus_id == survivor.id)))
-    for group_id in groups:
-        db.session.execute(alumni_group_members.insert().values(group_id=group_id, alumnus_id=survivor.id))
     set_fields(survivor, {})
     survivor.updated_at = utcnow()
     other.archived_at = utcnow()
     db.session.flush()
-    db.session.expire(survivor, ["placements"])
-    db.session.expire(other, ["placements"])
-    audit.record_event("merge", Alumnus.__tablename__, survivor.id, survivor_id=survivor.id, merged_id=other.id)
+    # The rows moved under the ORM's feet: both records' collections are read again when next used.
+    for record in (survivor, other):
+        db.session.expire(record, [relation.key for relation in inspect(Alumnus).relationships])
+    audit.record_event("merge", Alumnus.__tablename__, survivor.id, survivor_id=survivor.id, merged_id=other.id, moved=moved)
 
 
 # --- Contact log -----------------------------------------------------------------------------------

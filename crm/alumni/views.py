@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import abort, current_app, flash, make_response, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
@@ -153,10 +153,9 @@ def create_alumnus():
 
 
 def _registered_in_scope(form) -> bool:
-    if access.may_register_in(form.host_prefecture.data):
+    if access.may_place_in(form.host_prefecture.data):
         return True
-    form.host_prefecture.errors.append(_("A new person starts with a placement in your own prefecture; add placements "
-                                         "elsewhere on their page afterwards."))
+    form.host_prefecture.errors.append(_("A new person starts with a placement in your own prefecture."))
     return False
 
 
@@ -274,7 +273,7 @@ def _placement_values(form) -> dict:
 def add_placement(alumnus_id: int):
     alumnus = access.load(Alumnus, alumnus_id)
     form = PlacementForm().fill_choices()
-    if not form.validate_on_submit():
+    if not (form.validate_on_submit() and _placed_in_scope(form)):
         return _placements(alumnus, form, 422)
     operations.add_placement(alumnus, _placement_values(form))
     db.session.commit()
@@ -308,27 +307,27 @@ def show_placement(placement_id: int):
 @bp.get("/placements/<int:placement_id>/edit")
 @roles(*ALUMNI_ROLES)
 def edit_placement(placement_id: int):
-    return _placement_row(access.load(Placement, placement_id), editing=True)
+    return _placement_row(access.load_editable_placement(placement_id), editing=True)
 
 
 @bp.post("/placements/<int:placement_id>")
 @roles(*ALUMNI_ROLES)
 def update_placement(placement_id: int):
     return save_edit(
-        lambda: access.load(Placement, placement_id),
+        lambda: access.load_editable_placement(placement_id),
         _placement_form,
         lambda placement, form: operations.update_placement(placement, _placement_values(form)),
         lambda placement, form=None, status=200: _placement_row(placement, form is not None, form, status),
         lambda placement: url_for("alumni.show_alumnus", alumnus_id=placement.alumnus_id),
-        validate=_placement_stays_in_scope,
+        validate=lambda form, _placement: _placed_in_scope(form),
     )
 
 
-def _placement_stays_in_scope(form, placement: Placement) -> bool:
-    if access.placement_keeps_alumnus(placement, form.host_prefecture.data):
+def _placed_in_scope(form) -> bool:
+    if access.may_place_in(form.host_prefecture.data):
         return True
-    form.host_prefecture.errors.append(_("This is the person's only placement in your prefecture: moving it would take them "
-                                         "out of your registry. Add a placement in the other prefecture instead."))
+    form.host_prefecture.errors.append(_("Placements are recorded in your own prefecture; an administrator shares a person "
+                                         "with another prefecture."))
     return False
 
 
@@ -387,11 +386,16 @@ def complete_follow_up(entry_id: int):
 def merge_form(alumnus_id: int):
     alumnus = access.load(Alumnus, alumnus_id)
     other = access.load(Alumnus, request.args["other"]) if request.args.get("other") else None
-    candidates = operations.find_duplicates(
-        alumnus.family_name, alumnus.given_name, alumnus.name_katakana, [alumnus.email, alumnus.email_secondary],
-        alumnus.placements[0].start_year if alumnus.placements else None, exclude_id=alumnus.id,
-    )
-    return render_template("alumni/merge.html", alumnus=alumnus, other=other, candidates=candidates)
+    if other is not None and other.id == alumnus.id:
+        flash(_("Choose another record to merge with."), "error")
+        return redirect(url_for("alumni.merge_form", alumnus_id=alumnus.id))
+    return _merge_page(alumnus, other)
+
+
+def _merge_page(alumnus: Alumnus, other: Alumnus | None, error: str | None = None):
+    candidates = [] if other else operations.merge_candidates(alumnus)
+    return render_template("alumni/merge.html", alumnus=alumnus, other=other, candidates=candidates, error=error), \
+        422 if error else 200
 
 
 @bp.post("/<int:alumnus_id>/merge")
@@ -402,6 +406,9 @@ def merge_alumni(alumnus_id: int):
     if other.id == alumnus.id:
         flash(_("Choose another record to merge with."), "error")
         return htmx.redirect(url_for("alumni.merge_form", alumnus_id=alumnus.id))
+    if request.form.get("confirm") != "y":
+        # A merge cannot be undone from the UI: it happens only from the comparison, confirmed.
+        return _merge_page(alumnus, other, _("Confirm that both records are the same person."))
     survivor, merged = (other, alumnus) if request.form.get("survivor") == str(other.id) else (alumnus, other)
     operations.merge(survivor, merged)
     db.session.commit()

@@ -6,20 +6,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import or_, select, true
 
 from crm.access import scoped
-from crm.alumni import operations as alumni
 from crm.alumni.models import Alumnus
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
 from crm.db import request_int, utcnow
 from crm.extensions import db
 from crm.reference.fiscal_year import fiscal_year_of
-
-# Activities follow an alumnus into a merge (crm.alumni.operations.merge), and so do appointments.
-for _move in ((Activity, Activity.alumnus_id), (Ambassador, Ambassador.alumnus_id)):
-    if _move not in alumni.MERGE_MOVES:
-        alumni.MERGE_MOVES.append(_move)
 
 ACTIVITY_SORTS = {"date": Activity.occurred_on, "kind": Activity.kind, "status": Activity.status,
                   "value": Activity.economic_value_yen}
@@ -31,8 +26,34 @@ INVESTMENT_FIELDS = ("fiscal_year", "alt_count", "cir_count", "sea_count", "host
 
 # --- Ambassadors -----------------------------------------------------------------------------------
 
+class TermOverlap(ValueError):
+    """The person already holds an appointment of this prefecture for part of the term."""
+
+
+def check_term(alumnus_id: int, prefecture_id: int, start: date, end: date | None, exclude_id: int | None = None) -> None:
+    """Refuse a term overlapping another appointment of the same person by the same prefecture (a
+    second identical appointment, from a form sent twice, is one). The person's row is locked first,
+    so two requests appointing them at once take turns and the second sees the first (SQLite's write
+    transactions already do; on PostgreSQL this is SELECT … FOR UPDATE)."""
+    db.session.execute(select(Alumnus.id).where(Alumnus.id == alumnus_id).with_for_update())
+    clash = db.session.scalar(
+        select(Ambassador).where(
+            Ambassador.alumnus_id == alumnus_id, Ambassador.prefecture_id == prefecture_id,
+            Ambassador.id != exclude_id if exclude_id is not None else true(),
+            Ambassador.term_start_on <= end if end is not None else true(),
+            or_(Ambassador.term_end_on.is_(None), Ambassador.term_end_on >= start),
+        ).order_by(Ambassador.term_start_on).limit(1))
+    if clash is not None:
+        raise TermOverlap(_("%(name)s is already ambassador for a term that overlaps this one (%(start)s – %(end)s).",
+                            name=clash.alumnus.name, start=clash.term_start_on.isoformat(),
+                            end=clash.term_end_on.isoformat() if clash.term_end_on else _("open-ended")))
+
+
 def appoint(alumnus: Alumnus, prefecture_id: int, values: dict) -> Ambassador:
-    ambassador = Ambassador(alumnus=alumnus, prefecture_id=prefecture_id, **_pick(values, AMBASSADOR_FIELDS))
+    """Appoint `alumnus` for the prefecture; TermOverlap when they already hold part of the term."""
+    values = _pick(values, AMBASSADOR_FIELDS)
+    check_term(alumnus.id, prefecture_id, values["term_start_on"], values.get("term_end_on"))
+    ambassador = Ambassador(alumnus=alumnus, prefecture_id=prefecture_id, **values)
     db.session.add(ambassador)
     db.session.flush()
     return ambassador

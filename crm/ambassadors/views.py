@@ -113,7 +113,12 @@ def appoint_ambassador():
     if not form.validate_on_submit():
         return _quick_add_errors("ambassadors/_appoint_form.html", form=form)
     alumnus = access.load(Alumnus, form.alumnus.data)
-    ambassador = operations.appoint(alumnus, current_user.prefecture_id, _values(form))
+    try:
+        ambassador = operations.appoint(alumnus, current_user.prefecture_id, _values(form))
+    except operations.TermOverlap as overlap:
+        db.session.rollback()
+        form.term_start_on.errors.append(str(overlap))
+        return _quick_add_errors("ambassadors/_appoint_form.html", form=form)
     db.session.commit()
     flash(_("%(name)s appointed.", name=alumnus.name), "success")
     return htmx.redirect(url_for("ambassadors.list_ambassadors", _anchor=f"ambassador-{ambassador.id}"))
@@ -134,7 +139,17 @@ def edit_ambassador(ambassador_id: int):
 @bp.post("/<int:ambassador_id>")
 @roles(*EDITORS)
 def update_ambassador(ambassador_id: int):
-    return _update("ambassador", ambassador_id)
+    return _update("ambassador", ambassador_id, validate_extra=_term_is_free)
+
+
+def _term_is_free(form, ambassador: Ambassador) -> bool:
+    try:
+        operations.check_term(ambassador.alumnus_id, ambassador.prefecture_id, form.term_start_on.data, form.term_end_on.data,
+                              exclude_id=ambassador.id)
+    except operations.TermOverlap as overlap:
+        form.term_start_on.errors.append(str(overlap))
+        return False
+    return True
 
 
 # --- Activities ------------------------------------------------------------------------------------

@@ -307,8 +307,10 @@ def pay_fee(fee_id: int):
     if not htmx.is_htmx() and status == 200:
         flash(_("Payment of %(name)s recorded.", name=fee.member.name), "success")
         return htmx.redirect(url_for("associations.list_fees", association_id=fee.member.association_id, fy=fee.fiscal_year))
-    return htmx.render("associations/fees/show.html", "associations/fees/_row.html", status=status,
-                       payment_form=FeePaymentForm(formdata=None, paid_on=_today()), **context)
+    # htmx: the row, and the 年度's summary out of band (collected, paid members and rate changed).
+    return htmx.render("associations/fees/show.html", "associations/fees/_paid.html", status=status,
+                       payment_form=FeePaymentForm(formdata=None, paid_on=_today()),
+                       summary=operations.fee_summary(context["association"], fee.fiscal_year), **context)
 
 
 @bp.get("/<int:association_id>/fees/reminders.<any(csv, xlsx):fmt>")
