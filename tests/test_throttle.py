@@ -178,6 +178,17 @@ def test_behind_a_declared_proxy_clients_are_told_apart_by_their_own_address(pro
     assert failed_sign_in(client, other, headers={"X-Forwarded-For": "198.51.100.99"}) == 429
 
 
+def test_an_undeclared_proxy_is_reported_in_the_log(client, make_user, monkeypatch, caplog):
+    from crm.auth import throttle
+
+    monkeypatch.setattr(throttle, "_warned", [])
+    _, email = make_user(Role.ADMIN)
+    failed_sign_in(client, email, headers={"X-Forwarded-For": "198.51.100.7"})
+    failed_sign_in(client, email, headers={"X-Forwarded-For": "198.51.100.7"})
+    warnings = [record.getMessage() for record in caplog.records if "CRM_TRUSTED_PROXIES" in record.getMessage()]
+    assert len(warnings) == 1  # once per process, not once per attempt
+
+
 # --- floods from one address -------------------------------------------------------------------------
 
 @pytest.fixture
@@ -209,6 +220,15 @@ def test_behind_a_declared_proxy_a_flood_locks_out_only_its_own_address(proxied_
         failed_sign_in(attacker, f"nobody-{n}@example.jp", **via_proxy("203.0.113.9"))
     assert failed_sign_in(attacker, f"nobody-99@example.jp", **via_proxy("203.0.113.9")) == 429
     assert sign_in(newcomer, email, **via_proxy("198.51.100.7")) == 303
+
+
+def test_an_ipv6_client_counts_as_its_whole_64_block(client, make_user, address_limit):
+    _, email = make_user(Role.ADMIN)
+    # Changing the interface part of the address (which a client chooses freely) changes nothing.
+    for n in range(20):
+        assert failed_sign_in(client, f"nobody-{n}@example.jp", environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{n:x}"}) == 200
+    assert failed_sign_in(client, email, environ_base={"REMOTE_ADDR": "2001:db8:1:2:ffff::1"}) == 429
+    assert failed_sign_in(client, email, environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}) == 200
 
 
 def test_guessing_at_an_account_does_not_lock_its_owner_out_of_their_usual_browser(app, client, make_user):

@@ -20,6 +20,8 @@ number of requests served at once (gunicorn's workers × threads).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import logging
 import math
 import secrets
 import time
@@ -31,6 +33,8 @@ from limits import parse_many
 
 from crm.extensions import limiter
 
+log = logging.getLogger("crm.auth")
+
 DEVICE_COOKIE = "crm_device"
 DEVICE_COOKIE_DAYS = 180
 # Accounts one browser vouches for (a shared office computer signs in as several people).
@@ -40,6 +44,28 @@ DEVICE_ACCOUNTS = 20
 def _account(email: str) -> str:
     """An account's name in counters and cookies: a digest, so neither holds addresses of people."""
     return hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _address() -> str:
+    """The client's address as throttling counts it: an IPv6 client by its /64, the block one
+    household or machine is given (it can choose any address inside it)."""
+    address = request.remote_addr or "unknown"
+    if "X-Forwarded-For" in request.headers and not current_app.config["TRUSTED_PROXIES"] and not _warned:
+        _warned.append(True)
+        log.warning("requests carry X-Forwarded-For, which is ignored: if a reverse proxy sends it, set "
+                    "CRM_TRUSTED_PROXIES, or every user counts as the proxy's address")
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        if parsed.ipv4_mapped:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+_warned: list[bool] = []  # the warning above, once per process
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -72,7 +98,7 @@ class Attempt:
         account = _account(email)
         device = _device_cookie()
         trusted = device["id"] if device and account in device["accounts"] else None
-        return cls(account=account, address=request.remote_addr or "unknown", device=trusted)
+        return cls(account=account, address=_address(), device=trusted)
 
     def counters(self) -> list[tuple[str, str]]:
         """(limits, key) of every counter this attempt is checked against and, if it fails, counts in."""
