@@ -110,9 +110,33 @@ def gunicorn(database_url, tmp_path):
         server.stop()
 
 
-def test_failed_sign_ins_count_across_three_gunicorn_workers(gunicorn, make_user):
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis of the tests' own (scripts/ensure-redis starts one if needed; make test passes it on)."""
+    url = os.environ.get("CRM_TEST_REDIS_URL")
+    if not url:
+        found = subprocess.run([str(ROOT / "scripts" / "ensure-redis")], capture_output=True, text=True)
+        if found.returncode != 0:
+            pytest.fail(f"no Redis for the tests: {found.stderr}")
+        url = found.stdout.strip()
+    return url
+
+
+@pytest.fixture(params=["database", "redis"])
+def storage(request) -> dict:
+    """The environment of each shared storage: the default (nothing set), and Redis."""
+    if request.param == "database":
+        return {}
+    import redis
+
+    url = request.getfixturevalue("redis_url")
+    redis.Redis.from_url(url).flushdb()
+    return {"CRM_RATELIMIT_STORAGE_URI": url}
+
+
+def test_failed_sign_ins_count_across_three_gunicorn_workers(gunicorn, storage, make_user):
     _, email = make_user(Role.ADMIN)
-    server = gunicorn(workers=3)  # with the default storage: nothing configured
+    server = gunicorn(workers=3, **storage)
     server.wait_until_serving()
     cookie, token = server.sign_in_form()
     attempt = {"email": email, "password": WRONG, "csrf_token": token}
