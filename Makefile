@@ -39,10 +39,14 @@ run: $(STAMP) $(COMPILED) instance/config.py
 
 # The suite always runs on SQLite, then again on PostgreSQL when one can be had
 # (CRM_TEST_DATABASE_URL, or a server on 127.0.0.1:5432). CI sets CRM_REQUIRE_POSTGRES=1.
+# Sign-in throttling is tested on Redis too: scripts/ensure-redis starts a private one if needed
+# (CRM_TEST_REDIS_URL names another).
+REDIS = { [ -n "$$CRM_TEST_REDIS_URL" ] || CRM_TEST_REDIS_URL=$$(scripts/ensure-redis) || exit 1; export CRM_TEST_REDIS_URL; }
 test: $(STAMP) $(COMPILED)
 	@scripts/ensure-chromium || [ -z "$$CRM_REQUIRE_BROWSER" ]
-	$(MAKE) --no-print-directory test-sqlite
-	@url="$${CRM_TEST_DATABASE_URL:-}"; \
+	@$(REDIS); $(MAKE) --no-print-directory test-sqlite
+	@$(REDIS); \
+	url="$${CRM_TEST_DATABASE_URL:-}"; \
 	if [ -z "$$url" ] && { [ -n "$$CRM_REQUIRE_POSTGRES" ] || (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }; then \
 		url=$$(scripts/ensure-postgres crm_test) || exit 1; \
 	fi; \

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, request, url_for
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm import config as settings
 from crm.db import configure_engine, write_intent
@@ -27,9 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(settings.ROOT / "templates"),
         static_folder=str(settings.ROOT / "static"),
     )
-    app.config.from_object(settings.Defaults)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.update(settings.from_environment())
+    settings.load(app.config)
     if test_config:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
@@ -38,6 +37,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = "debug-only-secret"
 
     settings.INSTANCE.mkdir(exist_ok=True)
+    if app.config["TRUSTED_PROXIES"]:
+        # The client's address (sign-in throttling, the audit trail) and scheme as the proxies saw
+        # them; only as many hops as are configured, so a client cannot forge its own.
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.jinja_env.add_extension("jinja2.ext.do")
     _init_extensions(app)
     _register_blueprints(app)
@@ -65,6 +69,8 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["dateformat"] = format_date
+    import crm.ratelimit  # noqa: F401  (registers the database:// storage before the limiter opens it)
+
     limiter.init_app(app)
 
     login_manager.init_app(app)

@@ -15,6 +15,7 @@ ENVIRONMENT_KEYS = {
     "CRM_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "CRM_SECRET_KEY": "SECRET_KEY",
     "CRM_RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "CRM_TRUSTED_PROXIES": "TRUSTED_PROXIES",
     "CRM_DEBUG": "DEBUG",
     "CRM_SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "CRM_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
@@ -22,7 +23,7 @@ ENVIRONMENT_KEYS = {
     "CRM_IMPORT_BATCH_ROWS": "IMPORT_BATCH_ROWS",
 }
 BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
-INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS"}
+INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "TRUSTED_PROXIES"}
 
 
 class Defaults:
@@ -54,12 +55,16 @@ class Defaults:
     # CLI) must share it. Default: instance/imports.
     IMPORT_FOLDER = None
 
-    RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
-    # Login throttling; see crm/auth/views.py for why there are three limits.
+    # Sign-in throttling counts in the database every worker and server shares (crm/ratelimit.py);
+    # `redis://host:6379/0` is the alternative. `memory://` counts per process: development only.
+    RATELIMIT_STORAGE_URI = "database://"
+    # Failed sign-ins allowed; see crm/auth/throttle.py for who each limit counts against and why.
     LOGIN_LIMIT_PER_ACCOUNT_AND_IP = "5 per minute;20 per hour"
     LOGIN_LIMIT_PER_ACCOUNT = "100 per hour"
-    LOGIN_LIMIT_PER_IP = "100 per hour"
+    LOGIN_LIMIT_PER_IP = "20 per 10 minutes"
+    # How many reverse proxies in front of the app add X-Forwarded-For (and -Proto). 0: the header
+    # is ignored, since anyone can send it; behind one TLS proxy: 1. See README, Production deployment.
+    TRUSTED_PROXIES = 0
 
     BABEL_DEFAULT_LOCALE = "ja"
     BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
@@ -69,6 +74,13 @@ class Defaults:
     # The alumni list counts matches exactly up to this many past the page shown, then says "more
     # than": an exact count of a broad filter reads every matching row of a 100,000-person registry.
     ALUMNI_COUNT_LIMIT = 1000
+
+
+def load(config) -> None:
+    """Fill a Flask config from the defaults, `instance/config.py` and the environment, in that order."""
+    config.from_object(Defaults)
+    config.from_pyfile("config.py", silent=True)
+    config.update(from_environment())
 
 
 def from_environment(environ=os.environ) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, make_response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -56,7 +56,10 @@ def register_error_handlers(app: Flask) -> None:
     def _http(error: HTTPException):
         if error.code in (301, 302, 303, 307, 308):
             return error
-        return render_error(error.code or 500)
+        response = make_response(render_error(error.code or 500))
+        if getattr(error, "retry_after", None):
+            response.retry_after = error.retry_after  # a 429 says when to try again
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

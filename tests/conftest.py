@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 
 import pytest
 from flask.testing import FlaskClient
@@ -72,6 +73,27 @@ class CrmClient(FlaskClient):
         return response
 
 
+def in_threads(app, work, threads: int = 4) -> list[Exception]:
+    """Run `work()` in several threads at once, each in its own app context → the errors raised."""
+    errors = []
+
+    def worker():
+        with app.app_context():
+            try:
+                work()
+            except Exception as error:  # noqa: BLE001  (returned to the test, which asserts on them)
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    started = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return errors
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     return TEST_DATABASE_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
@@ -90,7 +112,6 @@ def app(database_url, tmp_path_factory):
             # between written batches.
             "IMPORT_BATCH_ROWS": 1000,
             "SESSION_COOKIE_SECURE": False,
-            "RATELIMIT_STORAGE_URI": "memory://",
         }
     )
     app.test_client_class = CrmClient
@@ -113,7 +134,9 @@ def _clean_database(app):
             for table in reversed(db.metadata.sorted_tables):
                 if table.name != "prefectures":
                     connection.execute(table.delete())
-    limiter.reset()
+        limiter.reset()  # the rate-limit counters (a table above with the default storage)
+        db.session.commit()
+        db.session.remove()
 
 
 @pytest.fixture

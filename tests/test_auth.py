@@ -182,6 +182,8 @@ def test_login_throttled_per_account_and_ip(client, make_user):
         assert client.submit("/login", {"email": email, "password": "wrong-password-xx"}).status_code == 200
     response = client.submit("/login", {"email": email, "password": PASSWORD})
     assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    assert "Too many attempts" in response.text
 
 
 def test_throttling_from_one_address_does_not_lock_the_user_out_elsewhere(client, make_user):

@@ -1,5 +1,4 @@
 """SQLite settings, write transactions under concurrency, and migrations on SQLite and PostgreSQL."""
-import threading
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from crm import create_app
 from crm.db import schema_filter
 from crm.extensions import db
 from crm.reference.models import Prefecture
-from tests.conftest import build_schema, reset_schema
+from tests.conftest import build_schema, in_threads, reset_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,26 +31,15 @@ def test_read_then_write_transactions_do_not_fail_with_database_is_locked(tmp_pa
         with db.engine.begin() as connection:
             connection.exec_driver_sql("CREATE TABLE counter (n INTEGER)")
             connection.exec_driver_sql("INSERT INTO counter VALUES (0)")
-    errors, rounds = [], 40
+    rounds = 40
 
-    def worker():
-        with app.app_context():
-            try:
-                for _ in range(rounds):
-                    value = db.session.execute(text("SELECT n FROM counter")).scalar()
-                    db.session.execute(text("UPDATE counter SET n = :n"), {"n": value + 1})
-                    db.session.commit()
-            except Exception as error:  # noqa: BLE001  (collected and asserted below)
-                errors.append(error)
-            finally:
-                db.session.remove()
+    def count():
+        for _ in range(rounds):
+            value = db.session.execute(text("SELECT n FROM counter")).scalar()
+            db.session.execute(text("UPDATE counter SET n = :n"), {"n": value + 1})
+            db.session.commit()
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert in_threads(app, count) == []
     with app.app_context():
         # IMMEDIATE serialises the read-modify-write, so no increment is lost either.
         assert db.session.execute(text("SELECT n FROM counter")).scalar() == 4 * rounds

@@ -1,20 +1,24 @@
 """Sign in, sign out, own account and language."""
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask import flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 
 from crm import audit, safe_next
 from crm.access import ALL_ROLES, public, roles
-from crm.auth import bp, operations
+from crm.auth import bp, operations, throttle
 from crm.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
-from crm.extensions import db, limiter
+from crm.extensions import db
 from crm.htmx import is_htmx
 from crm.i18n import SESSION_LOCALE_KEY
 from crm.security import start_session_clock
+
+log = logging.getLogger("crm.auth")
 
 
 def login_redirect():
@@ -38,47 +42,29 @@ def _reset_session_keeping_language() -> None:
         session[SESSION_LOCALE_KEY] = locale
 
 
-# Throttling has three keys. Per account *and* IP it is tight, which stops guessing from one place
-# without touching the real user elsewhere; per account from anywhere it is loose, so a stranger
-# spreading guesses over many addresses can lock an account for at most an hour; per IP it caps one
-# machine's guessing across many accounts. Only failed attempts count.
-def _submitted_email() -> str:
-    return operations.normalise_email(request.form.get("email", ""))[:254]
-
-
-def _failed_login(_response) -> bool:
-    return bool(g.get("login_failed"))
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed_login)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=lambda: f"login-account:{_submitted_email()}",
-    methods=["POST"],
-    deduct_when=_failed_login,
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT_AND_IP"],
-    key_func=lambda: f"login-account-ip:{_submitted_email()}:{request.remote_addr}",
-    methods=["POST"],
-    deduct_when=_failed_login,
-)
 @public
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = operations.authenticate(form.email.data, form.password.data)
+        email = operations.normalise_email(form.email.data)
+        attempt = throttle.Attempt.from_request(email)
+        if wait := attempt.wait_seconds():
+            log.warning("sign-in refused: too many failed attempts (address %s)", attempt.address)
+            raise TooManyRequests(retry_after=wait)
+        user = operations.authenticate(email, form.password.data)
         if user is not None:
             _reset_session_keeping_language()  # a new session: nothing from before survives sign-in
             login_user(user)
             start_session_clock()
             audit.record_event("login", "users", user.id)  # signed in: the entry names the user as actor
             db.session.commit()
-            return redirect(safe_next(request.args.get("next")), 303)
-        g.login_failed = True
+            response = redirect(safe_next(request.args.get("next")), 303)
+            throttle.remember_device(response, email)
+            return response
+        attempt.count_failure()
         audit.record_event("login_failed", "users", email=(form.email.data or "")[:254])
         db.session.commit()
         # One message whether or not the account exists or is active.
