@@ -93,11 +93,16 @@ def test_entries_are_append_only(app, make_user):
         db.session.rollback()
 
 
-def test_log_lines_cannot_be_forged_with_newlines(signed_in, caplog):
+def test_log_lines_cannot_be_forged_with_newlines(signed_in, make_alumnus, caplog):
     client = signed_in(Role.PREFECTURE_STAFF)
+    elsewhere = make_alumnus(HYOGO)
     with caplog.at_level(logging.WARNING, logger="crm.access"):
         client.get("/admin/users%0d%0aaccess%20granted:%20GET%20/admin%20by%20admin")
         client.get("/admin/users\r\nINFO forged")
+        # A path that reaches a refusal, so the forged text is in a logged line (a path with a slash
+        # after the newline matches no route and logs nothing).
+        client.get(f"/alumni/{elsewhere}/sections/profile%0d%0aaccess%20granted:%20GET%20admin%20by%20admin")
+    assert len(caplog.records) >= 1
     for record in caplog.records:
         assert "\n" not in record.getMessage() and "\r" not in record.getMessage()
 
