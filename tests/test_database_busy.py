@@ -28,7 +28,7 @@ from tests.conftest import TOTTORI, fragment
 
 # Enough rows for the import to last several seconds on CI's two cores (and its commit, which keeps
 # SQLite's other writers waiting, well inside their 15-second wait on a machine five times slower).
-IMPORT_ROWS = 5_000
+IMPORT_ROWS = 10_000
 
 
 def test_users_save_while_a_large_import_commits(app, database_url, tmp_path):
@@ -39,8 +39,12 @@ def test_users_save_while_a_large_import_commits(app, database_url, tmp_path):
     assert f"imported: {IMPORT_ROWS} created" in outcome.import_output
     assert len(outcome.writes) >= 4 * CLIENTS, "the writers should have written throughout the import"
     assert not outcome.failed, sorted({write.status for write in outcome.failed})
-    # Their speed (target p95 ≤ 1 s) is the benchmark's to measure (`python -m bench writes`): on a
-    # shared two-core machine these same writes took p95 2.3 s with no import running at all.
+    # Nobody waited for the import as a whole: on SQLite a save waits at most for the commit's writes
+    # (the file is checked before, the search indexed after, in short transactions), on PostgreSQL
+    # for nothing. Their speed (target p95 ≤ 1 s) is the benchmark's to measure (`python -m bench
+    # writes`): a shared two-core machine answered these same writes at p95 2.3 s with no import.
+    longest = max(write.seconds for write in outcome.writes)
+    assert longest <= outcome.import_seconds / 2, (longest, outcome.import_seconds)
     with app.app_context():
         stored = db.session.scalar(select(func.count()).select_from(ContactEntry))
         assert stored >= len(outcome.writes)  # every answered write is stored (and those before and after it)
