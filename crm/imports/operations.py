@@ -11,7 +11,8 @@ Import, in two passes over the stored upload (streamed, never loaded whole):
    write lock: it writes the rows alone, and the new people join the search tables after it
    (crm.alumni.models.SearchBacklog). A worker killed in the middle leaves no row of
    the file and the job `applying` without a fresh heartbeat: the wizard starts the commit again.
-The CLI's dry run is the check alone; its import is the commit alone (one read of the file).
+The CLI's dry run is the check alone; its import is the commit alone (one read of the file on
+PostgreSQL, two on SQLite: checking, then writing).
 
 Matching and scope (the safe rule for other prefectures' people): an import runs as its importer
 and matches rows only against the alumni the importer's prefecture already reaches (email, else
