@@ -12,7 +12,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm import config as settings
-from crm.db import configure_engine, write_intent
+from crm.db import configure_engine, read_apart, write_intent
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -87,7 +87,8 @@ def _init_extensions(app: Flask) -> None:
         user_id, _, version = token.partition(".")
         if not user_id.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # A read, even in a POST: it must never queue for the write lock behind an import.
+        user = read_apart(db.session(), lambda session: session.get(User, int(user_id)))
         if user is None or not user.active or str(user.session_version) != version:
             return None
         return user

@@ -2,7 +2,9 @@
 
 SQLite is the embedded default. Three settings make it safe for a small office:
 - WAL, so readers never wait for the writer;
-- a busy timeout, so a writer waits for another writer instead of failing at once;
+- a busy timeout, so a writer waits for another writer instead of failing at once (no writer holds
+  the lock for long: an import publishes its rows in one transaction and indexes them for search in
+  short batches afterwards, see crm.alumni.search_backlog);
 - write transactions that begin IMMEDIATE. A plain (deferred) transaction that reads and then
   writes can fail with "database is locked" no matter the timeout, because its read snapshot is
   stale once another writer commits. Taking the write lock at BEGIN makes it wait instead.
@@ -22,7 +24,10 @@ from sqlalchemy import JSON, DateTime, Enum, Table, event, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+# Long enough to outlast the longest write (an import's publishing transaction: a few seconds for
+# 100,000 rows), short enough to answer well inside gunicorn's 30-second worker timeout. Past it the
+# user gets "busy, try again" (503), never a 500: see `database_busy`.
+SQLITE_BUSY_TIMEOUT_MS = 15000
 SQLITE_MMAP_BYTES = 1 << 30
 
 # Whether transactions begun in this context will write. True by default (CLI, workers, tests);
@@ -55,13 +60,60 @@ def configure_engine(engine: Engine) -> None:
 
 
 @contextlib.contextmanager
-def writing():
-    """Mark transactions begun inside this block as writes (for a GET that must record something)."""
-    token = write_intent.set(True)
+def _intending(write: bool):
+    token = write_intent.set(write)
     try:
         yield
     finally:
         write_intent.reset(token)
+
+
+def reading():
+    """Mark transactions begun inside this block as reads (in a POST, what needs no write lock)."""
+    return _intending(False)
+
+
+def read_apart(session, read):
+    """`read(session)` in a read transaction of its own, ended at once, its objects kept loaded.
+
+    For what a write request reads before its view (the signed-in account): on SQLite a write
+    request's first statement begins its transaction IMMEDIATE, i.e. waits for the write lock, so
+    loading the account would wait for any writer, and a request refused before its view (expired
+    session, no access, bad CSRF token) would still have queued. Read apart, the request's own
+    transaction begins with its first real statement. Inside an open transaction, or when the
+    request only reads, `read` simply runs in it."""
+    if not write_intent.get() or session.in_transaction():
+        return read(session)
+    with reading():
+        result = read(session)
+    # End the (deferred, read) transaction without expiring what it loaded: a deferred transaction
+    # that later writes could fail on SQLite once another writer has committed meanwhile.
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+    return result
+
+
+# SQLSTATEs of PostgreSQL's "wait your turn" failures: lock_not_available (lock_timeout),
+# deadlock_detected, serialization_failure. None of them is a fault of the request.
+_POSTGRESQL_BUSY = frozenset({"55P03", "40P01", "40001"})
+
+
+def database_busy(error: BaseException) -> bool:
+    """Whether `error` means the database was busy (another writer held what was needed for too
+    long), not that anything was wrong: the same request succeeds when tried again."""
+    original = getattr(error, "orig", error)
+    if getattr(original, "sqlstate", None) in _POSTGRESQL_BUSY:
+        return True
+    message = str(original).lower()
+    return type(original).__name__ == "OperationalError" and ("database is locked" in message or "database is busy" in message)
+
+
+def writing():
+    """Mark transactions begun inside this block as writes (for a GET that must record something)."""
+    return _intending(True)
 
 
 # --- Bulk inserts (imports) ---------------------------------------------------------------------

@@ -6,8 +6,11 @@ import logging
 from flask import Flask, current_app, make_response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from crm.db import database_busy, reading
+from crm.extensions import db
 from crm.htmx import is_htmx
 
 log = logging.getLogger("crm.errors")
@@ -21,7 +24,10 @@ MESSAGES = {
     413: (_l("File too large"), _l("The upload is larger than this system accepts: files of up to %(size)s MB.")),
     429: (_l("Too many attempts"), _l("Too many attempts. Wait a few minutes and try again.")),
     500: (_l("Something went wrong"), _l("An unexpected error occurred. It has been logged; please try again.")),
+    503: (_l("Busy"), _l("The system is busy with other work right now and nothing was saved. Try again in a moment.")),
 }
+# Seconds a client is asked to wait before trying again when the database was busy.
+BUSY_RETRY_AFTER = 5
 CSRF_MESSAGE = _l("Your form has expired or did not come from this site. Reload the page and try again.")
 
 
@@ -60,6 +66,18 @@ def register_error_handlers(app: Flask) -> None:
         if getattr(error, "retry_after", None):
             response.retry_after = error.retry_after  # a 429 says when to try again
         return response
+
+    @app.errorhandler(DBAPIError)
+    def _database(error: DBAPIError):
+        if not database_busy(error):
+            return _unexpected(error)
+        # Another writer held the database past the wait (an import's publishing transaction on a
+        # slow machine): nothing of this request was written, and the same request will succeed.
+        log.warning("database busy: %s", error.orig)
+        db.session.rollback()
+        with reading():  # the page itself must not queue for the write lock again
+            response, status, headers = render_error(ServiceUnavailable.code)
+        return response, status, {**headers, "Retry-After": str(BUSY_RETRY_AFTER)}
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -5,10 +5,14 @@ Import, in two passes over the stored upload (streamed, never loaded whole):
    validators), duplicates inside the file, a preview of the first rows — nothing written but the
    job's outcome;
 2. commit (`apply_job`): the rows the check kept (or, when there are none for this file and
-   settings, the same checks again, in a thread ahead of the writes), then the upsert, all in ONE
-   transaction together with the job's "done" state. A worker killed in the middle leaves no row of
+   settings, the same checks again: on PostgreSQL in a thread ahead of the writes, on SQLite all of
+   them before the first write, see `_check_before_writing`), then the upsert, all in ONE
+   transaction together with the job's "done" state. On SQLite that transaction holds the only
+   write lock: it writes the rows alone, and the new people join the search tables after it
+   (crm.alumni.models.SearchBacklog). A worker killed in the middle leaves no row of
    the file and the job `applying` without a fresh heartbeat: the wizard starts the commit again.
-The CLI's dry run is the check alone; its import is the commit alone (one read of the file).
+The CLI's dry run is the check alone; its import is the commit alone (one read of the file on
+PostgreSQL, two on SQLite: checking, then writing).
 
 Matching and scope (the safe rule for other prefectures' people): an import runs as its importer
 and matches rows only against the alumni the importer's prefecture already reaches (email, else
@@ -54,7 +58,7 @@ from crm.access import scoped
 from crm.alumni import names, operations as alumni_operations
 from crm.alumni.models import Alumnus, Placement
 from crm.auth.models import Role, User
-from crm.db import insert_rows, utcnow, write_intent, writing
+from crm.db import insert_rows, reading, utcnow, write_intent, writing
 from crm.extensions import db
 from crm.imports.decoding import ImportFileError
 from crm.imports.models import JobState, ImportJob
@@ -397,6 +401,34 @@ def _write_checked(spill, rows: list[tuple[int, dict]]) -> None:
     pickle.dump(rows, spill, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+class _KeptRows:
+    """A check's valid rows, written to the job's kept-rows file a batch at a time."""
+
+    def __init__(self, job: ImportJob, job_fingerprint: str):
+        self.path = _checked_path(job, job_fingerprint)
+        self.partial = self.path.with_suffix(".partial")
+        self.spill = self.partial.open("wb")
+        self.batch_rows = _batch_rows()
+        self.rows: list[tuple[int, dict]] = []
+
+    def add(self, row: tuple[int, dict]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.batch_rows:
+            _write_checked(self.spill, self.rows)
+            self.rows = []
+
+    def close(self, keep: bool) -> Path | None:
+        """→ the file, complete (keep), or None (removed)."""
+        if keep and self.rows:
+            _write_checked(self.spill, self.rows)
+        self.spill.close()
+        if not keep:
+            self.partial.unlink()
+            return None
+        os.replace(self.partial, self.path)
+        return self.path
+
+
 def _read_checked(fileobj) -> Iterator[tuple[int, list[tuple[int, dict]]]]:
     """(file position after the batch, batch of rows) for each batch the check kept."""
     while True:
@@ -422,15 +454,12 @@ def validate_job(job: ImportJob) -> None:
     preview: list[dict] = []
     count = 0
     problem = None
-    batch_rows = _batch_rows()
     token = write_intent.set(False)  # reads only: never hold SQLite's write lock while checking
     try:
         job_fingerprint = fingerprint(job)
-        checked_path = _checked_path(job, job_fingerprint)
-        spill = checked_path.with_suffix(".partial").open("wb")
+        kept = _KeptRows(job, job_fingerprint)
         matcher = Matcher(job.prefecture_id)
         raw_rows: dict[int, dict] = {}
-        kept: list[tuple[int, dict]] = []
 
         def keep_raw(number, raw):
             if len(raw_rows) < PREVIEW_ROWS and number not in raw_rows:
@@ -446,21 +475,10 @@ def validate_job(job: ImportJob) -> None:
                                         "name": _name_as_read(values)})
                         matcher.remember(-number, values)
                     if not errors:
-                        kept.append((number, values))
-                        if len(kept) >= batch_rows:
-                            _write_checked(spill, kept)
-                            kept = []
+                        kept.add((number, values))
             except ImportFileError as error:
                 problem = problem_of(error)
-        if kept and not errors:
-            _write_checked(spill, kept)
-        spill.close()
-        checked = None
-        if errors or problem:
-            checked_path.with_suffix(".partial").unlink()
-        else:
-            os.replace(checked_path.with_suffix(".partial"), checked_path)
-            checked = {"fingerprint": job_fingerprint}
+        checked = {"fingerprint": job_fingerprint} if kept.close(keep=not (errors or problem)) else None
         count += len({error["row"] for error in errors})
         rows = [{**item, "values": raw_rows.get(item["row"], {})} for item in preview]
         for number, values in raw_rows.items():
@@ -486,12 +504,20 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
     errors: list[dict] = []
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     prefecture_id = job.prefecture_id
-    matcher = Matcher(prefecture_id)
     applied = 0
-    checked = _checked_values(job, fingerprint(job))
+    job_fingerprint = fingerprint(job)
+    checked = _checked_values(job, job_fingerprint)
     try:
+        if checked is None and db.session.get_bind().dialect.name == "sqlite":
+            checked, applied = _check_before_writing(job, job_fingerprint, errors)
+        matcher = Matcher(prefecture_id)
+        # SQLite: the new people join the search tables after the commit, which then holds the
+        # write lock (every other user's saves wait for it) for the rows alone.
+        backlog = alumni_operations.index_later()
         with contextlib.ExitStack() as stack:
-            if checked is not None:  # the file and settings the check passed: its rows, not checked again
+            if errors:  # the check before writing found bad rows: nothing to write
+                batches = iter(())
+            elif checked is not None:  # the file and settings the check passed: its rows, not checked again
                 # Binary: a text file cannot tell its position while iterated, and the heartbeat
                 # (progress and liveness) needs it.
                 fileobj = stack.enter_context(checked.open("rb"))
@@ -523,8 +549,10 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
     job.state, job.finished_at, job.errors, job.row_count = JobState.DONE, utcnow(), [], applied
     audit.record_event("import", ImportJob.__tablename__, job.id, target=job.target, filename=job.filename,
                        prefecture=prefecture_id, **counts)
+    alumni_operations.close_backlog(backlog)
     db.session.commit()
     discard_upload(job)
+    alumni_operations.index_backlog()
 
 
 # How many batches of rows the checking thread may be ahead of the commit (memory: ~5 MB a batch of
@@ -583,6 +611,31 @@ def _checked_ahead(job: ImportJob, table, fileobj, errors: list):
     finally:
         stop.set()
         thread.join()
+
+
+def _check_before_writing(job: ImportJob, job_fingerprint: str, errors: list) -> tuple[Path | None, int]:
+    """SQLite, a commit without a kept check (the CLI's one pass): check the whole file first and
+    keep its valid rows as the wizard's check does, with no transaction open → (the kept rows' file,
+    or None when a row is bad; how many rows are valid). SQLite has one writer: a commit checking
+    beside its writes would keep every other user's save waiting for the check as well. On
+    PostgreSQL nobody waits for a commit, and the check runs beside it (`_checked_ahead`)."""
+    db.session.commit()  # the job was loaded in a write transaction: end it before checking
+    valid = 0
+    with reading():
+        with upload_path(job).open("rb") as fileobj, _open_table(job, fileobj, _max_rows()) as table:
+            beat = _Heartbeat(job.id, "validating", fileobj, job.size)
+            kept = _KeptRows(job, job_fingerprint)
+            try:
+                for row in _checked_rows(job, table, errors, on_row=lambda _number, _raw: beat()):
+                    valid += 1
+                    if not errors:
+                        kept.add(row)
+            except BaseException:
+                kept.close(keep=False)
+                raise
+            path = kept.close(keep=not errors)
+        db.session.commit()  # end the read transaction that reloading the job began
+    return path, valid
 
 
 def _pause_between_batches() -> None:
