@@ -20,9 +20,15 @@ ENVIRONMENT_KEYS = {
     "CRM_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
     "CRM_IMPORT_FOLDER": "IMPORT_FOLDER",
     "CRM_IMPORT_BATCH_ROWS": "IMPORT_BATCH_ROWS",
+    "CRM_IMPORT_MAX_CELL_CHARS": "IMPORT_MAX_CELL_CHARS",
+    "CRM_IMPORT_MAX_ROW_CHARS": "IMPORT_MAX_ROW_CHARS",
+    "CRM_IMPORT_MAX_UNPACKED_BYTES": "IMPORT_MAX_UNPACKED_BYTES",
+    "CRM_IMPORT_MAX_SHARED_TEXT_BYTES": "IMPORT_MAX_SHARED_TEXT_BYTES",
+    "CRM_IMPORT_MAX_PACKING_RATIO": "IMPORT_MAX_PACKING_RATIO",
 }
 BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
-INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS"}
+INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "IMPORT_MAX_CELL_CHARS", "IMPORT_MAX_ROW_CHARS",
+                "IMPORT_MAX_UNPACKED_BYTES", "IMPORT_MAX_SHARED_TEXT_BYTES", "IMPORT_MAX_PACKING_RATIO"}
 
 
 class Defaults:
@@ -50,6 +56,9 @@ class Defaults:
     # cost less per row (≈ 2 s of a 100,000-row import on PostgreSQL at 5,000 against 1,000) and
     # hold more in memory (≈ 60 MB more with the batches read ahead).
     IMPORT_BATCH_ROWS = 5000
+    # IMPORT_MAX_CELL_CHARS, IMPORT_MAX_ROW_CHARS, IMPORT_MAX_UNPACKED_BYTES, IMPORT_MAX_SHARED_TEXT_BYTES
+    # and IMPORT_MAX_PACKING_RATIO bound the memory an upload is read in; their defaults are
+    # crm.imports.limits.ReadLimits (readers use them outside the app too).
     # Uploads, checked rows and progress files of import jobs; every process that runs jobs (web,
     # CLI) must share it. Default: instance/imports.
     IMPORT_FOLDER = None

@@ -57,6 +57,7 @@ from crm.auth.models import Role, User
 from crm.db import insert_rows, utcnow, write_intent, writing
 from crm.extensions import db
 from crm.imports.decoding import ImportFileError
+from crm.imports.limits import ReadLimits
 from crm.imports.models import JobState, ImportJob
 from crm.imports.readers import FORMATS, VCARD_FIELDS, read_table
 from crm.imports.targets import ALUMNUS_FIELDS, TARGETS, VCARD_EXTENSIONS, Target, text
@@ -173,7 +174,7 @@ def discard_upload(job: ImportJob) -> None:
 
 def _open_table(job: ImportJob, fileobj, max_rows: int | None = None):
     return read_table(fileobj, job.filename, fmt=job.format, sheet=job.sheet, encoding=job.encoding,
-                      delimiter=job.delimiter, max_rows=max_rows)
+                      delimiter=job.delimiter, max_rows=max_rows, limits=ReadLimits.from_config(current_app.config))
 
 
 def problem_of(error: ImportFileError) -> dict:
