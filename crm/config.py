@@ -51,6 +51,8 @@ class Defaults:
     # not reported progress for this long is offered for a restart.
     IMPORT_MAX_BYTES = 20 * 1024 * 1024
     IMPORT_MAX_ROWS = 100_000
+    # Row errors a job lists (every rejected row is still counted): a list of them all grew with the file.
+    IMPORT_MAX_ERRORS = 1000
     IMPORT_STALE_SECONDS = 60
     # Rows a commit writes at a time (one COPY or INSERT per table and batch): fewer, larger batches
     # cost less per row (≈ 2 s of a 100,000-row import on PostgreSQL at 5,000 against 1,000) and
