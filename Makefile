@@ -12,7 +12,8 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test test-sqlite test-postgres messages bench clean
 
-install: $(STAMP)
+# The catalogues are compiled here and, should a .mo be missing or stale, again at start-up (crm/i18n.py).
+install: $(STAMP) $(COMPILED)
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed" >&2; exit 1; }

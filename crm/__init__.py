@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -59,7 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from crm.i18n import format_date, select_locale
+    from crm.i18n import compiled_catalogues, format_date, select_locale
 
     db.init_app(app)
     with app.app_context():
@@ -67,6 +68,8 @@ def _init_extensions(app: Flask) -> None:
             configure_engine(engine)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
+                          ";".join(compiled_catalogues(Path(app.instance_path) / "translations")))
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["dateformat"] = format_date
     import crm.ratelimit  # noqa: F401  (registers the database:// storage before the limiter opens it)

@@ -21,9 +21,16 @@ ENVIRONMENT_KEYS = {
     "CRM_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
     "CRM_IMPORT_FOLDER": "IMPORT_FOLDER",
     "CRM_IMPORT_BATCH_ROWS": "IMPORT_BATCH_ROWS",
+    "CRM_IMPORT_MAX_CELL_CHARS": "IMPORT_MAX_CELL_CHARS",
+    "CRM_IMPORT_MAX_ROW_CHARS": "IMPORT_MAX_ROW_CHARS",
+    "CRM_IMPORT_MAX_UNPACKED_BYTES": "IMPORT_MAX_UNPACKED_BYTES",
+    "CRM_IMPORT_MAX_SHARED_TEXT_BYTES": "IMPORT_MAX_SHARED_TEXT_BYTES",
+    "CRM_IMPORT_MAX_PACKING_RATIO": "IMPORT_MAX_PACKING_RATIO",
 }
 BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
-INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "TRUSTED_PROXIES"}
+INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "TRUSTED_PROXIES", "IMPORT_MAX_CELL_CHARS",
+                "IMPORT_MAX_ROW_CHARS", "IMPORT_MAX_UNPACKED_BYTES", "IMPORT_MAX_SHARED_TEXT_BYTES",
+                "IMPORT_MAX_PACKING_RATIO"}
 
 
 class Defaults:
@@ -46,11 +53,16 @@ class Defaults:
     # not reported progress for this long is offered for a restart.
     IMPORT_MAX_BYTES = 20 * 1024 * 1024
     IMPORT_MAX_ROWS = 100_000
+    # Row errors a job lists (every rejected row is still counted): a list of them all grew with the file.
+    IMPORT_MAX_ERRORS = 1000
     IMPORT_STALE_SECONDS = 60
     # Rows a commit writes at a time (one COPY or INSERT per table and batch): fewer, larger batches
     # cost less per row (≈ 2 s of a 100,000-row import on PostgreSQL at 5,000 against 1,000) and
     # hold more in memory (≈ 60 MB more with the batches read ahead).
     IMPORT_BATCH_ROWS = 5000
+    # IMPORT_MAX_CELL_CHARS, IMPORT_MAX_ROW_CHARS, IMPORT_MAX_UNPACKED_BYTES, IMPORT_MAX_SHARED_TEXT_BYTES
+    # and IMPORT_MAX_PACKING_RATIO bound the memory an upload is read in; their defaults are
+    # crm.imports.limits.ReadLimits (readers use them outside the app too).
     # Uploads, checked rows and progress files of import jobs; every process that runs jobs (web,
     # CLI) must share it. Default: instance/imports.
     IMPORT_FOLDER = None

@@ -1,17 +1,68 @@
-"""Languages: which locale a request gets, enumerations whose values carry translatable labels, and
-the date filter templates use."""
+"""Languages: the compiled catalogues, which locale a request gets, enumerations whose values carry
+translatable labels, and the date filter templates use."""
 from __future__ import annotations
 
 import os
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import cache
+from pathlib import Path
 
 from babel import Locale, dates
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_locale, get_timezone
 
 SESSION_LOCALE_KEY = "locale"
+CATALOGUES = Path(__file__).with_name("translations")
+
+
+def compiled_catalogues(fallback: Path) -> list[str]:
+    """The translation directories for Flask-Babel, every catalogue compiled.
+
+    Only the .po files are in git (and in the package): a .mo missing or older than its .po is
+    compiled here, at start-up, whatever way the app was installed — without it every page reads
+    in English under lang="ja". Where the package cannot be written (a read-only install), the
+    catalogue is compiled under `fallback` (the instance folder) and that directory comes first.
+    Compiling takes a fraction of a second and happens once per change of the .po; concurrent
+    workers each write a file of their own and rename it into place.
+    """
+    directories = [str(CATALOGUES)]
+    for source in sorted(CATALOGUES.glob("*/LC_MESSAGES/*.po")):
+        compiled = source.with_suffix(".mo")
+        elsewhere = fallback / source.relative_to(CATALOGUES).with_suffix(".mo")
+        if _current(compiled, source):
+            continue
+        if not _current(elsewhere, source):
+            try:
+                _compile(source, compiled)
+                continue
+            except OSError:
+                elsewhere.parent.mkdir(parents=True, exist_ok=True)
+                _compile(source, elsewhere)
+        if str(fallback) not in directories:
+            directories.insert(0, str(fallback))
+    return directories
+
+
+def _current(compiled: Path, source: Path) -> bool:
+    try:
+        return compiled.stat().st_mtime >= source.stat().st_mtime
+    except OSError:
+        return False
+
+
+def _compile(source: Path, compiled: Path) -> None:
+    with source.open("rb") as po:
+        catalogue = read_po(po, locale=source.parent.parent.name)
+    partial = compiled.with_name(f".{compiled.name}.{os.getpid()}.partial")
+    try:
+        with partial.open("wb") as mo:
+            write_mo(mo, catalogue)  # fuzzy entries left out, as `pybabel compile` does
+        os.replace(partial, compiled)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def select_locale() -> str:

@@ -1,9 +1,16 @@
 """Japanese and English: a complete catalogue, the user's choice, Accept-Language, dates per locale."""
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
+from crm import i18n
 from crm.auth.models import Role, User
 from crm.extensions import db
 
@@ -92,3 +99,60 @@ def test_dates_and_fiscal_year_formatted_per_locale(app, make_user):
     client.submit("/language", {"locale": "en", "next": "/"})
     english = client.get("/").get_data(as_text=True)
     assert "FY20" in english and "Tottori" in english
+
+
+# A deployment has the files git tracks: catalogues as .po only (*.mo is ignored). The child imports
+# `crm` from such a copy (the current directory comes first on its path), starts the app as
+# gunicorn would, and shows the sign-in page to a Japanese browser.
+_FRESH_COPY_CHILD = """
+from pathlib import Path
+import crm
+assert Path(crm.__file__).resolve().is_relative_to(Path.cwd().resolve()), crm.__file__
+app = crm.create_app()
+print(app.test_client().get("/login", headers={"Accept-Language": "ja"}).get_data(as_text=True))
+"""
+
+
+def test_a_fresh_install_without_compiled_catalogues_serves_japanese_pages(tmp_path):
+    copy = tmp_path / "checkout"
+    for name in ("crm", "templates", "static", "migrations"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("*.mo", "__pycache__"))
+    assert not list(copy.glob("crm/translations/*/LC_MESSAGES/*.mo"))
+    env = {**os.environ, "CRM_SECRET_KEY": "i18n-test", "CRM_DATABASE_URL": f"sqlite:///{tmp_path / 'i18n.sqlite'}"}
+    result = subprocess.run([sys.executable, "-c", _FRESH_COPY_CHILD], cwd=copy, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '<html lang="ja">' in result.stdout
+    assert "サインイン" in result.stdout and "Sign in" not in result.stdout
+    assert (copy / "crm/translations/ja/LC_MESSAGES/messages.mo").exists()
+
+
+def test_a_read_only_install_compiles_its_catalogues_into_the_instance_folder(tmp_path, monkeypatch):
+    package = tmp_path / "translations"
+    shutil.copytree(i18n.CATALOGUES, package, ignore=shutil.ignore_patterns("*.mo"))
+    monkeypatch.setattr(i18n, "CATALOGUES", package)
+    compile_for_real = i18n._compile
+
+    def read_only_package(source, compiled):
+        if compiled.is_relative_to(package):
+            raise PermissionError(13, "Permission denied", str(compiled))
+        compile_for_real(source, compiled)
+
+    monkeypatch.setattr(i18n, "_compile", read_only_package)
+    instance = tmp_path / "instance" / "translations"
+    assert i18n.compiled_catalogues(instance) == [str(instance), str(package)]
+    assert Translations.load(str(instance), ["ja"]).gettext("Sign in") == "サインイン"
+    # Compiled once: a later start finds it current and compiles nothing.
+    monkeypatch.setattr(i18n, "_compile", lambda source, compiled: pytest.fail(f"compiled {compiled} again"))
+    assert i18n.compiled_catalogues(instance) == [str(instance), str(package)]
+
+
+def test_a_catalogue_older_than_its_source_is_compiled_again(tmp_path, monkeypatch):
+    package = tmp_path / "translations"
+    shutil.copytree(i18n.CATALOGUES, package, ignore=shutil.ignore_patterns("*.mo"))
+    monkeypatch.setattr(i18n, "CATALOGUES", package)
+    compiled = package / "ja" / "LC_MESSAGES" / "messages.mo"
+    compiled.write_bytes(b"stale")
+    os.utime(compiled, (1, 1))
+    assert i18n.compiled_catalogues(tmp_path / "instance") == [str(package)]
+    assert Translations.load(str(package), ["ja"]).gettext("Sign in") == "サインイン"

@@ -271,26 +271,33 @@ class DecodedTextStream:
             raise StopIteration
         return line
 
-    def readline(self) -> str:
-        """Return the next line with its ending; '' at the end of the file."""
+    def readline(self, limit: int = -1) -> str:
+        """Return the next line with its ending; '' at the end of the file. With ``limit`` >= 0, at
+        most that many characters: the rest of a longer line comes with the next call."""
         # A line spanning chunks is gathered in parts, so even a file with no
         # line breaks at all is read in linear time.
         parts = []
+        taken = 0
         while True:
             match = _LINE_END_CHARS.search(self._buffer, self._pos)
-            if match and (
-                match.group() == "\n" or match.end() < len(self._buffer) or self._eof
-            ):
+            complete = bool(
+                match
+                and (match.group() == "\n" or match.end() < len(self._buffer) or self._eof)
+            )
+            if complete:
                 end = match.end()
                 if self._buffer.startswith("\r\n", match.start()):
                     end += 1
-                parts.append(self._buffer[self._pos : end])
-                self._pos = end
+            else:
+                # Keep a final "\r" unread: it may be the first half of "\r\n".
+                end = match.start() if match else len(self._buffer)
+            if 0 <= limit < taken + end - self._pos:
+                end, complete = self._pos + limit - taken, True
+            parts.append(self._buffer[self._pos : end])
+            taken += end - self._pos
+            self._pos = end
+            if complete:
                 break
-            # Keep a final "\r" unread: it may be the first half of "\r\n".
-            stop = match.start() if match else len(self._buffer)
-            parts.append(self._buffer[self._pos : stop])
-            self._pos = stop
             if not self._fill():
                 parts.append(self._buffer[self._pos :])
                 self._pos = len(self._buffer)

@@ -72,4 +72,9 @@ class ImportJob(db.Model):
 
     @property
     def error_rows(self) -> int:
+        """Rows with an error: counted while checking (the job lists only the first errors)."""
+        return max(self.listed_error_rows, (self.options or {}).get("rejected_rows") or 0)
+
+    @property
+    def listed_error_rows(self) -> int:
         return len({error["row"] for error in self.errors or () if error.get("row") is not None})

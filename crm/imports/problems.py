@@ -17,6 +17,12 @@ MESSAGES = {
     "too_many_rows": lambda p: _("The file has more than %(limit)s rows (row %(row)s is over the limit). Please split it into smaller files.", **p),
     "encoding_unknown": lambda p: _("The file's character encoding could not be recognised. Please choose the encoding (for example UTF-8 or Shift_JIS (CP932)) and try again."),
     "decoding": lambda p: _("The file is not valid %(encoding)s text: undecodable bytes at line %(line)s (byte offset %(byte_offset)s). Please check the file or choose another encoding.", **p),
+    "cell_too_large": lambda p: _("Row %(row)s, column %(column)s holds more than %(limit)s characters, the most a cell may hold.", **p),
+    "field_too_large": lambda p: _("Row %(row)s holds a field of more than %(limit)s characters.", **p),
+    "row_too_large": lambda p: _("Row %(row)s holds more than %(limit)s characters, the most a row may hold.", **p),
+    "text_too_large": lambda p: _("The workbook holds a text of more than %(limit)s characters, the most a cell may hold.", **p),
+    "part_too_large": lambda p: _("The workbook's part %(part)s unpacks to more than %(limit)s bytes, the most an import reads.", **p),
+    "packed_too_dense": lambda p: _("The workbook's part %(part)s is compressed more than %(ratio)s times, far more than a real spreadsheet; it is refused as a possible zip bomb.", **p),
     "internal": lambda p: _("The import stopped because of an unexpected error. Nothing was imported; you can start it again."),
 }
 

@@ -31,18 +31,16 @@ import io
 import itertools
 import quopri
 import re
-import zipfile
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, BinaryIO
 
-import openpyxl
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 from crm.imports.decoding import (
     HEAD_SIZE,
+    DecodedTextStream,
     DecodingError,
     ImportFileError,
     InvalidTextError,
@@ -52,7 +50,9 @@ from crm.imports.decoding import (
     normalise_encoding,
     open_text,
 )
+from crm.imports.limits import CellTooLargeError, ReadLimits, RowTooLargeError
 from crm.imports.writers import restore_neutralised
+from crm.imports.xlsx_reader import DamagedWorkbookError, NotWorkbookError, Workbook
 
 __all__ = [
     "FORMATS",
@@ -62,6 +62,7 @@ __all__ = [
     "DuplicateHeaderError",
     "EmptyFileError",
     "EmptyHeaderError",
+    "FieldTooLargeError",
     "FileFormatError",
     "HeaderNotFoundError",
     "ImportFileError",
@@ -111,6 +112,8 @@ LINKEDIN_DATE_COLUMN = "Connected On"
 # How far to look for a LinkedIn header below its "Notes:" preamble, and how
 # many lines to sniff a delimiter from.
 _LINKEDIN_SEARCH_ROWS = 20
+#: A vCard may be this many times a row's size in bytes (4 MiB by default).
+VCARD_ROOM = 16
 _SNIFF_LINES = 50
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -190,6 +193,14 @@ class UnnamedColumnDataError(FileFormatError):
 class MalformedFileError(FileFormatError):
     code = "malformed"
     template = "The file is damaged near row {row}: {detail}."
+
+
+class FieldTooLargeError(MalformedFileError):
+    """csv's own bound on a field (process-wide, 131,072 characters by default), met before the
+    cell bound can name the column."""
+
+    code = "field_too_large"
+    template = "Row {row} holds a field of more than {limit} characters."
 
 
 class SheetNotFoundError(FileFormatError):
@@ -338,6 +349,7 @@ def read_table(
     encoding: str | None = None,
     delimiter: str | None = None,
     max_rows: int | None = None,
+    limits: ReadLimits | None = None,
 ) -> Table:
     """Open an uploaded file for import.
 
@@ -345,8 +357,11 @@ def read_table(
     the start of the data.  ``fmt`` (one of :data:`FORMATS`), ``encoding`` and
     ``delimiter`` override detection; ``sheet`` picks an XLSX sheet by name
     (default: the first).  With ``max_rows``, iterating past that many data
-    rows raises :class:`TooManyRowsError`.
+    rows raises :class:`TooManyRowsError`.  ``limits`` bound a cell, a row
+    and a workbook's parts (default :class:`ReadLimits`): whatever the file
+    holds, it is read in bounded memory.
     """
+    limits = limits or ReadLimits()
     start = fileobj.tell()
     head = fileobj.read(HEAD_SIZE)
     fileobj.seek(start)
@@ -359,11 +374,11 @@ def read_table(
         raise NotSpreadsheetError()
 
     if fmt == "xlsx":
-        table = _read_xlsx(fileobj, sheet)
+        table = _read_xlsx(fileobj, sheet, limits)
     elif fmt == "vcard":
-        table = _read_vcards(fileobj, head, encoding)
+        table = _read_vcards(fileobj, head, encoding, limits)
     else:
-        table = _read_delimited(fileobj, fmt, encoding, delimiter)
+        table = _read_delimited(fileobj, fmt, encoding, delimiter, limits)
     if max_rows is not None:
         table.rows = _limit_rows(table.rows, max_rows)
     return table
@@ -462,12 +477,74 @@ def _rows(
 # --- CSV, TSV and LinkedIn -------------------------------------------------
 
 
-def _numbered_csv(records: Iterable[list[str]]) -> NumberedRecords:
+class _BoundedLines:
+    """The lines of a text stream for :mod:`csv`, refusing a record (one or
+    more lines: a quoted field may hold line breaks) longer than the row
+    limit before it is held in memory."""
+
+    def __init__(self, stream: DecodedTextStream, limits: ReadLimits) -> None:
+        self.stream, self.limit = stream, limits.row_chars
+        self.used = 0
+        self.row = 1
+        self.sampled: list[str] = []
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        if self.sampled:
+            line = self.sampled.pop()
+        else:
+            line = self.stream.readline(self.limit - self.used + 1)
+        if not line:
+            raise StopIteration
+        self.used += len(line)
+        if self.used > self.limit:
+            raise RowTooLargeError(row=self.row, limit=self.limit)
+        return line
+
+    def sample(self, count: int) -> list[str]:
+        """Up to ``count`` lines to sniff the delimiter from (fewer when they
+        add up to a row's worth); they are read again, and counted, after."""
+        lines: list[str] = []
+        size = 0
+        while len(lines) < count and size < self.limit:
+            self.row = len(lines) + 1  # the records are not parsed yet
+            line = next(self, "")
+            self.used = 0
+            if not line:
+                break
+            lines.append(line)
+            size += len(line)
+        self.row = 1
+        self.sampled = lines[::-1]
+        return lines
+
+    def record_read(self, number: int) -> None:
+        self.used, self.row = 0, number + 1
+
+
+def _numbered_csv(
+    records: Iterable[list[str]], lines: _BoundedLines, limits: ReadLimits
+) -> NumberedRecords:
     number = 0
+    cell_chars = limits.cell_chars
     try:
         for number, cells in enumerate(records, start=1):
+            lines.record_read(number)
+            if cells and max(map(len, cells)) > cell_chars:
+                column = next(
+                    index
+                    for index, cell in enumerate(cells, start=1)
+                    if len(cell) > cell_chars
+                )
+                raise CellTooLargeError(
+                    row=number, column=get_column_letter(column), limit=cell_chars
+                )
             yield number, cells
     except csv.Error as exc:
+        if str(exc).startswith("field larger than field limit"):
+            raise FieldTooLargeError(row=number + 1, limit=f"{csv.field_size_limit():,}") from exc
         raise MalformedFileError(row=number + 1, detail=str(exc)) from exc
 
 
@@ -501,20 +578,24 @@ def _parse_linkedin_date(value: str) -> datetime.date | str:
 
 
 def _read_delimited(
-    fileobj: BinaryIO, fmt: str, encoding: str | None, delimiter: str | None
+    fileobj: BinaryIO,
+    fmt: str,
+    encoding: str | None,
+    delimiter: str | None,
+    limits: ReadLimits,
 ) -> Table:
     stream, chosen_encoding = open_text(fileobj, encoding)
-    lines: Iterator[str] = iter(stream)
+    bounded = _BoundedLines(stream, limits)
     if delimiter is None:
         if fmt == "tsv":
             delimiter = "\t"
         elif fmt == "linkedin":
             delimiter = ","
         else:
-            sample = list(itertools.islice(lines, _SNIFF_LINES))
-            delimiter = _sniff_delimiter(sample)
-            lines = itertools.chain(sample, lines)
-    records = _numbered_csv(csv.reader(lines, delimiter=delimiter))
+            delimiter = _sniff_delimiter(bounded.sample(_SNIFF_LINES))
+    records = _numbered_csv(
+        csv.reader(bounded, delimiter=delimiter), bounded, limits
+    )
     if fmt == "linkedin":
         header_row, cells = _find_header(
             records,
@@ -546,26 +627,20 @@ def _xlsx_cell(header: str, value: Any) -> Any:
     return restore_neutralised(value)
 
 
-def _read_xlsx(fileobj: BinaryIO, sheet: str | None) -> Table:
+def _read_xlsx(fileobj: BinaryIO, sheet: str | None, limits: ReadLimits) -> Table:
     try:
-        # read_only streams rows from the zip; data_only gives the values
-        # Excel last calculated instead of formulas.
-        workbook = openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError) as exc:
+        workbook = Workbook(fileobj, limits)
+    except NotWorkbookError as exc:
         raise NotSpreadsheetError() from exc
     try:
-        sheets = workbook.worksheets
-        names = [worksheet.title for worksheet in sheets]
+        names = workbook.sheet_names
         if sheet is None:
-            worksheet = sheets[0]
+            chosen = names[0]
         elif sheet in names:
-            worksheet = sheets[names.index(sheet)]
+            chosen = sheet
         else:
             raise SheetNotFoundError(sheet=sheet, sheets=", ".join(names))
-        # The dimension recorded in the file is often wrong (some writers
-        # put "A1"); without this, read-only mode would stop there.
-        worksheet.reset_dimensions()
-        records = enumerate(worksheet.iter_rows(values_only=True), start=1)
+        records = _damage_reported(workbook.rows(chosen))
         header_row, cells = _find_header(records)
         headers = _header_names(cells, header_row)
     except BaseException:
@@ -579,9 +654,17 @@ def _read_xlsx(fileobj: BinaryIO, sheet: str | None) -> Table:
         ),
         header_row=header_row,
         sheet_names=names,
-        sheet=worksheet.title,
+        sheet=chosen,
         _release=workbook.close,
     )
+
+
+def _damage_reported(records: NumberedRecords) -> NumberedRecords:
+    with contextlib.closing(records):
+        try:
+            yield from records
+        except DamagedWorkbookError as exc:
+            raise MalformedFileError(**exc.params) from None
 
 
 def _closing(rows: Rows, release: Callable[[], None]) -> Rows:
@@ -604,7 +687,9 @@ def _is_ascii_compatible(encoding: str) -> bool:
         return False
 
 
-def _read_vcards(fileobj: BinaryIO, head: bytes, encoding: str | None) -> Table:
+def _read_vcards(
+    fileobj: BinaryIO, head: bytes, encoding: str | None, limits: ReadLimits
+) -> Table:
     # vCards are unfolded as bytes, before decoding: some phones fold lines
     # in the middle of a multi-byte character, and vCard 2.1/3.0 properties
     # may name their own CHARSET, so each value is decoded on its own.
@@ -625,16 +710,28 @@ def _read_vcards(fileobj: BinaryIO, head: bytes, encoding: str | None) -> Table:
     return Table(
         format="vcard",
         headers=list(VCARD_FIELDS),
-        rows=_vcard_rows(fileobj, default_encoding),
+        # A card may carry a photo (base64, skipped but read): more room than a row of text.
+        rows=_vcard_rows(fileobj, default_encoding, VCARD_ROOM * limits.row_chars),
         encoding=default_encoding,
     )
 
 
-def _logical_lines(fileobj: BinaryIO) -> Iterator[tuple[int, int, bytes]]:
-    """Yield ``(line_number, byte_offset, unfolded_line)``, skipping blanks."""
+class _LineTooLarge(Exception):
+    pass
+
+
+def _logical_lines(fileobj: BinaryIO, limit: int) -> Iterator[tuple[int, int, bytes]]:
+    """Yield ``(line_number, byte_offset, unfolded_line)``, skipping blanks.
+
+    A line (folded or not) longer than ``limit`` bytes raises
+    :class:`_LineTooLarge` before it is held whole.
+    """
     current: bytearray | None = None
     start_line = start_offset = offset = 0
-    for number, raw in enumerate(fileobj, start=1):
+    raw_lines = iter(lambda: fileobj.readline(limit + 1), b"")
+    for number, raw in enumerate(raw_lines, start=1):
+        if len(raw) > limit:
+            raise _LineTooLarge()
         line = raw.rstrip(b"\r\n")
         if number == 1:
             line = line.removeprefix(codecs.BOM_UTF8)
@@ -648,6 +745,8 @@ def _logical_lines(fileobj: BinaryIO) -> Iterator[tuple[int, int, bytes]]:
             if current:
                 yield start_line, start_offset, bytes(current)
             current, start_line, start_offset = bytearray(line), number, offset
+        if len(current) > limit:
+            raise _LineTooLarge()
         offset += len(raw)
     if current:
         yield start_line, start_offset, bytes(current)
@@ -774,22 +873,37 @@ def _empty_card() -> dict[str, Any]:
     return card
 
 
-def _vcard_rows(fileobj: BinaryIO, encoding: str) -> Rows:
+def _vcard_rows(fileobj: BinaryIO, encoding: str, limit: int) -> Rows:
+    """One card a row; a card (all its lines) longer than ``limit`` bytes
+    raises :class:`RowTooLargeError` with the card's number."""
     props: list[_Property] | None = None
     index = 0
     number = 0
-    for number, offset, line in _logical_lines(fileobj):
+    card_size = 0
+    lines = _logical_lines(fileobj, limit)
+    while True:
+        try:
+            number, offset, line = next(lines)
+        except StopIteration:
+            break
+        except _LineTooLarge:
+            raise RowTooLargeError(row=index + 1, limit=limit) from None
+        card_size += len(line)
+        if card_size > limit:
+            raise RowTooLargeError(row=index + 1, limit=limit)
         upper = line.strip().upper()
         if upper == b"BEGIN:VCARD":
             if props is not None:
                 raise MalformedFileError(row=number, detail="a vCard inside a vCard")
             props = []
+            card_size = len(line)
         elif upper == b"END:VCARD":
             if props is None:
                 raise MalformedFileError(row=number, detail="END:VCARD without BEGIN")
             index += 1
             yield index, _build_card(props)
             props = None
+            card_size = 0
         elif props is None:
             raise MalformedFileError(row=number, detail="text outside BEGIN/END:VCARD")
         else:

@@ -87,7 +87,7 @@ def _table(job: ImportJob, fileobj):
 
 def validate(job: ImportJob, importer: Importer) -> None:
     """The check pass: errors, row count and preview into the job; nothing else is written."""
-    errors: list[dict] = []
+    errors = operations.RowErrors()
     preview: list[dict] = []
     count, problem = 0, None
     token = write_intent.set(False)
@@ -103,20 +103,21 @@ def validate(job: ImportJob, importer: Importer) -> None:
                                         "values": {key: text(value) for key, value in raw.items()}})
             except ImportFileError as error:
                 problem = operations.problem_of(error)
-        count += len({error["row"] for error in errors})
+        count += errors.rejected
         db.session.rollback()
     finally:
         write_intent.reset(token)
     with writing():
         job = db.session.merge(job)
-        job.errors, job.preview, job.row_count, job.problem = errors, preview, count, problem
+        job.errors, job.preview, job.row_count, job.problem = list(errors), preview, count, problem
+        job.options = {**(job.options or {}), "rejected_rows": errors.rejected}
         job.state, job.finished_at = JobState.VALIDATED, utcnow()
         db.session.commit()
 
 
 def apply(job: ImportJob, importer: Importer, fail_after_rows: int | None = None) -> None:
     """The commit pass: every row checked again, then all written in one transaction, or none."""
-    errors: list[dict] = []
+    errors = operations.RowErrors()
     rows: list[dict] = []
     context = importer.context(job)
     try:
@@ -129,7 +130,7 @@ def apply(job: ImportJob, importer: Importer, fail_after_rows: int | None = None
         return
     if errors:
         db.session.rollback()
-        operations._finish(job, JobState.VALIDATED, errors=errors)
+        operations._finish(job, JobState.VALIDATED, **errors.outcome(job))
         return
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for applied, values in enumerate(rows, start=1):

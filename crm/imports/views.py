@@ -24,7 +24,9 @@ IMPORT_ROLES = (Role.PREFECTURE_STAFF,)
 # (crm.imports.transfer_views), each job reached only through access.load (its importer's scope).
 JOB_ROLES = (Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
 # Uploads a job refuses to open at all (nothing to correct in the wizard).
-REFUSED = {"empty", "not_spreadsheet", "legacy_excel", "binary"}
+# A file over a reading bound (crm.imports.limits) is refused too: nothing in the wizard makes it smaller.
+REFUSED = {"empty", "not_spreadsheet", "legacy_excel", "binary", "cell_too_large", "field_too_large", "row_too_large", "text_too_large",
+           "part_too_large", "packed_too_dense"}
 
 
 def _jobs():
