@@ -1,0 +1,235 @@
+"""One protected publication per 年度 for everyone under disclosure control (the ministry, and staff
+looking beyond their own prefecture).
+
+Every figure such a reader can reach — a prefecture's return report and its trend, the national
+dashboard, its map, its trend and both exports — is read from here, so a figure is the same
+(shown or hidden) wherever it appears and the relations between figures are the ones protected
+below. Sub-group filters (position, country of residence) are not offered to these readers
+(crm.access.may_filter_report), so no other partition exists.
+
+The base cross-classification of one 年度, each protected with crm.reports.disclosure.suppress_table
+(every hidden figure lies on a cycle of hidden figures that can move within what a reader knows,
+also without the row of any one prefecture, whose staff know their own figures):
+
+- cohort: prefecture × (reachable, not reachable), with tracked as row totals and national totals;
+  what the neighbouring 年度 say (tracked, reachable and not reachable never fall, engaged is at
+  most tracked) bounds each hidden count;
+- engaged, and active ambassadors: prefecture, with the national total;
+- each activity sum (activities, yen, people reached, visitors, media items): prefecture × kind,
+  with the prefecture's total and the national total; a figure is sensitive when 1–9 alumni
+  contributed;
+- alumni by country of residence for one prefecture, adding up to tracked.
+
+Pure functions of the figures (no Flask, no database); the result of one set of figures is kept
+in memory, since the protection of 47 prefectures takes a noticeable fraction of a second.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from crm.ambassadors.models import ActivityKind
+from crm.reports.disclosure import (
+    THRESHOLD, Reason, Suppressed, percent, suppress_count, suppress_table,
+)
+
+HIDDEN = Suppressed(Reason.DERIVED)
+PREFECTURES = range(1, 48)
+NATIONAL = 0
+ACTIVITY_SUMS = ("activities", "economic_value", "funds_raised", "people_reached", "visitors", "media_items")
+_INF = float("inf")
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 32
+
+
+@dataclass(frozen=True)
+class ProtectedYear:
+    """One 年度 as every reader under disclosure control sees it."""
+
+    rows: dict  # prefecture → {indicator: published value}
+    totals: dict  # the national figures
+    kinds: dict  # prefecture → {"rows": {kind: {sum: value}}, "totals": {sum: value}}
+
+
+def _small(n: int) -> bool:
+    return 0 < n < THRESHOLD
+
+
+def _after(previous: int | None) -> float:
+    """What a reader can tell a cumulative count is at least, from the 年度 before: its value when it
+    may be shown, 1 when it is a hidden 1–9 (nothing when unknown)."""
+    if previous is None:
+        return 0
+    return 1 if _small(previous) else previous
+
+
+def _before(following: int | None) -> float:
+    """What a reader can tell a cumulative count is at most, from the 年度 after."""
+    if following is None:
+        return _INF
+    return THRESHOLD - 1 if _small(following) else following
+
+
+def _cumulative(previous, current, following):
+    """Bounds on a cumulative count from the 年度 around it. A neighbour with the same value gives
+    none: nothing changed in between, so both years' tables are the same and a hidden count moves
+    in both together (the same cycle protects it in each)."""
+    return (0 if previous == current else _after(previous), _INF if following == current else _before(following))
+
+
+def _sum_figures(items: list) -> dict:
+    keys = ("tracked", "reachable", "engaged", "ambassadors", "activity_alumni", *ACTIVITY_SUMS)
+    total = {key: sum(getattr(item, key) for item in items) for key in keys}
+    investments = [item.investment_yen for item in items if item.investment_yen is not None]
+    total["investment_yen"] = sum(investments) if investments else None
+    kinds = {}
+    for item in items:
+        for kind, values in item.by_kind.items():
+            into = kinds.setdefault(kind, dict.fromkeys(values, 0))
+            for key, value in values.items():
+                into[key] = into.get(key, 0) + value
+    total["by_kind"] = kinds
+    return total
+
+
+def _value(figures: dict, key: str, prefecture: int, year: int):
+    item = figures.get(prefecture, {}).get(year)
+    if item is None:
+        return None
+    return item[key] if isinstance(item, dict) else getattr(item, key)
+
+
+def protect_years(data: dict, years: list[int]) -> dict[int, ProtectedYear]:
+    """{年度: ProtectedYear} for *years*; *data* is {prefecture: {年度: YearFigures}} for all 47 and
+    the 年度 before and after each (crm.reports.returns.figures)."""
+    result = {}
+    for year in years:
+        span = (year - 1, year, year + 1)
+        # A 年度's publication depends on its figures and its neighbours' only: kept per 年度.
+        fingerprint = repr((year, [(p, y, repr(data[p][y])) for p in sorted(data) for y in span if y in data[p]]))
+        if fingerprint not in _CACHE:
+            window = {p: {y: data[p][y] for y in span if y in data[p]} for p in PREFECTURES}
+            national = {y: _sum_figures([window[p][y] for p in PREFECTURES]) for y in span if y in window[1]}
+            _CACHE[fingerprint] = _protect_year({**window, NATIONAL: national}, year)
+            if len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        _CACHE.move_to_end(fingerprint)
+        result[year] = _CACHE[fingerprint]
+    return result
+
+
+def _protect_year(figures: dict, year: int) -> ProtectedYear:
+    get = lambda key, p, y=year: _value(figures, key, p, y)  # noqa: E731
+    insiders = list(PREFECTURES)
+
+    # Cohort: reachable and not reachable add up to tracked; national totals.
+    cohort_rows, bounds = {}, {}
+    for p in (*PREFECTURES, NATIONAL):
+        tracked, reachable = get("tracked", p), get("reachable", p)
+        unreachable = {y: None if get("tracked", p, y) is None else get("tracked", p, y) - get("reachable", p, y)
+                       for y in (year - 1, year + 1)}
+        r_pos, u_pos, t_pos = ((("col", "reachable"), ("col", "unreachable"), ("grand",)) if p == NATIONAL else
+                               (("cell", p, "reachable"), ("cell", p, "unreachable"), ("row", p)))
+        bounds[r_pos] = _cumulative(get("reachable", p, year - 1), reachable, get("reachable", p, year + 1))
+        bounds[u_pos] = _cumulative(unreachable[year - 1], tracked - reachable, unreachable[year + 1])
+        low, high = _cumulative(get("tracked", p, year - 1), tracked, get("tracked", p, year + 1))
+        bounds[t_pos] = (max(low, get("engaged", p)), high)  # engaged is at most tracked
+        if p != NATIONAL:
+            cohort_rows[p] = {"reachable": reachable, "unreachable": tracked - reachable}
+    cohort = suppress_table(cohort_rows, columns=["reachable", "unreachable"], bounds=bounds, insiders=insiders)
+
+    def column(key: str, upper=None):
+        table = suppress_table(
+            {p: {key: get(key, p)} for p in PREFECTURES}, row_totals=False, grand_total=False, columns=[key],
+            bounds={**{("cell", p, key): (0, upper(p)) for p in PREFECTURES}, ("col", key): (0, upper(NATIONAL))}
+            if upper else None, insiders=insiders)
+        return {p: table.cell(p, key) for p in PREFECTURES} | {NATIONAL: table.col_totals[key]}
+
+    engaged = column("engaged", upper=lambda p: get("tracked", p))
+    ambassadors = column("ambassadors")
+
+    # Activity sums: prefecture × kind, each sensitive when 1–9 alumni contributed.
+    kinds = list(ActivityKind)
+    by_kind = {p: get("by_kind", p) or {} for p in PREFECTURES}
+    people = {p: {kind: by_kind[p].get(kind, {}).get("alumni", 0) for kind in kinds} for p in PREFECTURES}
+    sensitive = {("cell", p, kind): _small(people[p][kind]) for p in PREFECTURES for kind in kinds}
+    sensitive.update({("row", p): _small(get("activity_alumni", p)) for p in PREFECTURES})
+    sensitive.update({("col", kind): False for kind in kinds})
+    sensitive[("grand",)] = _small(get("activity_alumni", NATIONAL))
+    sums = {
+        key: suppress_table({p: {kind: by_kind[p].get(kind, {}).get(key, 0) for kind in kinds} for p in PREFECTURES},
+                            columns=kinds, col_totals=False, magnitude=1 if key == "activities" else 0,
+                            sensitive=sensitive, insiders=insiders)
+        for key in ACTIVITY_SUMS
+    }
+
+    def published(p: int) -> dict:
+        national = p == NATIONAL
+        values = {
+            "tracked": cohort.grand_total if national else cohort.row_totals[p],
+            "reachable": cohort.col_totals["reachable"] if national else cohort.cell(p, "reachable"),
+            "engaged": engaged[p],
+            "ambassadors": ambassadors[p],
+        }
+        for key in ACTIVITY_SUMS:
+            values[key] = sums[key].grand_total if national else sums[key].row_totals[p]
+        money = (values["economic_value"], values["funds_raised"])
+        hidden_return = any(isinstance(value, Suppressed) for value in money)
+        values["return_yen"] = HIDDEN if hidden_return else sum(money)
+        investment = get("investment_yen", p)
+        values["investment_yen"] = investment
+        values["return_ratio"] = None if not investment else (
+            HIDDEN if hidden_return else round(values["return_yen"] / investment, 2))
+        participants = None if national else get("participants", p)
+        values["participants"] = None if participants is None else suppress_count(participants)
+        values["reachable_percent"] = percent(values["reachable"], values["tracked"])
+        values["engaged_percent"] = percent(values["engaged"], values["tracked"])
+        return values
+
+    def kind_table(p: int) -> dict:
+        return {"rows": {kind: {key: sums[key].cell(p, kind) for key in ACTIVITY_SUMS} for kind in kinds},
+                "totals": {key: sums[key].row_totals[p] for key in ACTIVITY_SUMS}}
+
+    return ProtectedYear(rows={p: published(p) for p in PREFECTURES}, totals=published(NATIONAL),
+                         kinds={p: kind_table(p) for p in PREFECTURES})
+
+
+def protect_residence(by_year: dict[int, dict], year: int, tracked) -> tuple[dict, object]:
+    """Alumni of one prefecture by country of residence in *year* ({code: count}, every country
+    present, by code; "" for unknown) and their total, the published *tracked* of that year.
+
+    No ranking and no "top n": an order or a cut would tell a reader more inequalities between
+    hidden counts. Each country's count never falls from one 年度 to the next. When tracked is
+    hidden, a hidden count is left free to move with it."""
+    counts = {code: n for code, n in sorted(by_year.get(year, {}).items(), key=lambda pair: (pair[0] == "", pair[0])) if n}
+    if not counts:
+        return {}, tracked
+    bounds = {("cell", code, "n"): _cumulative(by_year.get(year - 1, {}).get(code, 0) if year - 1 in by_year else None,
+                                                counts[code],
+                                                by_year.get(year + 1, {}).get(code, 0) if year + 1 in by_year else None)
+              for code in counts}
+    hide: list = []
+    while True:
+        table = suppress_table({code: {"n": n} for code, n in counts.items()}, row_totals=False, grand_total=False,
+                               columns=["n"], bounds=bounds, hide=hide)
+        values = {code: table.cell(code, "n") for code in counts}
+        if isinstance(table.col_totals["n"], Suppressed) and not isinstance(tracked, Suppressed):
+            return dict.fromkeys(counts, HIDDEN), tracked  # cannot happen with tracked ≥ 10; fail closed
+        if not isinstance(tracked, Suppressed):
+            return values, tracked
+        free = [code for code in counts if isinstance(values[code], Suppressed) and _moves(counts[code], bounds[("cell", code, "n")])]
+        if free:
+            return values, tracked
+        candidates = [code for code in counts if code not in hide and not isinstance(values[code], Suppressed)
+                      and counts[code] > THRESHOLD]
+        if not candidates:
+            return dict.fromkeys(counts, HIDDEN), tracked
+        hide.append(("cell", max(candidates, key=lambda code: (counts[code], code)), "n"))
+
+
+
+def _moves(count: int, known: tuple[float, float]) -> bool:
+    """Whether a hidden count has room both ways within its marker ("<10": 1–9, "X": 10 or more)
+    and what is known from elsewhere."""
+    low, high = (1, THRESHOLD - 1) if _small(count) else (THRESHOLD, _INF)
+    return max(low, known[0]) < count < min(high, known[1])
