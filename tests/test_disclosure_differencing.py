@@ -320,3 +320,48 @@ def test_no_hidden_figure_the_ministry_reaches_is_pinned_by_differencing(ministr
     assert pinned_cells(seen, strong=False) == []
     assert pinned_cells(seen, strong=True) == []
 
+
+
+def _overview_figures(html: str) -> dict:
+    """Participants by kind from the ministry's association overview: {(kind, column): text}."""
+    table = re.search(r'id="programs-by-kind".*?</table>', html, re.S).group(0)
+    seen = {}
+    for kind, cells in re.findall(r"<tr><td>([^<]+)</td>(.*?)</tr>", table, re.S):
+        values = [_unescape(cell) for cell in re.findall(r'<td class="number">(.*?)</td>', cells, re.S)]
+        for column, text in zip(("programs", "japanese", "foreign", "total"), values):
+            seen[kind, column] = _value(text)
+    return seen
+
+
+@pytest.mark.parametrize("japanese, foreign", [(9, 9), (5, 13), (1, 10), (8, 2)])
+def test_no_participant_count_of_the_association_overview_is_pinned(make_association, make_program, signed_in,
+                                                                     japanese, foreign):
+    """The issue's row: two hidden counts whose published total is 18 were both 9. With what the
+    markers say ("<10": 1–9, "X": 10 or more), each hidden count keeps at least two values."""
+    from crm.associations.models import AssociationKind, ProgramStatus
+
+    association = make_association(TOTTORI, "鳥取県国際交流財団", kind=AssociationKind.PREFECTURAL)
+    make_program(association, title="講座", day=date(2025, 6, 1), status=ProgramStatus.HELD, kind="international_understanding",
+                 participants_japanese=japanese, participants_foreign=foreign)
+    make_program(association, title="祭り", day=date(2025, 7, 1), status=ProgramStatus.HELD,
+                 participants_japanese=300, participants_foreign=120)
+    seen = _overview_figures(signed_in(Role.MINISTRY_REVIEWER).get("/associations/overview?fy=2025").text)
+    hidden = [key for key, value in seen.items() if isinstance(value, str)]
+    assert hidden, "small counts are hidden"
+    known = {key: value for key, value in seen.items() if not isinstance(value, str)}
+    kinds = {kind for kind, _column in seen}
+    equal = [{(kind, "japanese"): 1.0, (kind, "foreign"): 1.0, (kind, "total"): -1.0} for kind in kinds]
+    for key in hidden:
+        others = [k for k in hidden if k != key]
+        bounds = [(1, 9) if seen[k] == "<10" else (10, None) for k in [key, *others]]
+        keys = [key, *others]
+        a_eq, b_eq = [], []
+        for relation in equal:
+            a_eq.append([relation.get(k, 0.0) for k in keys])
+            b_eq.append(-sum(c * known[k] for k, c in relation.items() if k in known))
+        ends = []
+        for sign in (1, -1):
+            result = linprog([sign] + [0.0] * len(others), A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            assert result.status in (0, 3), result.message
+            ends.append(math.inf if result.status == 3 else sign * result.fun)
+        assert ends[1] == math.inf or math.floor(ends[1] + 1e-6) > math.ceil(ends[0] - 1e-6), f"{key} pinned to {ends[0]}"
