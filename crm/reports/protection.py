@@ -152,16 +152,8 @@ def _protect_year(figures: dict, year: int) -> ProtectedYear:
     kinds = list(ActivityKind)
     by_kind = {p: get("by_kind", p) or {} for p in PREFECTURES}
     people = {p: {kind: by_kind[p].get(kind, {}).get("alumni", 0) for kind in kinds} for p in PREFECTURES}
-    sensitive = {("cell", p, kind): _small(people[p][kind]) for p in PREFECTURES for kind in kinds}
-    sensitive.update({("row", p): _small(get("activity_alumni", p)) for p in PREFECTURES})
-    sensitive.update({("col", kind): False for kind in kinds})
-    sensitive[("grand",)] = _small(get("activity_alumni", NATIONAL))
-    sums = {
-        key: suppress_table({p: {kind: by_kind[p].get(kind, {}).get(key, 0) for kind in kinds} for p in PREFECTURES},
-                            columns=kinds, col_totals=False, magnitude=1 if key == "activities" else 0,
-                            sensitive=sensitive, insiders=insiders)
-        for key in ACTIVITY_SUMS
-    }
+    sums = {key: _activity_sum(key, by_kind, people, {p: get("activity_alumni", p) for p in (*PREFECTURES, NATIONAL)}, kinds)
+            for key in ACTIVITY_SUMS}
 
     def published(p: int) -> dict:
         national = p == NATIONAL
@@ -172,7 +164,7 @@ def _protect_year(figures: dict, year: int) -> ProtectedYear:
             "ambassadors": ambassadors[p],
         }
         for key in ACTIVITY_SUMS:
-            values[key] = sums[key].grand_total if national else sums[key].row_totals[p]
+            values[key] = sums[key][0][p]
         money = (values["economic_value"], values["funds_raised"])
         hidden_return = any(isinstance(value, Suppressed) for value in money)
         values["return_yen"] = HIDDEN if hidden_return else sum(money)
@@ -187,11 +179,70 @@ def _protect_year(figures: dict, year: int) -> ProtectedYear:
         return values
 
     def kind_table(p: int) -> dict:
-        return {"rows": {kind: {key: sums[key].cell(p, kind) for key in ACTIVITY_SUMS} for kind in kinds},
-                "totals": {key: sums[key].row_totals[p] for key in ACTIVITY_SUMS}}
+        return {"rows": {kind: {key: sums[key][1][p][kind] for key in ACTIVITY_SUMS} for kind in kinds},
+                "totals": {key: sums[key][0][p] for key in ACTIVITY_SUMS}}
 
     return ProtectedYear(rows={p: published(p) for p in PREFECTURES}, totals=published(NATIONAL),
                          kinds={p: kind_table(p) for p in PREFECTURES})
+
+
+def _activity_sum(key: str, by_kind: dict, people: dict, alumni: dict, kinds: list) -> tuple[dict, dict]:
+    """One activity sum ({prefecture or NATIONAL: total}, {prefecture: {kind: value}}). The table
+    prefecture × kind has no published column totals, so it is protected as the 47 prefectures'
+    totals with the national one (no figure of one prefecture relying on another's, whose staff
+    know theirs), then each prefecture's kinds as parts of its total."""
+    magnitude = 1 if key == "activities" else 0
+    totals = {p: sum(by_kind[p].get(kind, {}).get(key, 0) for kind in kinds) for p in PREFECTURES}
+    forced: list = []
+    while True:
+        table = suppress_table({p: {"t": totals[p]} for p in PREFECTURES}, row_totals=False, grand_total=False,
+                               columns=["t"], magnitude=magnitude, insiders=list(PREFECTURES), hide=forced,
+                               sensitive={**{("cell", p, "t"): _small(alumni[p]) for p in PREFECTURES},
+                                          ("col", "t"): _small(alumni[NATIONAL])})
+        published = {p: table.cell(p, "t") for p in PREFECTURES} | {NATIONAL: table.col_totals["t"]}
+        parts, more = {}, []
+        for p in PREFECTURES:
+            values = {kind: by_kind[p].get(kind, {}).get(key, 0) for kind in kinds}
+            parts[p], hide_total = _parts(values, isinstance(published[p], Suppressed), magnitude=magnitude,
+                                          sensitive={kind: _small(people[p][kind]) for kind in kinds})
+            if hide_total:
+                more.append(("cell", p, "t"))
+        if not more:
+            return published, parts
+        forced += more
+
+
+def _parts(values: dict, total_hidden: bool, *, magnitude: int | None = None, sensitive: dict | None = None,
+           bounds: dict | None = None) -> tuple[dict, bool]:
+    """The parts of a total that another table publishes or hides: (published parts, whether that
+    total must be hidden too). Cycles among the parts keep the total fixed; when the total is
+    hidden, one hidden part with room both ways moves with it (so the other table's cycles through
+    the total stay possible)."""
+    order = [key for key in values if values[key] or (sensitive or {}).get(key)]
+    if not order:
+        return dict.fromkeys(values, 0), False
+    known = {("cell", key, "n"): bound for key, bound in (bounds or {}).items()}
+
+    def room(key) -> bool:
+        if magnitude is not None:
+            return values[key] > magnitude
+        return _moves(values[key], (bounds or {}).get(key, (0, _INF)))
+
+    hide: list = []
+    while True:
+        table = suppress_table({key: {"n": values[key]} for key in order}, row_totals=False, grand_total=False,
+                               columns=["n"], magnitude=magnitude, bounds=known, hide=hide,
+                               sensitive={("cell", key, "n"): flag for key, flag in (sensitive or {}).items() if key in order}
+                               | {("col", "n"): False})
+        parts = dict.fromkeys(values, 0) | {key: table.cell(key, "n") for key in order}
+        if not total_hidden:
+            return parts, isinstance(table.col_totals["n"], Suppressed)
+        if any(isinstance(parts[key], Suppressed) and room(key) for key in order):
+            return parts, False
+        candidates = [key for key in order if not isinstance(parts[key], Suppressed) and room(key)]
+        if not candidates:
+            return {key: (HIDDEN if key in order else 0) for key in values}, False  # fail closed
+        hide.append(("cell", max(candidates, key=lambda key: (values[key], str(key))), "n"))
 
 
 def protect_residence(by_year: dict[int, dict], year: int, tracked) -> tuple[dict, object]:
@@ -204,28 +255,13 @@ def protect_residence(by_year: dict[int, dict], year: int, tracked) -> tuple[dic
     counts = {code: n for code, n in sorted(by_year.get(year, {}).items(), key=lambda pair: (pair[0] == "", pair[0])) if n}
     if not counts:
         return {}, tracked
-    bounds = {("cell", code, "n"): _cumulative(by_year.get(year - 1, {}).get(code, 0) if year - 1 in by_year else None,
-                                                counts[code],
-                                                by_year.get(year + 1, {}).get(code, 0) if year + 1 in by_year else None)
+    bounds = {code: _cumulative(by_year.get(year - 1, {}).get(code, 0) if year - 1 in by_year else None, counts[code],
+                                by_year.get(year + 1, {}).get(code, 0) if year + 1 in by_year else None)
               for code in counts}
-    hide: list = []
-    while True:
-        table = suppress_table({code: {"n": n} for code, n in counts.items()}, row_totals=False, grand_total=False,
-                               columns=["n"], bounds=bounds, hide=hide)
-        values = {code: table.cell(code, "n") for code in counts}
-        if isinstance(table.col_totals["n"], Suppressed) and not isinstance(tracked, Suppressed):
-            return dict.fromkeys(counts, HIDDEN), tracked  # cannot happen with tracked ≥ 10; fail closed
-        if not isinstance(tracked, Suppressed):
-            return values, tracked
-        free = [code for code in counts if isinstance(values[code], Suppressed) and _moves(counts[code], bounds[("cell", code, "n")])]
-        if free:
-            return values, tracked
-        candidates = [code for code in counts if code not in hide and not isinstance(values[code], Suppressed)
-                      and counts[code] > THRESHOLD]
-        if not candidates:
-            return dict.fromkeys(counts, HIDDEN), tracked
-        hide.append(("cell", max(candidates, key=lambda code: (counts[code], code)), "n"))
-
+    values, hide_total = _parts(counts, isinstance(tracked, Suppressed), bounds=bounds)
+    if hide_total:  # only when every other country is absent, i.e. tracked is itself a hidden 1–9
+        return dict.fromkeys(counts, HIDDEN), tracked
+    return values, tracked
 
 
 def _moves(count: int, known: tuple[float, float]) -> bool:
