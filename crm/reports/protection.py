@@ -194,6 +194,7 @@ def _activity_sum(key: str, by_kind: dict, people: dict, alumni: dict, kinds: li
     magnitude = 1 if key == "activities" else 0
     totals = {p: sum(by_kind[p].get(kind, {}).get(key, 0) for kind in kinds) for p in PREFECTURES}
     forced: list = []
+    memo: dict = {}  # (prefecture, total hidden) → parts: a second round redoes only what changed
     while True:
         table = suppress_table({p: {"t": totals[p]} for p in PREFECTURES}, row_totals=False, grand_total=False,
                                columns=["t"], magnitude=magnitude, insiders=list(PREFECTURES), hide=forced,
@@ -202,9 +203,12 @@ def _activity_sum(key: str, by_kind: dict, people: dict, alumni: dict, kinds: li
         published = {p: table.cell(p, "t") for p in PREFECTURES} | {NATIONAL: table.col_totals["t"]}
         parts, more = {}, []
         for p in PREFECTURES:
-            values = {kind: by_kind[p].get(kind, {}).get(key, 0) for kind in kinds}
-            parts[p], hide_total = _parts(values, isinstance(published[p], Suppressed), magnitude=magnitude,
-                                          sensitive={kind: _small(people[p][kind]) for kind in kinds})
+            hidden = isinstance(published[p], Suppressed)
+            if (p, hidden) not in memo:
+                values = {kind: by_kind[p].get(kind, {}).get(key, 0) for kind in kinds}
+                memo[p, hidden] = _parts(values, hidden, magnitude=magnitude,
+                                         sensitive={kind: _small(people[p][kind]) for kind in kinds})
+            parts[p], hide_total = memo[p, hidden]
             if hide_total:
                 more.append(("cell", p, "t"))
         if not more:
@@ -221,6 +225,8 @@ def _parts(values: dict, total_hidden: bool, *, magnitude: int | None = None, se
     order = [key for key in values if values[key] or (sensitive or {}).get(key)]
     if not order:
         return dict.fromkeys(values, 0), False
+    if not total_hidden and not any((sensitive or {}).get(key) for key in order) and magnitude is not None:
+        return dict(values), False  # nothing to hide, nothing to move
     known = {("cell", key, "n"): bound for key, bound in (bounds or {}).items()}
 
     def room(key) -> bool:
