@@ -106,7 +106,7 @@ def protect_years(data: dict, years: list[int]) -> dict[int, ProtectedYear]:
     for year in years:
         span = (year - 1, year, year + 1)
         # A 年度's publication depends on its figures and its neighbours' only: kept per 年度.
-        fingerprint = repr((year, [(p, y, repr(data[p][y])) for p in sorted(data) for y in span if y in data[p]]))
+        fingerprint = (year, tuple((p, y, _key(data[p][y])) for p in sorted(data) for y in span if y in data[p]))
         if fingerprint not in _CACHE:
             window = {p: {y: data[p][y] for y in span if y in data[p]} for p in PREFECTURES}
             national = {y: _sum_figures([window[p][y] for p in PREFECTURES]) for y in span if y in window[1]}
@@ -116,6 +116,13 @@ def protect_years(data: dict, years: list[int]) -> dict[int, ProtectedYear]:
         _CACHE.move_to_end(fingerprint)
         result[year] = _CACHE[fingerprint]
     return result
+
+
+def _key(item) -> tuple:
+    """Everything of one prefecture's 年度 the publication reads, as a hashable tuple."""
+    return (item.tracked, item.reachable, item.engaged, item.ambassadors, item.activity_alumni,
+            *(getattr(item, key) for key in ACTIVITY_SUMS), item.participants, item.investment_yen,
+            tuple(sorted((kind.value, tuple(sorted(values.items()))) for kind, values in item.by_kind.items())))
 
 
 def _protect_year(figures: dict, year: int) -> ProtectedYear:
