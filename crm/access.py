@@ -399,6 +399,13 @@ def sees_full_report(prefecture_id: int, user=None) -> bool:
     return user.role == Role.PREFECTURE_STAFF and user.prefecture_id == prefecture_id
 
 
+def may_filter_report(prefecture_id: int | None = None, user=None) -> bool:
+    """Filters by position or country of residence: only on a report the user sees in full. Anyone
+    under disclosure control (the ministry; everyone on the national figures) gets the unfiltered
+    tables only: each filter gives new totals to subtract from the others (crm.reports.protection)."""
+    return prefecture_id is not None and sees_full_report(prefecture_id, user)
+
+
 # --- Import jobs -----------------------------------------------------------------------------------
 
 

@@ -351,7 +351,7 @@ def test_three_alumni_from_one_country_are_hidden_and_not_derivable():
     assert table.row("Akita") == [40, 25, 18, 10]
     assert table.suppressed_count() == 4
     check_publication(ALUMNI, table)
-    assert table.as_text_rows()[1] == ["Aomori", "<10", "20", "<10", "0", "38"]
+    assert table.as_text_rows()[1] == ["Aomori", "<10", "20", "X", "0", "38"]
 
 
 def test_zeros_are_never_suppressed_nor_chosen():
@@ -602,7 +602,7 @@ def test_percent_respects_suppression():
     table = suppress_table(ALUMNI)
     share = percent(table.cell("Aomori", "United States"), table.row_totals["Aomori"])
     assert (
-        is_suppressed(share) and share.reason is Reason.DERIVED and str(share) == "<10"
+        is_suppressed(share) and share.reason is Reason.DERIVED and str(share) == "X"
     )
     assert is_suppressed(percent(40, SUPPRESSED))
     assert percent(table.cell("Akita", "Canada"), table.row_totals["Akita"]) == round(
@@ -656,8 +656,8 @@ def test_text_rows_follow_the_requested_totals():
     rows = {"A": {"X": 3, "Y": 40}, "B": {"X": 20, "Y": 50}}
     assert suppress_table(rows).as_text_rows() == [
         ["", "X", "Y", "Total"],
-        ["A", "<10", "<10", "43"],
-        ["B", "<10", "<10", "70"],
+        ["A", "<10", "X", "43"],  # a count hidden to protect another is 10 or more: "X", not "<10"
+        ["B", "X", "X", "70"],
         ["Total", "23", "90", "113"],
     ]
     assert suppress_table(

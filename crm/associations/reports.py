@@ -25,7 +25,7 @@ from crm.associations.operations import TOKYO, FeeSummary, fee_summary, fiscal_y
 from crm.extensions import db
 from crm.reference.fiscal_year import fiscal_year_of
 from crm.reference.models import Prefecture
-from crm.reports.disclosure import derived, suppress_series, suppress_table
+from crm.reports.disclosure import THRESHOLD, derived, suppress_series, suppress_table
 
 TREND_YEARS = 5
 
@@ -194,10 +194,22 @@ def national_overview(fiscal_year: int) -> NationalOverview:
         prefectures,
         [(kind, program_counts[kind]) for kind in ProgramKind if kind in program_counts],
         # Only the totals the page shows are computed: each published total is an equation a reader can use.
-        suppress_table(participants, columns=["japanese", "foreign"], col_totals=False, grand_total=False) if participants else None,
+        _participants_table(participants),
         suppress_series({pid: members[pid] for pid in sorted(members)}) if members else None,
         funding,
     )
+
+
+def _participants_table(participants: dict):
+    """Participants by kind (Japanese, foreign residents) with each kind's total. The year's funding
+    row is shown only when 10 or more people took part, which tells a reader whether the unshown
+    grand total is 10 or more: the protection knows it too."""
+    if not participants:
+        return None
+    people = sum(row["japanese"] + row["foreign"] for row in participants.values())
+    known = (THRESHOLD, float("inf")) if people >= THRESHOLD else (0, THRESHOLD - 1)
+    return suppress_table(participants, columns=["japanese", "foreign"], col_totals=False, grand_total=False,
+                          bounds={("grand",): known})
 
 
 def published_amount(amount: int, people: int):

@@ -33,6 +33,7 @@ from crm.alumni.models import Alumnus
 from crm.associations.operations import TOKYO, AssociationError
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
+from crm.disclosure_legend import legend as marker_legend
 from crm.editing import STALE_MESSAGE, save_edit
 from crm.exporting import download
 from crm.extensions import db
@@ -510,5 +511,6 @@ def national_overview():
     """Aggregates over every association for the ministry: no names, small counts of people hidden."""
     overview = reports.national_overview(_requested_year())
     return render_template(
-        "associations/overview.html", overview=overview, reports=reports, kinds=list(AssociationKind), sources=list(FundingSource)
+        "associations/overview.html", overview=overview, reports=reports, kinds=list(AssociationKind), sources=list(FundingSource),
+        marker_legend=marker_legend(),
     )

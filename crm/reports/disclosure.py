@@ -80,7 +80,9 @@ __all__ = [
     "SUPPRESSED",
     "SUPPRESSED_LABEL",
     "THRESHOLD",
+    "WITHHELD_LABEL",
     "DisclosureError",
+    "FilterNotOffered",
     "GroupTooSmall",
     "Reason",
     "Suppressed",
@@ -101,7 +103,11 @@ THRESHOLD: Final[int] = 10
 """Smallest number of people that may be shown; 1 to THRESHOLD-1 are hidden."""
 
 SUPPRESSED_LABEL: Final[str] = f"<{THRESHOLD}"
-"""What a suppressed value renders as."""
+"""What a count of 1 to THRESHOLD-1 people renders as."""
+
+WITHHELD_LABEL: Final[str] = "X"
+"""What every other hidden value renders as (秘匿 in Japanese official statistics): a count hidden so
+that another cannot be worked out (it is 10 or more), or a sum, ratio or percentage."""
 
 
 class Reason(enum.Enum):
@@ -117,7 +123,7 @@ class Reason(enum.Enum):
 
 @dataclass(frozen=True, eq=False, slots=True)
 class Suppressed:
-    """A value that must not be shown; renders as ``"<10"``.
+    """A value that must not be shown; renders as ``"<10"`` (a count of 1-9 people) or ``"X"``.
 
     It holds no number.  All instances compare equal to each other (the
     :attr:`reason` is metadata only), so ``value == SUPPRESSED`` works.
@@ -126,25 +132,30 @@ class Suppressed:
     "<10" count belongs when a column is sorted.  Arithmetic with it yields a
     derived :class:`Suppressed`, so ``sum()`` over a column fails closed.
 
-    Do not display :attr:`reason`: telling secondary cells (always >= 10)
-    apart from primary ones (1-9) narrows the hidden values.
+    The label tells primary counts ("<10": 1-9) from everything else ("X"),
+    as official statistics do; :func:`suppress_table` protects the hidden
+    values knowing that a reader uses those bounds.
     """
 
     reason: Reason = Reason.PRIMARY
 
     # -- rendering ---------------------------------------------------------
+    @property
+    def label(self) -> str:
+        return SUPPRESSED_LABEL if self.reason is Reason.PRIMARY else WITHHELD_LABEL
+
     def __str__(self) -> str:
-        return SUPPRESSED_LABEL
+        return self.label
 
     def __format__(self, spec: str) -> str:
-        return format(SUPPRESSED_LABEL, _text_spec(spec))
+        return format(self.label, _text_spec(spec))
 
     def __repr__(self) -> str:
         return f"Suppressed({self.reason.name})"
 
     def __html__(self) -> str:
         """Markup-safe rendering for Jinja (``<`` escaped)."""
-        return SUPPRESSED_LABEL.replace("&", "&amp;").replace("<", "&lt;")
+        return self.label.replace("&", "&amp;").replace("<", "&lt;")
 
     # -- equality / ordering ------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -190,6 +201,7 @@ class Suppressed:
 
 
 _SORT_POSITION: Final[float] = THRESHOLD - 0.5
+_INF: Final[float] = float("inf")
 
 SUPPRESSED: Final[Suppressed] = Suppressed(Reason.PRIMARY)
 """The canonical suppressed value (primary)."""
@@ -327,6 +339,19 @@ class GroupTooSmall(DisclosureError):
         )
 
 
+class FilterNotOffered(DisclosureError):
+    """A sub-group filter (position, country, ...) asked by a reader under disclosure control.
+
+    Each filter gives new totals to subtract from the unfiltered ones, and no protection of one
+    table holds across all of them: such readers get the unfiltered tables only."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Figures by position or country of residence are shown only to the prefecture's own "
+            "staff: each filter gives new totals, and subtracting them could reveal a hidden figure."
+        )
+
+
 def ensure_group_size(n: int, *, allow_empty: bool = True) -> int:
     """Refuse a group of 1 to ``THRESHOLD - 1`` people; return *n* otherwise.
 
@@ -430,6 +455,7 @@ class _Grid:
         row_totals: bool,
         col_totals: bool,
         grand_total: bool,
+        magnitude: int | None = None,
     ) -> None:
         nr = len(values)
         nc = len(values[0]) if nr else 0
@@ -444,6 +470,13 @@ class _Grid:
         self.cell_edge: list[list[int]] = []
         self.incident: list[list[int]] = [[] for _ in range(n_nodes)]
         self.total_of: list[int] = [-1] * n_nodes  # edge id of each node's total
+        # A sum of money or activities (not a count of people): hidden positions read "X" and range
+        # over [magnitude, inf); which are sensitive is told by the caller (`sensitive`).
+        self.magnitude = magnitude
+        self.sensitive: list[bool | None] = []
+        # What a reader knows about a position from elsewhere (other tables, other years).
+        self.ext_lo: list[float] = []
+        self.ext_hi: list[float] = []
 
         def add(u: int, v: int, value: int, published: bool) -> int:
             e = len(self.val)
@@ -451,6 +484,9 @@ class _Grid:
             self.ev.append(v)
             self.val.append(value)
             self.state.append(_State.SHOWN if published else _State.UNPUBLISHED)
+            self.sensitive.append(None)
+            self.ext_lo.append(0)
+            self.ext_hi.append(_INF)
             self.incident[u].append(e)
             self.incident[v].append(e)
             return e
@@ -479,22 +515,46 @@ class _Grid:
         return self.state[e] != _State.SHOWN
 
     def must_protect(self, e: int) -> bool:
-        """Hidden and published, or an unpublished total of 1-9."""
+        """Hidden and published, or an unpublished total of 1-9 (or sensitive)."""
         s = self.state[e]
         if s == _State.SHOWN:
             return False
         if s == _State.UNPUBLISHED:
-            return _is_small(self.val[e])
+            return self.is_primary(e)
         return True
 
+    # -- bounds a reader knows (step 4) ---------------------------------------
+    def bounds(self, e: int) -> tuple[float, float]:
+        """The least and greatest value a reader can assume for *e* if it is hidden: what its
+        marker says ("<10": 1-9, "X" for a count: 10 or more, "X" for a sum: ``magnitude`` or
+        more, an unpublished total: 0 or more), narrowed by what is known from elsewhere."""
+        if self.state[e] == _State.UNPUBLISHED:
+            lo, hi = 0.0, _INF
+        elif self.magnitude is not None:
+            lo, hi = float(self.magnitude), _INF
+        elif self.is_primary(e):
+            lo, hi = 1.0, float(THRESHOLD - 1)
+        else:
+            lo, hi = float(THRESHOLD), _INF
+        return max(lo, self.ext_lo[e]), min(hi, self.ext_hi[e])
+
+    def room(self, e: int, up: bool) -> bool:
+        """Whether *e*, hidden, could be a little larger (*up*) or smaller than it is."""
+        lo, hi = self.bounds(e)
+        return self.val[e] < hi if up else self.val[e] > lo
+
     def hide(self, e: int) -> None:
-        assert self.state[e] == _State.SHOWN and self.val[e] > 0
+        assert self.hideable(e)
         self.state[e] = _State.SECONDARY
 
     # -- step 1 -------------------------------------------------------------
+    def is_primary(self, e: int) -> bool:
+        told = self.sensitive[e]
+        return _is_small(self.val[e]) if told is None else told
+
     def primary(self) -> None:
-        for e, v in enumerate(self.val):
-            if self.state[e] == _State.SHOWN and _is_small(v):
+        for e in range(len(self.val)):
+            if self.state[e] == _State.SHOWN and self.is_primary(e):
                 self.state[e] = _State.PRIMARY
 
     # -- step 2 -------------------------------------------------------------
@@ -506,7 +566,7 @@ class _Grid:
         total = self.total_of[node]
         if len(hidden) < 2 or self.hidden(total):
             return False
-        if any(self.state[e] == _State.UNPUBLISHED for e in hidden):
+        if self.magnitude is not None or any(self.state[e] == _State.UNPUBLISHED for e in hidden):
             return False
         # A reader takes every "<10" as 1..9 and knows zeros are shown, so the
         # hidden sum pins every hidden value when they are all 1 or all 9.
@@ -516,16 +576,15 @@ class _Grid:
     def fix_line(self, node: int) -> None:
         total = self.total_of[node]
         candidates = [
-            e
-            for e in self.incident[node]
-            if e != total and not self.hidden(e) and self.val[e] > 0
+            e for e in self.incident[node] if e != total and self.hideable(e)
         ]
         if candidates:
             # incident lists are in input order, and min() keeps the first of equals
             self.hide(min(candidates, key=lambda e: self.val[e]))
             return
-        if not self.hidden(total) and self.val[total] > 0:
-            self.hide(total)
+        if self.hideable(total) or (self.magnitude is not None and self.state[total] == _State.SHOWN):
+            # a sum of 0 over few people: the hidden 0 is pinned unless the total goes too
+            self.state[total] = _State.SECONDARY
             return
         raise RuntimeError("secondary suppression found no candidate (internal error)")
 
@@ -539,12 +598,12 @@ class _Grid:
                     changed = True
 
     # -- step 3 -------------------------------------------------------------
-    def bridges(self) -> list[int]:
-        """Bridges of the graph of hidden edges (iterative Tarjan), sorted."""
+    def bridges(self, edges: Iterable[int] | None = None) -> list[int]:
+        """Bridges of the graph of hidden edges (or of *edges*; iterative Tarjan), sorted."""
         n = len(self.incident)
         adj: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-        for e in range(len(self.val)):
-            if self.hidden(e):
+        for e in range(len(self.val)) if edges is None else edges:
+            if edges is not None or self.hidden(e):
                 adj[self.eu[e]].append((self.ev[e], e))
                 adj[self.ev[e]].append((self.eu[e], e))
         disc = [-1] * n
@@ -581,58 +640,195 @@ class _Grid:
                             found.append(pe)
         return sorted(found)
 
-    def close_bridge(self, bridge: int) -> None:
-        """Hide the cheapest shown positions that put *bridge* on a cycle."""
-        src, dst = self.eu[bridge], self.ev[bridge]
-        n = len(self.incident)
-        inf = (float("inf"), 0)
-        best: list[tuple[float, int]] = [inf] * n
-        via: list[int] = [-1] * n
-        best[src] = (0, 0)
-        heap: list[tuple[float, int, int]] = [(0, 0, src)]
+    def _cheapest(self, start: int, goal: int, skip: int, cross) -> list[int] | None:
+        """Cheapest path from *start* to *goal* not using edge *skip*, as its edges (None if there
+        is none). ``cross(node, e)`` gives the node reached over *e*, or None if *e* may not be
+        used that way. Hidden positions cost nothing, shown ones their value (then their number);
+        ties go to the lower index, so the result depends only on the input."""
+        best: dict[int, tuple[float, int]] = {start: (0, 0)}
+        via: dict[int, tuple[int, int]] = {}
+        heap: list[tuple[float, int, int]] = [(0, 0, start)]
         while heap:
             cost, count, node = heapq.heappop(heap)
-            if (cost, count) != best[node]:
+            if (cost, count) != best.get(node):
                 continue
-            if node == dst:
+            if node == goal:
                 break
             for e in self.incident[node]:
-                if e == bridge:
+                nxt = None if e == skip else cross(node, e)
+                if nxt is None:
                     continue
-                if self.hidden(e):
-                    step = (0, 0)
-                elif self.val[e] > 0:
-                    step = (self.val[e], 1)
-                else:
-                    continue
-                nxt = self.ev[e] if self.eu[e] == node else self.eu[e]
+                step = (0, 0) if self.hidden(e) else (self.val[e], 1)
                 cand = (cost + step[0], count + step[1])
-                if cand < best[nxt]:
+                if nxt not in best or cand < best[nxt]:
                     best[nxt] = cand
-                    via[nxt] = e
+                    via[nxt] = (e, node)
                     heapq.heappush(heap, (cand[0], cand[1], nxt))
-        if best[dst] == inf:
+        if goal not in best:
+            return None
+        path, node = [], goal
+        while node != start:
+            e, node = via[node]
+            path.append(e)
+        return path
+
+    def close_bridge(self, bridge: int) -> None:
+        """Hide the cheapest shown positions that put *bridge* on a cycle."""
+
+        def cross(node: int, e: int) -> int | None:
+            if not (self.hidden(e) or self.hideable(e)):
+                return None
+            return self.ev[e] if self.eu[e] == node else self.eu[e]
+
+        path = self._cheapest(self.eu[bridge], self.ev[bridge], bridge, cross)
+        if path is None:
             raise RuntimeError("secondary suppression found no path (internal error)")
-        node = dst
-        while node != src:
-            e = via[node]
+        for e in path:
             if not self.hidden(e):
                 self.hide(e)
-            node = self.ev[e] if self.eu[e] == node else self.eu[e]
 
-    def solve(self) -> None:
+    # -- step 4 -------------------------------------------------------------
+    # Every hidden position must lie on a cycle of hidden positions along which the published
+    # figures stay the same while each value moves within what a reader knows of it. In the grid,
+    # cells and the grand total change by +d and margins by -d when a cycle crosses them from their
+    # grid row to their grid column, and the other way round when crossed from column to row; as
+    # the graph is bipartite, a closed walk starting with e in one direction gives a direction in
+    # which every published equation holds. Such a walk proves e is not pinned (an LP over the
+    # published figures has min < max for e).
+    def _sign(self, e: int) -> int:
+        margin = e != self.grand_edge and (self.eu[e] == self.TR or self.ev[e] == self.TC)
+        return -1 if margin else 1
+
+    def _arcs(self, node: int, e: int, shown_ok: bool) -> int | None:
+        """The node reached over *e* from *node* if *e* may move the way that crossing asks."""
+        if not self.hidden(e) and not (shown_ok and self.hideable(e)):
+            return None
+        forward = self.eu[e] == node  # grid row -> grid column
+        up = (self._sign(e) > 0) == forward
+        if not self.room(e, up):
+            return None
+        return self.ev[e] if forward else self.eu[e]
+
+    def hideable(self, e: int) -> bool:
+        """Shown and not 0: a zero is never hidden to protect another (it would read as something)."""
+        return self.state[e] == _State.SHOWN and self.val[e] > 0
+
+    def _walk(self, edge: int, avoid: int, shown_ok: bool) -> list[int] | None:
+        """Cheapest path that closes a cycle through *edge* (hidden positions cost nothing, shown
+        ones their value; None if there is none), trying *edge* upwards, then downwards."""
+
+        def cross(node: int, e: int) -> int | None:
+            nxt = self._arcs(node, e, shown_ok)
+            return None if nxt == avoid else nxt
+
+        for up in (True, False):
+            if not self.room(edge, up):
+                continue
+            forward = (self._sign(edge) > 0) == up
+            start, goal = (self.ev[edge], self.eu[edge]) if forward else (self.eu[edge], self.ev[edge])
+            path = self._cheapest(start, goal, edge, cross)
+            if path is not None:
+                return path
+        return None
+
+    def _reach(self, edge: int, avoid: int, arcs: list[list[tuple[int, int, bool]]]) -> list[int] | None:
+        """Like :meth:`_walk` over hidden positions only (breadth first, *arcs* precomputed)."""
+        for up in (True, False):
+            if not self.room(edge, up):
+                continue
+            forward = (self._sign(edge) > 0) == up
+            start, goal = (self.ev[edge], self.eu[edge]) if forward else (self.eu[edge], self.ev[edge])
+            via: dict[int, int] = {start: -1}
+            queue = [start]
+            for node in queue:
+                if node == goal:
+                    break
+                for e, nxt, allowed in arcs[node]:
+                    if allowed and e != edge and nxt != avoid and nxt not in via:
+                        via[nxt] = e
+                        queue.append(nxt)
+            if goal in via:
+                path, node = [], goal
+                while node != start:
+                    e = via[node]
+                    path.append(e)
+                    node = self.ev[e] if self.eu[e] == node else self.eu[e]
+                return path
+        return None
+
+    def unsafe(self, insiders: Sequence[int], proven: set[int]) -> tuple[int, int] | None:
+        """The first hidden position no cycle can move, as (edge, node the cycle must avoid: an
+        insider's row, or -1), or None when every one can be moved. Positions proven safe are
+        added to *proven* (hiding more never undoes a proof: the cycle stays available).
+
+        An insider (the staff of one prefecture) knows every figure of their own row exactly, so a
+        cycle through that row protects nothing from them."""
+        arcs: list[list[tuple[int, int, bool]]] = [[] for _ in self.incident]
+        for e in range(len(self.val)):
+            if self.hidden(e):
+                up_forward = self._sign(e) > 0
+                arcs[self.eu[e]].append((e, self.ev[e], self.room(e, up_forward)))
+                arcs[self.ev[e]].append((e, self.eu[e], self.room(e, not up_forward)))
+        rows = set(insiders)
+        for e in range(len(self.val)):
+            if e in proven or not self.must_protect(e):
+                continue
+            if not (self.room(e, True) or self.room(e, False)):
+                continue  # fixed by what is known from elsewhere: no cycle here can help
+            path = self._reach(e, -1, arcs)
+            if path is None:
+                return e, -1
+            checked: set[int] = set()
+            while True:
+                crossed = {self.eu[x] for x in path} & rows - checked - {self.eu[e]}
+                if not crossed:
+                    break
+                row = min(crossed)
+                checked.add(row)
+                path = self._reach(e, row, arcs)
+                if path is None:
+                    return e, row
+            proven.add(e)
+        return None
+
+    def open_cycle(self, edge: int, avoid: int) -> bool:
+        """Hide the cheapest shown positions that put *edge* on a cycle avoiding *avoid*."""
+        path = self._walk(edge, avoid, shown_ok=True)
+        if path is None:
+            return False
+        for e in path:
+            if not self.hidden(e):
+                self.hide(e)
+        return True
+
+    def withhold_all(self) -> None:
+        """Last resort when no cycle exists: hide every published position that is not zero."""
+        for e in range(len(self.val)):
+            if self.hideable(e):
+                self.state[e] = _State.SECONDARY
+
+    def solve(self, insiders: Sequence[int] = ()) -> None:
         self.primary()
+        proven: set[int] = set()
         while True:
             self.line_rule()
             to_fix = [e for e in self.bridges() if self.must_protect(e)]
-            if not to_fix:
+            if to_fix:
+                self.close_bridge(to_fix[0])
+                continue
+            found = self.unsafe(insiders, proven)
+            if found is None:
                 return
-            self.close_bridge(to_fix[0])
+            if not self.open_cycle(*found):
+                self.withhold_all()
+                return
 
     def published(self, e: int) -> Value:
         s = self.state[e]
         if s == _State.SHOWN:
             return self.val[e]
+        if self.magnitude is not None:
+            return _DERIVED
         if s == _State.PRIMARY:
             return SUPPRESSED
         if s == _State.SECONDARY:
@@ -647,8 +843,27 @@ def suppress_table(
     col_totals: bool = True,
     grand_total: bool = True,
     columns: Sequence[C] | None = None,
+    magnitude: int | None = None,
+    sensitive: Mapping[tuple, bool] | None = None,
+    bounds: Mapping[tuple, tuple[float, float]] | None = None,
+    hide: Iterable[tuple] = (),
+    insiders: Iterable[R] = (),
 ) -> SuppressedTable[R, C]:
     """Apply primary and secondary suppression to a table of counts of people.
+
+    Positions are named ``("cell", row, column)``, ``("row", row)`` (a row total), ``("col",
+    column)`` (a column total) and ``("grand",)``.
+
+    * *magnitude*: the table holds sums (yen, activities), not counts of people: which positions
+      are sensitive comes from *sensitive* (e.g. fewer than 10 people contributed), hidden ones
+      read "X" and a reader knows only that they are at least *magnitude*.
+    * *sensitive*: positions to hide (True) or to judge by the rule (absent); counts of people
+      are sensitive when 1-9.
+    * *bounds*: (least, greatest) a reader can tell for a position from other figures (another
+      year, another table); hidden positions are protected within those bounds too.
+    * *hide*: positions to hide in any case (e.g. a total that another table hides).
+    * *insiders*: rows whose every figure a reader may know exactly (staff know their own
+      prefecture's): no hidden figure of another row may rely on them.
 
     *rows* maps a row key (e.g. prefecture) to ``{column key: count}`` (e.g.
     country of residence).  Missing cells count as 0.  Columns appear in
@@ -704,27 +919,57 @@ def suppress_table(
             grand_total=grand if grand_total else None,
         )
 
-    grid = _Grid(values, row_totals, col_totals, grand_total)
-    grid.solve()
-    cells = {
-        r: {c: grid.published(grid.cell_edge[i][j]) for j, c in enumerate(col_keys)}
-        for i, r in enumerate(row_keys)
-    }
+    # Rows and columns of zeros that nothing marks sensitive are known to every reader and can
+    # neither be hidden nor carry a cycle: they are left out of the search (large, sparse tables).
+    marked = {position for position, flag in (sensitive or {}).items() if flag} | set(hide)
+    marked_rows = {position[1] for position in marked if position[0] in ("cell", "row")}
+    marked_cols = {position[-1] for position in marked if position[0] in ("cell", "col")}
+    active_rows = [i for i, r in enumerate(row_keys) if any(values[i]) or r in marked_rows]
+    active_cols = [j for j, c in enumerate(col_keys)
+                   if any(values[i][j] for i in range(len(row_keys))) or c in marked_cols]
+    if not active_rows or not active_cols:
+        active_rows, active_cols = [0], list(range(len(col_keys)))
+    grid = _Grid([[values[i][j] for j in active_cols] for i in active_rows], row_totals, col_totals, grand_total,
+                 magnitude)
+    row_index = {row_keys[i]: k for k, i in enumerate(active_rows)}
+    col_index = {col_keys[j]: k for k, j in enumerate(active_cols)}
+
+    def edge(position: tuple) -> int | None:
+        match position:
+            case ("cell", r, c):
+                return grid.cell_edge[row_index[r]][col_index[c]] if r in row_index and c in col_index else None
+            case ("row", r):
+                return grid.row_total_edge[row_index[r]] if r in row_index else None
+            case ("col", c):
+                return grid.col_total_edge[col_index[c]] if c in col_index else None
+            case ("grand",):
+                return grid.grand_edge
+        raise ValueError(f"unknown position {position!r}")
+
+    for position, flag in (sensitive or {}).items():
+        if (e := edge(position)) is not None:
+            grid.sensitive[e] = bool(flag)
+    for position, (lo, hi) in (bounds or {}).items():
+        if (e := edge(position)) is not None:
+            grid.ext_lo[e], grid.ext_hi[e] = float(lo), float(hi)
+    forced = [e for e in map(edge, hide) if e is not None]
+    grid.primary()
+    for e in forced:
+        if grid.state[e] == _State.SHOWN:
+            grid.state[e] = _State.SECONDARY
+    grid.solve(insiders=[row_index[r] for r in insiders if r in row_index])
+
+    def shown(position: tuple) -> Value:
+        e = edge(position)
+        return 0 if e is None else grid.published(e)
+
     return SuppressedTable(
         row_keys=row_keys,
         col_keys=col_keys,
-        cells=cells,
-        row_totals={
-            r: grid.published(grid.row_total_edge[i]) for i, r in enumerate(row_keys)
-        }
-        if row_totals
-        else None,
-        col_totals={
-            c: grid.published(grid.col_total_edge[j]) for j, c in enumerate(col_keys)
-        }
-        if col_totals
-        else None,
-        grand_total=grid.published(grid.grand_edge) if grand_total else None,
+        cells={r: {c: shown(("cell", r, c)) for c in col_keys} for r in row_keys},
+        row_totals={r: shown(("row", r)) for r in row_keys} if row_totals else None,
+        col_totals={c: shown(("col", c)) for c in col_keys} if col_totals else None,
+        grand_total=shown(("grand",)) if grand_total else None,
     )
 
 

@@ -32,20 +32,19 @@ from crm import TOKYO
 from crm.extensions import db
 from crm.reference import fiscal_year
 from crm.reference.countries import is_country
-from crm.reports import precomputed
+from crm.reports import precomputed, protection
 from crm.reports.models import MEMBERSHIP
 from crm.reports.disclosure import (
-    THRESHOLD, GroupTooSmall, Reason, Suppressed, derived, ensure_group_size, percent, suppress_count,
-    suppress_series, suppress_table,
+    THRESHOLD, FilterNotOffered, GroupTooSmall, Suppressed, derived,
 )
 
-HIDDEN = Suppressed(Reason.DERIVED)
-PREFECTURES = range(1, 48)
+HIDDEN = protection.HIDDEN
+PREFECTURES = protection.PREFECTURES
 TREND_YEARS = 5
 TOP_COUNTRIES = 8
 OTHER = "other"
 # Figures summed over verified activities; each is published only if ≥ 10 alumni contributed.
-ACTIVITY_SUMS = ("activities", "economic_value", "funds_raised", "people_reached", "visitors", "media_items")
+ACTIVITY_SUMS = protection.ACTIVITY_SUMS
 # The figures of the cohort part: they read the whole cohort (consent, ambassadors' terms), not one
 # 年度's contacts and activities. All other YearFigures fields are the activity part.
 COHORT_FIGURES = ("tracked", "reachable", "ambassadors")
@@ -352,10 +351,13 @@ def store_defaults() -> int:
     default 年度 and its trend, no filter), so that the first readers after a deploy or a migration
     do not wait for it; how many stored figures were computed (0 when all were current)."""
     filters = Filters(default_year())
+    years = trend_years(filters)
     with precomputed.batch() as computed:
-        figures(None, filters, trend_years(filters))
+        # the 年度 around the trend too: they bound what a hidden figure can be (protection)
+        figures(None, filters, list(range(years[0] - 1, years[-1] + 2)))
         for prefecture in PREFECTURES:
-            stored_countries(prefecture, filters)
+            for year in (filters.fiscal_year - 1, filters.fiscal_year, filters.fiscal_year + 1):
+                stored_countries(prefecture, replace(filters, fiscal_year=year))
     return len(computed)
 
 
@@ -382,53 +384,12 @@ def protect_derived(values: dict, people: dict, total_value: int, total_people: 
     return {key: (HIDDEN if key in hidden else value) for key, value in values.items()}, total
 
 
-def _cohort_table(items: dict, total: bool):
-    """Tracked, reachable and engaged of several prefectures (or years) under primary and secondary
-    suppression together: reachable and engaged are each split from tracked (with their complements),
-    so neither `tracked − reachable` nor a national total can reveal a hidden count."""
-    rows = {}
-    for key, item in items.items():
-        rows[(key, "reach")] = {"reachable": item.reachable, "unreachable": item.tracked - item.reachable}
-        rows[(key, "engage")] = {"engaged": item.engaged, "unengaged": item.tracked - item.engaged}
-    table = suppress_table(rows, row_totals=True, col_totals=total, grand_total=False,
-                           columns=["reachable", "unreachable", "engaged", "unengaged"])
-    published = {}
-    for key in items:
-        reach_total, engage_total = table.row_totals[(key, "reach")], table.row_totals[(key, "engage")]
-        # Both rows total the same count: hidden in either means hidden (hiding more never reveals).
-        tracked = HIDDEN if isinstance(reach_total, Suppressed) or isinstance(engage_total, Suppressed) else reach_total
-        published[key] = {"tracked": tracked, "reachable": table.cell((key, "reach"), "reachable"),
-                          "engaged": table.cell((key, "engage"), "engaged")}
-    totals = None
-    if total:
-        totals = {"reachable": table.col_totals["reachable"], "engaged": table.col_totals["engaged"],
-                  "tracked": _sum_published(table.col_totals["reachable"], table.col_totals["unreachable"])}
-    return published, totals
-
-
-def _sum_published(*values):
-    return HIDDEN if any(isinstance(v, Suppressed) for v in values) else sum(values)
-
-
-def publish_year(item: YearFigures, full: bool) -> dict:
-    """One year's indicators for display: raw when `full`, else under disclosure control."""
-    if full:
-        values = {key: getattr(item, key) for key in ("tracked", "reachable", "engaged", "ambassadors", *ACTIVITY_SUMS)}
-        values.update(participants=item.participants, investment_yen=item.investment_yen, return_yen=item.return_yen,
-                      return_ratio=item.return_ratio, reachable_percent=percent_raw(item.reachable, item.tracked),
-                      engaged_percent=percent_raw(item.engaged, item.tracked))
-        return values
-    cohort, _totals = _cohort_table({0: item}, total=False)
-    values = dict(cohort[0])
-    values["ambassadors"] = suppress_count(item.ambassadors)
-    for key in ACTIVITY_SUMS:
-        values[key] = derived(getattr(item, key), item.activity_alumni)
-    values["participants"] = None if item.participants is None else suppress_count(item.participants)
-    values["investment_yen"] = item.investment_yen
-    values["return_yen"] = derived(item.return_yen, item.activity_alumni)
-    values["return_ratio"] = None if item.return_ratio is None else derived(item.return_ratio, item.activity_alumni)
-    values["reachable_percent"] = percent(values["reachable"], values["tracked"])
-    values["engaged_percent"] = percent(values["engaged"], values["tracked"])
+def publish_year(item: YearFigures) -> dict:
+    """One year's indicators as they are (for readers entitled to the full figures)."""
+    values = {key: getattr(item, key) for key in ("tracked", "reachable", "engaged", "ambassadors", *ACTIVITY_SUMS)}
+    values.update(participants=item.participants, investment_yen=item.investment_yen, return_yen=item.return_yen,
+                  return_ratio=item.return_ratio, reachable_percent=percent_raw(item.reachable, item.tracked),
+                  engaged_percent=percent_raw(item.engaged, item.tracked))
     return values
 
 
@@ -436,53 +397,54 @@ def percent_raw(part: int, whole: int) -> float | None:
     return None if not whole else round(100.0 * part / whole, 1)
 
 
-def publish_kinds(item: YearFigures, full: bool) -> dict:
+def publish_kinds(item: YearFigures) -> dict:
     """Verified activities by kind: {kind: {activities, economic_value, …}} (all 11 kinds)."""
-    people = {kind: item.by_kind.get(kind, {}).get("alumni", 0) for kind in ActivityKind}
-    columns = {}
-    for key in ACTIVITY_SUMS:
-        values = {kind: item.by_kind.get(kind, {}).get(key, 0) for kind in ActivityKind}
-        if full:
-            columns[key] = (values, getattr(item, key))
-        else:
-            columns[key] = protect_derived(values, people, getattr(item, key), item.activity_alumni)
-    rows = {kind: {key: columns[key][0][kind] for key in ACTIVITY_SUMS} for kind in ActivityKind}
-    totals = {key: columns[key][1] for key in ACTIVITY_SUMS}
-    return {"rows": rows, "totals": totals}
+    rows = {kind: {key: item.by_kind.get(kind, {}).get(key, 0) for key in ACTIVITY_SUMS} for kind in ActivityKind}
+    return {"rows": rows, "totals": {key: getattr(item, key) for key in ACTIVITY_SUMS}}
 
 
-def publish_countries(residence: dict, activity: dict, full: bool) -> dict:
+def publish_countries(residence: dict, activity: dict) -> dict:
     """Top countries of residence (with an "other" row so the total adds up) and of activities."""
     ordered = sorted(((c, n) for c, n in residence.items() if c), key=lambda pair: (-pair[1], pair[0]))
     top = dict(ordered[:TOP_COUNTRIES])
-    other = sum(residence.values()) - sum(top.values())
-    series_input = {**top, OTHER: other}
-    if full:
-        residence_rows, residence_total = series_input, sum(series_input.values())
-    else:
-        series = suppress_series(series_input, total=True)
-        residence_rows, residence_total = dict(series.values), series.total
+    rows = {**top, OTHER: sum(residence.values()) - sum(top.values())}
     act_sorted = sorted(activity.items(), key=lambda pair: (-pair[1]["activities"], pair[0]))[:TOP_COUNTRIES]
-    act_values = {country: data["activities"] for country, data in act_sorted}
-    act_people = {country: data["alumni"] for country, data in act_sorted}
-    if full:
-        activity_rows = act_values
-    else:
-        # Only the top rows are shown and no total: hiding small groups is enough here.
-        activity_rows, _ = protect_derived(act_values, act_people, 0, 0)
-    return {"residence": residence_rows, "residence_total": residence_total, "activity": activity_rows}
+    return {"residence": rows, "residence_total": sum(rows.values()),
+            "activity": {country: data["activities"] for country, data in act_sorted}}
+
+
+def protected_years(years: list[int]) -> dict[int, protection.ProtectedYear]:
+    """The publication under disclosure control of these 年度 (crm.reports.protection), from the
+    stored figures of all 47 prefectures and of the 年度 around them (their bounds)."""
+    span = list(range(min(years) - 1, max(years) + 2))
+    return protection.protect_years(figures(None, Filters(max(years)), span), years)
+
+
+def _protected_report(prefecture_id: int, filters: Filters) -> tuple[dict, dict, dict]:
+    """(trend, kinds, countries) under disclosure control: every figure read from the one publication."""
+    if filters.narrows:
+        raise FilterNotOffered()
+    with precomputed.batch():
+        protected = protected_years(trend_years(filters))
+        residence = {year: stored_countries(prefecture_id, replace(filters, fiscal_year=year))[0]
+                     for year in (filters.fiscal_year - 1, filters.fiscal_year, filters.fiscal_year + 1)}
+    published = {year: by_year.rows[prefecture_id] for year, by_year in protected.items()}
+    countries, total = protection.protect_residence(residence, filters.fiscal_year, published[filters.fiscal_year]["tracked"])
+    return published, protected[filters.fiscal_year].kinds[prefecture_id], {
+        "residence": {code or OTHER: value for code, value in countries.items()}, "residence_total": total, "activity": {}}
 
 
 def report(prefecture_id: int, filters: Filters, full: bool) -> dict:
     """Everything the return report shows for one prefecture and 年度 (one fixed set of queries)."""
     years = trend_years(filters)
-    with precomputed.batch():  # what was computed, stored in one write
-        by_year = figures([prefecture_id], filters, years)[prefecture_id]
-        residence, activity = stored_countries(prefecture_id, filters)
-    current, previous = by_year[filters.fiscal_year], by_year[filters.fiscal_year - 1]
-    if not full and filters.narrows:
-        ensure_group_size(current.tracked)
-    published = {year: publish_year(by_year[year], full) for year in years}
+    if full:
+        with precomputed.batch():  # what was computed, stored in one write
+            by_year = figures([prefecture_id], filters, years)[prefecture_id]
+            residence, activity = stored_countries(prefecture_id, filters)
+        published = {year: publish_year(by_year[year]) for year in years}
+        kinds, countries = publish_kinds(by_year[filters.fiscal_year]), publish_countries(residence, activity)
+    else:
+        published, kinds, countries = _protected_report(prefecture_id, filters)
     now, before = published[filters.fiscal_year], published[filters.fiscal_year - 1]
     change = {key: _change(now[key], before[key]) for key in now if key not in ("reachable_percent", "engaged_percent")}
     return {
@@ -491,11 +453,11 @@ def report(prefecture_id: int, filters: Filters, full: bool) -> dict:
         "current": now,
         "change": change,
         "trend": published,
-        "kinds": publish_kinds(current, full),
-        "countries": publish_countries(residence, activity, full),
+        "kinds": kinds,
+        "countries": countries,
         "notable": notable_activities(prefecture_id, filters) if full else [],
         "full": full,
-        "previous_year": previous.fiscal_year,
+        "previous_year": filters.fiscal_year - 1,
     }
 
 
@@ -515,53 +477,15 @@ INDICATORS = ("tracked", "reachable", "engaged", "ambassadors", "activities", "e
 
 def national(filters: Filters) -> dict:
     """The 47 prefectures' indicators for one year and the national trend, always under disclosure
-    control (this is what the ministry compares)."""
-    years = trend_years(filters)
-    by_prefecture = figures(None, filters, years)
-    prefectures = PREFECTURES  # every one, also those without alumni (zeros, shown on the map)
-    current = {p: by_prefecture[p][filters.fiscal_year] for p in prefectures}
-    national_by_year = {year: _national_sum([by_prefecture[p][year] for p in prefectures], year) for year in years}
+    control (this is what the ministry compares) and without sub-group filters."""
     if filters.narrows:
-        ensure_group_size(national_by_year[filters.fiscal_year].tracked)
-    cohort, cohort_totals = _cohort_table(current, total=True)
-    ambassadors = suppress_series({p: current[p].ambassadors for p in prefectures}, total=True)
-    people = {p: current[p].activity_alumni for p in prefectures}
-    total_people = national_by_year[filters.fiscal_year].activity_alumni
-    derived_columns = {
-        key: protect_derived({p: getattr(current[p], key) for p in prefectures}, people,
-                             getattr(national_by_year[filters.fiscal_year], key), total_people)
-        for key in ACTIVITY_SUMS
-    }
-    rows = {}
-    for p in prefectures:
-        item = current[p]
-        row = dict(cohort[p])
-        row["ambassadors"] = ambassadors[p]
-        row.update({key: derived_columns[key][0][p] for key in ACTIVITY_SUMS})
-        row["investment_yen"] = item.investment_yen
-        row["return_ratio"] = None if item.return_ratio is None else (
-            HIDDEN if isinstance(row["economic_value"], Suppressed) or isinstance(row["funds_raised"], Suppressed)
-            else item.return_ratio)
-        rows[p] = row
-    totals = dict(cohort_totals)
-    totals["ambassadors"] = ambassadors.total
-    totals.update({key: derived_columns[key][1] for key in ACTIVITY_SUMS})
-    totals["investment_yen"] = national_by_year[filters.fiscal_year].investment_yen
-    totals["return_ratio"] = derived(national_by_year[filters.fiscal_year].return_ratio, total_people) \
-        if national_by_year[filters.fiscal_year].return_ratio is not None else None
-    trend = {year: publish_year(national_by_year[year], full=False) for year in years}
-    return {"filters": filters, "years": years, "rows": rows, "totals": totals, "trend": trend}
+        raise FilterNotOffered()
+    years = trend_years(filters)
+    protected = protected_years(years)
+    current = protected[filters.fiscal_year]
+    return {"filters": filters, "years": years, "rows": dict(current.rows), "totals": current.totals,
+            "trend": {year: protected[year].totals for year in years}}
 
 
-def _national_sum(items: list[YearFigures], year: int) -> YearFigures:
-    total = YearFigures(year)
-    for item in items:
-        for key in ("tracked", "reachable", "engaged", "ambassadors", "activity_alumni", *ACTIVITY_SUMS):
-            setattr(total, key, getattr(total, key) + getattr(item, key))
-        if item.investment_yen is not None:
-            total.investment_yen = (total.investment_yen or 0) + item.investment_yen
-    return total
-
-
-__all__ = ["Filters", "GroupTooSmall", "INDICATORS", "national", "report", "compute_activity", "compute_cohort", "figures",
+__all__ = ["Filters", "FilterNotOffered", "GroupTooSmall", "INDICATORS", "national", "report", "compute_activity", "compute_cohort", "figures",
            "protect_derived", "store_defaults"]

@@ -20,7 +20,8 @@ from crm.reference import fiscal_year
 from crm.reference.countries import country_choices, country_name
 from crm.reference.models import Prefecture
 from crm.reports import bp, charts, returns
-from crm.reports.disclosure import THRESHOLD, GroupTooSmall, sort_key
+from crm.disclosure_legend import legend
+from crm.reports.disclosure import THRESHOLD, DisclosureError, FilterNotOffered, sort_key
 
 INDICATOR_LABELS = {
     "tracked": _l("Alumni tracked"),
@@ -45,19 +46,23 @@ def _filters():
     return returns.Filters.parse(request.args, returns.default_year())
 
 
-def _filter_context(filters) -> dict:
+def _filter_context(filters, prefecture_id: int | None = None) -> dict:
     return {"filters": filters, "positions": Position, "countries": country_choices(),
+            "filterable": access.may_filter_report(prefecture_id), "marker_legend": legend(),
             "year_choices": list(range(returns.current_year(), returns.current_year() - 10, -1)), "labels": INDICATOR_LABELS,
             "kinds": ActivityKind}
 
 
-def _refusal() -> str:
+def _refusal(error: DisclosureError) -> str:
+    if isinstance(error, FilterNotOffered):
+        return _("Figures by position or country of residence are shown only to the prefecture's own staff: each filter "
+                 "gives new totals, and subtracting them could reveal a hidden figure. Clear the filter to see the figures.")
     return _("This selection contains fewer than %(threshold)s people; its figures cannot be shown. Widen the filter.",
              threshold=THRESHOLD)
 
 
-def _refused(page: str, fragment: str, _error: GroupTooSmall, **context):
-    return htmx.render(page, fragment, status=422, refused=_refusal(), **context)
+def _refused(page: str, fragment: str, error: DisclosureError, **context):
+    return htmx.render(page, fragment, status=422, refused=_refusal(error), **context)
 
 
 # --- One prefecture --------------------------------------------------------------------------------
@@ -67,10 +72,10 @@ def _refused(page: str, fragment: str, _error: GroupTooSmall, **context):
 def prefecture_report(prefecture_id: int):
     prefecture = db.session.get(Prefecture, access.report_prefecture(prefecture_id))
     filters = _filters()
-    context = {"prefecture": prefecture, **_filter_context(filters)}
+    context = {"prefecture": prefecture, **_filter_context(filters, prefecture.id)}
     try:
         data = returns.report(prefecture.id, filters, access.sees_full_report(prefecture.id))
-    except GroupTooSmall as error:
+    except DisclosureError as error:
         return _refused("reports/return.html", "reports/_return.html", error, report=None, **context)
     trend = charts.bars({fiscal_year.label(year): data["trend"][year]["economic_value"] for year in data["years"]})
     return htmx.render("reports/return.html", "reports/_return.html", report=data, trend_chart=trend, **context)
@@ -83,8 +88,8 @@ def export_prefecture_report(prefecture_id: int):
     filters, file_format = _filters(), _export_format()
     try:
         data = returns.report(prefecture.id, filters, access.sees_full_report(prefecture.id))
-    except GroupTooSmall:
-        return make_response(_refusal(), 422)
+    except DisclosureError as error:
+        return make_response(_refusal(error), 422)
     rows = []
     for year in data["years"]:
         for key, value in data["trend"][year].items():
@@ -96,6 +101,8 @@ def export_prefecture_report(prefecture_id: int):
     for code, value in data["countries"]["residence"].items():
         name = _("Other countries") if code == returns.OTHER else country_name(code)
         rows.append([prefecture.name, fiscal_year.label(filters.fiscal_year), _("Alumni living in %(country)s", country=name), _cell(value)])
+    if not data["full"]:
+        rows += [["", "", line, ""] for line in legend()]
     name = f"local-return-{prefecture.id:02d}-FY{filters.fiscal_year}"
     audit.record_event("export", "report", prefecture.id, report="local_return", format=file_format,
                        fiscal_year=filters.fiscal_year, rows=len(rows))
@@ -143,7 +150,7 @@ def _dashboard_context():
 def national_dashboard():
     try:
         context = _dashboard_context()
-    except GroupTooSmall as error:
+    except DisclosureError as error:
         return _refused("reports/national.html", "reports/_national.html", error, data=None, **_filter_context(_filters()),
                         indicator=_indicator(), indicators=returns.INDICATORS)
     return htmx.render("reports/national.html", "reports/_national.html", **context)
@@ -155,7 +162,7 @@ def national_map():
     """The tile map alone, recoloured for another indicator (htmx); the whole dashboard otherwise."""
     try:
         context = _map_context() if htmx.is_htmx() else _dashboard_context()
-    except GroupTooSmall as error:
+    except DisclosureError as error:
         return _refused("reports/national.html", "reports/_refused.html", error, data=None, **_filter_context(_filters()),
                         indicator=_indicator(), indicators=returns.INDICATORS)
     return htmx.render("reports/national.html", "reports/_map.html", **context)
@@ -167,12 +174,13 @@ def export_national():
     file_format = _export_format()
     try:
         context = _dashboard_context()
-    except GroupTooSmall:
-        return make_response(_refusal(), 422)
+    except DisclosureError as error:
+        return make_response(_refusal(error), 422)
     data, label = context["data"], fiscal_year.label(context["filters"].fiscal_year)
     headers = [_("Code"), _("Prefecture"), _("Fiscal year")] + [str(INDICATOR_LABELS[key]) for key in returns.INDICATORS]
     rows = [[f"{p.id:02d}", p.name, label] + [_cell(row[key]) for key in returns.INDICATORS] for p, row in context["rows"]]
     rows.append(["", _("All prefectures"), label] + [_cell(data["totals"][key]) for key in returns.INDICATORS])
+    rows += [["", line, ""] + [""] * len(returns.INDICATORS) for line in legend()]
     audit.record_event("export", "report", None, report="national", format=file_format,
                        fiscal_year=context["filters"].fiscal_year, rows=len(rows))
     return _download(rows, headers, f"local-return-national-FY{context['filters'].fiscal_year}", file_format)
@@ -188,7 +196,7 @@ def _export_format() -> str:
 
 
 def _cell(value):
-    """Hidden values are written as "<10", like on screen; empty for no data."""
+    """Hidden values are written as on screen ("<10" or "X"); empty for no data."""
     if value is None:
         return ""
     return value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
