@@ -17,6 +17,7 @@ MESSAGES = {
     "too_many_rows": lambda p: _("The file has more than %(limit)s rows (row %(row)s is over the limit). Please split it into smaller files.", **p),
     "encoding_unknown": lambda p: _("The file's character encoding could not be recognised. Please choose the encoding (for example UTF-8 or Shift_JIS (CP932)) and try again."),
     "decoding": lambda p: _("The file is not valid %(encoding)s text: undecodable bytes at line %(line)s (byte offset %(byte_offset)s). Please check the file or choose another encoding.", **p),
+    "upload_gone": lambda p: _("The uploaded file is no longer kept (a dry run on the command line or a refused upload discards it). Please upload it again."),
     "internal": lambda p: _("The import stopped because of an unexpected error. Nothing was imported; you can start it again."),
 }
 
