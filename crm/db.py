@@ -201,18 +201,20 @@ class StaleRecord(Exception):
         self.record = record
 
 
-# Integer columns hold 64 bits on SQLite and PostgreSQL: a larger number in a URL or a form is no key.
+# An Integer column (keys, years, counts) holds 32 bits on PostgreSQL, 64 on SQLite; a BigInteger
+# column (money) 64 on both. A larger number in a URL or a form is no key and no value.
+LARGEST_SMALL_INTEGER = 2**31 - 1
 LARGEST_INTEGER = 2**63 - 1
 
 
 def request_int(value) -> int | None:
     """An integer from a request value (a key, a year, a page), or None when there is none or it is
-    out of a database integer's range (the driver would fail on it: a 500 instead of a 404)."""
+    out of an Integer column's range (the driver would fail on it: a 500 instead of a 404)."""
     try:
         number = int(value)
     except (TypeError, ValueError):
         return None
-    return number if -LARGEST_INTEGER <= number <= LARGEST_INTEGER else None
+    return number if -LARGEST_SMALL_INTEGER <= number <= LARGEST_SMALL_INTEGER else None
 
 
 def check_version(record, submitted_version) -> None:

@@ -19,10 +19,8 @@ import wtforms
 from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
 from wtforms.validators import StopValidation, ValidationError
 
-from crm.db import LARGEST_INTEGER
+from crm.db import LARGEST_INTEGER, LARGEST_SMALL_INTEGER
 
-# PostgreSQL's `integer` (SQLAlchemy's Integer); money in BigInteger columns takes `big=True`.
-LARGEST_SMALL_INTEGER = 2**31 - 1
 FIRST_DAY = date(1987, 1, 1)  # the JET Programme's first year
 LAST_DAY = date(2100, 12, 31)
 
@@ -43,7 +41,8 @@ class SelectField(wtforms.SelectField):
 
 
 class IntegerField(wtforms.IntegerField):
-    """A whole number its database column can hold (`big=True`: a BigInteger column)."""
+    """A whole number its database column can hold: PostgreSQL's 32-bit `integer` (SQLAlchemy's
+    Integer), or with `big=True` a BigInteger (money)."""
 
     def __init__(self, label=None, validators=None, big: bool = False, **kwargs):
         super().__init__(label, validators, **kwargs)

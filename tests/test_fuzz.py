@@ -371,7 +371,7 @@ def _enum_columns():
 SET_APART = {("users", "role"), ("import_jobs", "state"), ("prefectures", "region")}
 
 
-@pytest.mark.parametrize("odd", ["   ", "", "retired_code", "<b>x</b>"])
+@pytest.mark.parametrize("odd", ["   ", "", "retired", "<b>x</b>"])
 def test_an_odd_stored_code_never_breaks_a_read(app, make_user, samples, odd, caplog):
     """Every enumeration column holds a code no member has (as a hand-written SQL UPDATE leaves it):
     every page and export that shows it still answers, showing the code as it is."""

@@ -804,8 +804,12 @@ def restart(job: ImportJob) -> None:
 
 
 def can_commit(job: ImportJob) -> bool:
-    return (job.state == JobState.VALIDATED and not job.errors and not job.problem and job.row_count > 0
-            and upload_path(job).exists())
+    return job.state == JobState.VALIDATED and not job.errors and not job.problem and job.row_count > 0
+
+
+def upload_kept(job: ImportJob) -> bool:
+    """Whether the job's file is still there to be imported (a CLI dry run discards it)."""
+    return upload_path(job).exists()
 
 
 def stale_after() -> datetime.timedelta:
