@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date
 
 import wtforms
-from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
+from flask_babel import format_decimal, gettext as _
 from wtforms.validators import StopValidation, ValidationError
 
 from crm.db import LARGEST_INTEGER, LARGEST_SMALL_INTEGER
