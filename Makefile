@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres messages bench clean
+.PHONY: install run test test-sqlite test-postgres fuzz messages bench clean
 
 # The catalogues are compiled here and, should a .mo be missing or stale, again at start-up (crm/i18n.py).
 install: $(STAMP) $(COMPILED)
@@ -65,6 +65,12 @@ test-postgres: $(STAMP) $(COMPILED)
 	@test -n "$$CRM_TEST_DATABASE_URL" || { echo "CRM_TEST_DATABASE_URL is not set" >&2; exit 1; }
 	@echo "=== test suite on PostgreSQL ==="
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# A longer, randomized fuzzing run (tests/test_fuzz.py): FUZZ_EXAMPLES examples per field instead of
+# CI's one, every Hypothesis phase (shrinking included). Add CRM_TEST_DATABASE_URL for PostgreSQL.
+FUZZ_EXAMPLES ?= 20
+fuzz: $(STAMP) $(COMPILED)
+	CRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/test_fuzz.py $(PYTEST_ARGS)
 
 # Refresh the catalogues after changing user-visible strings; then translate the new entries.
 messages: $(STAMP)

@@ -134,6 +134,7 @@ def _register_request_hooks(app: Flask) -> None:
     def _declare_write_intent():
         write_intent.set(request.method not in READ_ONLY_METHODS)
 
+    app.before_request(security.refuse_unstorable_text)
     app.before_request(security.enforce_session_limits)
     app.before_request(access.check_endpoint)
     app.after_request(security.add_security_headers)

@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import operator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import orjson
 
-from sqlalchemy import JSON, DateTime, Enum, Table, event, func, select
+from sqlalchemy import JSON, DateTime, String, Table, event, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
+
+from crm.i18n import UnknownCode
+
+log = logging.getLogger("crm.db")
 
 # Long enough to outlast the longest write (an import's publishing transaction: a few seconds for
 # 100,000 rows), short enough to answer well inside gunicorn's 30-second worker timeout. Past it the
@@ -248,18 +253,20 @@ class StaleRecord(Exception):
         self.record = record
 
 
-# Integer columns hold 64 bits on SQLite and PostgreSQL: a larger number in a URL or a form is no key.
+# An Integer column (keys, years, counts) holds 32 bits on PostgreSQL, 64 on SQLite; a BigInteger
+# column (money) 64 on both. A larger number in a URL or a form is no key and no value.
+LARGEST_SMALL_INTEGER = 2**31 - 1
 LARGEST_INTEGER = 2**63 - 1
 
 
 def request_int(value) -> int | None:
     """An integer from a request value (a key, a year, a page), or None when there is none or it is
-    out of a database integer's range (the driver would fail on it: a 500 instead of a 404)."""
+    out of an Integer column's range (the driver would fail on it: a 500 instead of a 404)."""
     try:
         number = int(value)
     except (TypeError, ValueError):
         return None
-    return number if -LARGEST_INTEGER <= number <= LARGEST_INTEGER else None
+    return number if -LARGEST_SMALL_INTEGER <= number <= LARGEST_SMALL_INTEGER else None
 
 
 def check_version(record, submitted_version) -> None:
@@ -274,7 +281,44 @@ def check_version(record, submitted_version) -> None:
 
 def enum_column(enum_class, length=30):
     """Enumerations are stored as their string values (portable, readable in SQL)."""
-    return Enum(enum_class, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+    return StoredEnum(enum_class, length)
+
+
+class StoredEnum(TypeDecorator):
+    """An enumeration kept as its value in a VARCHAR column (what `Enum(native_enum=False)` creates,
+    so the schema is the same). Reading never fails: a stored code that no member has — written by
+    hand in SQL, by an older version or a bug — comes back as an `UnknownCode` that shows as itself,
+    and is logged; SQLAlchemy's Enum raised LookupError there, and every page, merge and export that
+    touched the record answered 500 with nothing in the UI able to repair it. Forms refuse such codes
+    before anything is written (crm.forms.SelectField)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class, length: int = 30):
+        super().__init__(length)
+        self.enum_class = enum_class
+        self._members = {member.value: member for member in enum_class}
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else getattr(value, "value", value)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        member = self._members.get(value)
+        return member if member is not None else unknown_code(self.enum_class, value)
+
+
+_reported_codes: set[tuple[str, str]] = set()
+
+
+def unknown_code(enum_class, value: str) -> UnknownCode:
+    """`value` as an UnknownCode of `enum_class`, logged once per process."""
+    if (enum_class.__name__, value) not in _reported_codes and len(_reported_codes) < 1000:
+        _reported_codes.add((enum_class.__name__, value))
+        log.warning("unknown %s code %r in the database: shown as it is", enum_class.__name__, value)
+    return UnknownCode(value)
 
 
 # Tables a domain keeps beside its models, created by DDL of its own (SQLite FTS5 search indexes,

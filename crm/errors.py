@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, make_response, render_template
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
+from markupsafe import escape
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
@@ -28,6 +29,8 @@ MESSAGES = {
 }
 # Seconds a client is asked to wait before trying again when the database was busy.
 BUSY_RETRY_AFTER = 5
+BARE_PAGE = ('<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{title}</title>'
+             '<h1>{title} <small>({status})</small></h1><p>{message}</p></html>')
 CSRF_MESSAGE = _l("Your form has expired or did not come from this site. Reload the page and try again.")
 
 
@@ -36,7 +39,14 @@ def render_error(status: int, message=None):
     if status == 413:
         default_message = default_message % {"size": _upload_limit_mb()}
     template = "errors/_message.html" if is_htmx() else "errors/error.html"
-    response = render_template(template, status=status, title=title, message=message or default_message)
+    try:
+        response = render_template(template, status=status, title=title, message=message or default_message)
+    except Exception:
+        # The page itself failed (the database is gone, a template broke): a bare page in the
+        # user's language rather than the server's own, which speaks neither the app nor Japanese.
+        log.exception("the error page could not be rendered")
+        response = BARE_PAGE.format(lang=escape(str(get_locale() or "en")), title=escape(str(title)),
+                                    message=escape(str(message or default_message)), status=status)
     headers = {}
     if is_htmx():
         # htmx swaps error answers (see the htmx-config meta tag); send them to the message area,
@@ -87,4 +97,10 @@ def register_error_handlers(app: Flask) -> None:
         if propagate:
             raise error
         log.exception("unhandled error")
+        # The request's transaction may be unusable (a failed flush): the error page loads the user
+        # and reads through the same session, so roll it back first.
+        try:
+            db.session.rollback()
+        except Exception:
+            log.exception("rollback after an unhandled error failed")
         return render_error(InternalServerError.code)

@@ -119,6 +119,21 @@ class LabelledEnum(StrEnum):
         return [(member.value, member.label) for member in cls]
 
 
+class UnknownCode(str):
+    """A stored code that no member of its enumeration has (see crm.db.StoredEnum): it reads as
+    itself wherever a member's value or label would be shown."""
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+    @property
+    def label(self) -> str:
+        return str(self)
+
+    name = label
+
+
 NAMED_DATE_FORMATS = ("short", "medium", "long", "full")
 
 

@@ -1,11 +1,14 @@
 """Response headers every page carries, and the session's time limits."""
 from __future__ import annotations
 
+import re
 import time
 
 from flask import current_app, flash, request, session
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, logout_user
+
+from crm.errors import render_error
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -63,3 +66,25 @@ def enforce_session_limits():
         session["_seen_at"] = now
     # Touch current_user so a stale session version is rejected before any view runs.
     current_user._get_current_object()
+
+
+# NUL and unpaired surrogates are never text a person meant: PostgreSQL refuses NUL in text (the
+# driver raised, a 500), SQLite's full-text search stops at it, and a lone surrogate cannot be
+# encoded as UTF-8 on the way to the database, a file or a page.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+UNSTORABLE_MESSAGE = _l("The text sent contains a character that cannot be stored (a NUL byte or an unpaired "
+                        "surrogate). Remove it and try again.")
+
+
+def refuse_unstorable_text():
+    """before_request: one rule for every field and filter — a key or value of the query string or
+    of a posted form holding an unstorable character is refused (400) before any view reads it."""
+    sources = [request.args]
+    if request.method not in ("GET", "HEAD") and request.mimetype in FORM_TYPES:
+        sources.append(request.form)
+    for source in sources:
+        for key, value in source.items(multi=True):
+            if UNSTORABLE.search(key) or UNSTORABLE.search(value):
+                return render_error(400, UNSTORABLE_MESSAGE)
+    return None

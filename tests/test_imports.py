@@ -454,6 +454,24 @@ def test_export_page_offers_formats_and_keeps_the_filter(app, signed_in):
 
 # --- CLI -------------------------------------------------------------------------------------------
 
+def test_a_cli_dry_run_job_in_the_wizard_says_its_file_is_gone(app, tmp_path, signed_in):
+    """The dry run discards its file but the job stays listed: its pages and actions say the file is
+    no longer kept (they answered 500 with FileNotFoundError)."""
+    path = tmp_path / "alumni.csv"
+    path.write_bytes(csv_bytes(GOOD_ROWS))
+    assert app.test_cli_runner().invoke(args=["import", "alumni", str(path), "--prefecture", "31", "--dry-run"]).exit_code == 0
+    job = latest_job(app)
+    client = signed_in()
+    assert client.get("/imports").status_code == 200
+    page = client.get(f"/imports/{job.id}")
+    assert page.status_code == 200 and f"/imports/{job.id}/commit" not in page.get_data(as_text=True)
+    response = client.submit(f"/imports/{job.id}/settings", {"format": "csv", "encoding": "cp932", "delimiter": ",", "sheet": ""})
+    assert response.status_code < 500 and "no longer kept" in response.get_data(as_text=True)
+    for action in ("commit", "restart"):
+        assert client.submit(f"/imports/{job.id}/{action}").status_code < 500
+    assert alumni(app) == []
+
+
 def test_cli_import_dry_run_then_import_then_export(app, tmp_path):
     path = tmp_path / "alumni.csv"
     path.write_bytes(csv_bytes(GOOD_ROWS))

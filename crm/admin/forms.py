@@ -2,9 +2,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from crm.forms import DateField, SelectField
 from crm.associations.models import Association
 from crm.auth.forms import NewPasswordMixin, choices
 from crm.auth.models import Role

@@ -9,12 +9,10 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField, DateField, EmailField, HiddenField, IntegerField, SelectField, StringField, TextAreaField,
-    URLField,
-)
+from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from crm.forms import DateField, IntegerField, SelectField
 from crm import TOKYO
 from crm.alumni.names import has_kana_letters, normalise_kana
 from crm.alumni.models import FIRST_JET_YEAR, Channel, Direction, JapaneseLevel, Platform, Position, Sector

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, URLField
+from wtforms import StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
+from crm.forms import DateField, IntegerField, SelectField
 from crm.alumni.forms import CountryField, VersionedForm, _strip, at_most_days_ahead
 from crm.ambassadors.models import ActivityKind
 from crm.auth.forms import choices
@@ -66,9 +67,9 @@ class ActivityForm(VersionedForm):
     description = TextAreaField(_l("Description"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
     people_reached = IntegerField(_l("People reached"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
     visitors_brought = IntegerField(_l("Visitors brought"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
-    economic_value_yen = IntegerField(_l("Estimated economic value (yen)"), filters=[_zero_if_blank], validators=[Optional(), YEN], default=0)
+    economic_value_yen = IntegerField(_l("Estimated economic value (yen)"), big=True, filters=[_zero_if_blank], validators=[Optional(), YEN], default=0)
     economic_value_basis = StringField(_l("Basis of the estimate"), filters=[_strip], validators=[Optional(), Length(max=500)])
-    funds_raised_yen = IntegerField(_l("Funds raised (yen)"), filters=[_zero_if_blank], validators=[Optional(), YEN], default=0)
+    funds_raised_yen = IntegerField(_l("Funds raised (yen)"), big=True, filters=[_zero_if_blank], validators=[Optional(), YEN], default=0)
     media_items = IntegerField(_l("Media items"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
     evidence_url = URLField(_l("Evidence link"), filters=[_strip],
                             validators=[Optional(), URL(require_tld=False, message=_l("Enter an http or https address.")), Length(max=500)])
@@ -95,7 +96,7 @@ class InvestmentForm(VersionedForm):
     alt_count = IntegerField(_l("ALTs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
     cir_count = IntegerField(_l("CIRs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
     sea_count = IntegerField(_l("SEAs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
-    hosting_cost_yen = IntegerField(_l("Hosting cost (yen)"), filters=[_zero_if_blank], validators=[Optional(), YEN], default=0)
-    programme_spending_yen = IntegerField(_l("Other alumni-programme spending (yen)"), filters=[_zero_if_blank],
+    hosting_cost_yen = IntegerField(_l("Hosting cost (yen)"), big=True, filters=[_zero_if_blank], validators=[Optional(), YEN], default=0)
+    programme_spending_yen = IntegerField(_l("Other alumni-programme spending (yen)"), big=True, filters=[_zero_if_blank],
                                           validators=[Optional(), YEN], default=0,
                                           description=_l("Events, travel grants and other alumni work."))

@@ -2,26 +2,15 @@
 version: the prefecture of a new association is checked against crm.access, versions are compared."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import (
-    BooleanField,
-    DateField,
-    DateTimeLocalField,
-    EmailField,
-    FieldList,
-    Form,
-    FormField,
-    HiddenField,
-    IntegerField,
-    SelectField,
-    StringField,
-    TextAreaField,
-    URLField,
-)
+from wtforms import BooleanField, EmailField, FieldList, Form, FormField, HiddenField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL, ValidationError
 
+from crm.forms import DateField, DateTimeLocalField, IntegerField, SelectField
 from crm.associations.models import (
     AssociationKind,
     FundingSource,
@@ -42,6 +31,7 @@ from crm.reference.models import Prefecture
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("This cannot be negative."))
 YEN = {"inputmode": "numeric"}
+FIRST_ASSOCIATION_DAY = date(1868, 1, 1)
 
 
 class AssociationForm(FlaskForm):
@@ -57,7 +47,7 @@ class AssociationForm(FlaskForm):
     staff_volunteers = IntegerField(_l("Volunteers"), default=0, validators=[Optional(), NOT_NEGATIVE])
     contact = StringField(_l("Contact (office phone, email)"), validators=[Optional(), Length(max=300)])
     website = URLField(_l("Website"), validators=[Optional(), URL(message=_l("Enter a full web address (https://…).")), Length(max=300)])
-    founded_year = IntegerField(_l("Founded in"), validators=[Optional(), NumberRange(min=1868, max=2100)])
+    founded_year = IntegerField(_l("Founded in"), validators=[Optional(), NumberRange(min=FIRST_ASSOCIATION_DAY.year, max=2100)])
     # The version the form was rendered from; compared, never assigned.
     version = HiddenField()
 
@@ -86,7 +76,8 @@ class MemberForm(FlaskForm):
     name_kana = StringField(_l("Name (kana)"), validators=[Optional(), Length(max=200)])
     kind = SelectField(_l("Individual or organisation"), choices=choices(MemberKind.choices()), validators=[DataRequired()])
     member_type = SelectField(_l("Member type"), choices=choices(MemberType.choices()), validators=[DataRequired()])
-    joined_on = DateField(_l("Joined on"), validators=[Optional(), at_most_days_ahead(366)])
+    # Exchange associations are older than JET: the earliest is the first year one could be founded in.
+    joined_on = DateField(_l("Joined on"), validators=[Optional(), at_most_days_ahead(366)], earliest=FIRST_ASSOCIATION_DAY)
     status = SelectField(_l("Status"), choices=choices(MemberStatus.choices()), validators=[DataRequired()])
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])

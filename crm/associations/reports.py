@@ -95,7 +95,7 @@ def _funding_mix(fiscal_year: int, association_id: int | None = None) -> Funding
     )
     if association_id is not None:
         statement = statement.where(Program.association_id == association_id)
-    return FundingMix(fiscal_year, {FundingSource(source): int(amount) for source, amount in db.session.execute(statement)})
+    return FundingMix(fiscal_year, {source: int(amount) for source, amount in db.session.execute(statement)})
 
 
 def annual_report(association: Association, fiscal_year: int) -> AnnualReport:
@@ -110,7 +110,7 @@ def annual_report(association: Association, fiscal_year: int) -> AnnualReport:
         .group_by(Program.kind)
     )
     for kind, count, japanese, foreign, volunteers, budget, actual in rows:
-        lines[ProgramKind(kind)] = KindLine(ProgramKind(kind), count, int(japanese), int(foreign), int(volunteers), int(budget), int(actual))
+        lines[kind] = KindLine(kind, count, int(japanese), int(foreign), int(volunteers), int(budget), int(actual))
     trend = [_funding_mix(year, association.id) for year in range(fiscal_year - TREND_YEARS + 1, fiscal_year + 1)]
     return AnnualReport(
         association, fiscal_year, [line for line in lines.values() if line.programs],
@@ -154,7 +154,7 @@ def national_overview(fiscal_year: int) -> NationalOverview:
     for prefecture_id, kind, count in db.session.execute(
         select(Association.prefecture_id, Association.kind, func.count()).group_by(Association.prefecture_id, Association.kind)
     ):
-        by_kind.setdefault(prefecture_id, {})[AssociationKind(kind)] = count
+        by_kind.setdefault(prefecture_id, {})[kind] = count
 
     program_counts, participants = {}, {}
     for kind, count, japanese, foreign in db.session.execute(
@@ -162,8 +162,8 @@ def national_overview(fiscal_year: int) -> NationalOverview:
         .where(Program.status == ProgramStatus.HELD, *_in_year(fiscal_year))
         .group_by(Program.kind)
     ):
-        program_counts[ProgramKind(kind)] = count
-        participants[ProgramKind(kind)] = {"japanese": int(japanese), "foreign": int(foreign)}
+        program_counts[kind] = count
+        participants[kind] = {"japanese": int(japanese), "foreign": int(foreign)}
 
     members = dict(
         db.session.execute(

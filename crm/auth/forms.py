@@ -1,10 +1,11 @@
 """Sign-in and own-account forms. None of them has a role, binding, id or version field."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from crm.forms import SelectField
 from crm.auth.passwords import MAX_LENGTH, password_problems
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField, StringField
+from wtforms import StringField
 from wtforms.validators import Optional
 
+from crm.forms import SelectField
 from crm.auth.forms import choices
 from crm.imports.readers import FORMATS
 from crm.imports import targets_ambassadors, targets_associations  # noqa: F401  (they register their targets)

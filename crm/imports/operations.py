@@ -114,6 +114,23 @@ def upload_path(job: ImportJob) -> Path:
     return folder() / job.stored_name
 
 
+class UploadGone(ImportFileError):
+    """The job's file is no longer kept: the CLI's dry run, a refused upload or a cleaned folder
+    discards it, while the job stays listed."""
+
+    code = "upload_gone"
+    template = "The uploaded file is no longer kept. Please upload it again."
+
+
+def open_upload(job: ImportJob):
+    """The job's stored file for reading; a file that is gone is a file problem (UploadGone), shown
+    like any other, never a FileNotFoundError and a 500."""
+    try:
+        return upload_path(job).open("rb")
+    except FileNotFoundError:
+        raise UploadGone() from None
+
+
 def _progress_path(job_id: int) -> Path:
     return folder() / f"job-{job_id}.progress"
 
@@ -193,7 +210,7 @@ def inspect_file(job: ImportJob, fmt: str | None = None, encoding: str | None = 
     job.problem, job.headers, job.errors, job.preview = None, None, None, None
     job.state = JobState.UPLOADED
     try:
-        with upload_path(job).open("rb") as fileobj, _open_table(job, fileobj) as table:
+        with open_upload(job) as fileobj, _open_table(job, fileobj) as table:
             job.format, job.encoding, job.delimiter = table.format, table.encoding, table.delimiter
             job.sheet = table.sheet
             job.headers = VCARD_HEADERS if table.format == "vcard" else list(table.headers)
@@ -390,7 +407,7 @@ class _Heartbeat:
 
 def fingerprint(job: ImportJob) -> str:
     digest = hashlib.sha256()
-    with upload_path(job).open("rb") as fileobj:
+    with open_upload(job) as fileobj:
         while chunk := fileobj.read(1 << 20):
             digest.update(chunk)
     settings = {"target": job.target, "format": job.format, "encoding": job.encoding, "delimiter": job.delimiter,
@@ -490,7 +507,7 @@ def validate_job(job: ImportJob) -> None:
             if len(raw_rows) < PREVIEW_ROWS and number not in raw_rows:
                 raw_rows[number] = {key: text(value) for key, value in raw.items()}
 
-        with upload_path(job).open("rb") as fileobj, _open_table(job, fileobj, _max_rows()) as table:
+        with open_upload(job) as fileobj, _open_table(job, fileobj, _max_rows()) as table:
             beat = _Heartbeat(job.id, "validating", fileobj, job.size)
             try:
                 for number, values in _checked_rows(job, table, errors, on_row=lambda n, raw: (keep_raw(n, raw), beat())):
@@ -549,7 +566,7 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
                 beat = _Heartbeat(job.id, "applying", fileobj, checked.stat().st_size)
                 batches = _read_checked(fileobj)
             else:
-                fileobj = stack.enter_context(upload_path(job).open("rb"))
+                fileobj = stack.enter_context(open_upload(job))
                 table = stack.enter_context(_open_table(job, fileobj, _max_rows()))
                 beat = _Heartbeat(job.id, "applying", fileobj, job.size)
                 batches = stack.enter_context(_checked_ahead(job, table, fileobj, errors))
@@ -866,6 +883,11 @@ def restart(job: ImportJob) -> None:
 
 def can_commit(job: ImportJob) -> bool:
     return job.state == JobState.VALIDATED and not job.errors and not job.problem and job.row_count > 0
+
+
+def upload_kept(job: ImportJob) -> bool:
+    """Whether the job's file is still there to be imported (a CLI dry run discards it)."""
+    return upload_path(job).exists()
 
 
 def stale_after() -> datetime.timedelta:

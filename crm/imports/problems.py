@@ -23,6 +23,7 @@ MESSAGES = {
     "text_too_large": lambda p: _("The workbook holds a text of more than %(limit)s characters, the most a cell may hold.", **p),
     "part_too_large": lambda p: _("The workbook's part %(part)s unpacks to more than %(limit)s bytes, the most an import reads.", **p),
     "packed_too_dense": lambda p: _("The workbook's part %(part)s is compressed more than %(ratio)s times, far more than a real spreadsheet; it is refused as a possible zip bomb.", **p),
+    "upload_gone": lambda p: _("The uploaded file is no longer kept (a dry run on the command line or a refused upload discards it). Please upload it again."),
     "internal": lambda p: _("The import stopped because of an unexpected error. Nothing was imported; you can start it again."),
 }
 

@@ -93,7 +93,7 @@ def validate(job: ImportJob, importer: Importer) -> None:
     token = write_intent.set(False)
     try:
         context = importer.context(job)
-        with operations.upload_path(job).open("rb") as fileobj, _table(job, fileobj) as table:
+        with operations.open_upload(job) as fileobj, _table(job, fileobj) as table:
             beat = operations._Heartbeat(job.id, "validating", fileobj, job.size)
             try:
                 for number, raw, values in _checked_rows(job, importer, context, table, errors, on_row=beat):
@@ -121,7 +121,7 @@ def apply(job: ImportJob, importer: Importer, fail_after_rows: int | None = None
     rows: list[dict] = []
     context = importer.context(job)
     try:
-        with operations.upload_path(job).open("rb") as fileobj, _table(job, fileobj) as table:
+        with operations.open_upload(job) as fileobj, _table(job, fileobj) as table:
             beat = operations._Heartbeat(job.id, "applying", fileobj, job.size)
             rows = [values for _number, _raw, values in _checked_rows(job, importer, context, table, errors, on_row=beat)]
     except ImportFileError as error:

@@ -70,12 +70,16 @@ def accept_upload(form, target: str) -> ImportJob | None:
     return job
 
 
+def _committable(job: ImportJob) -> bool:
+    return operations.can_commit(job) and operations.upload_kept(job)
+
+
 def _job_context(job: ImportJob, **extra) -> dict:
     target = TARGETS[job.target]
     settings = SettingsForm(formdata=None, data={"format": job.format or "", "encoding": job.encoding or "",
                                                  "delimiter": job.delimiter or "", "sheet": job.sheet or ""})
     return {"job": job, "target": target, "settings": settings, "progress": operations.progress(job),
-            "can_commit": operations.can_commit(job), "problem": problem_message(job.problem) if job.problem else None,
+            "can_commit": _committable(job), "problem": problem_message(job.problem) if job.problem else None,
             "columns": target.import_columns(), "positions": Position, "format_labels": FORMAT_LABELS,
             "defaults": (job.options or {}).get("defaults", {}), "JobState": JobState, **extra}
 
@@ -131,7 +135,7 @@ def save_mapping(job_id: int):
 @roles(*JOB_ROLES)
 def commit_job(job_id: int):
     job = access.load(ImportJob, job_id)
-    if not operations.can_commit(job):
+    if not _committable(job):
         return _render_job(job, 409)
     try:
         operations.start(job, JobState.APPLYING, JobState.VALIDATED)

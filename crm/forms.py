@@ -1,0 +1,79 @@
+"""The fields every form uses instead of WTForms' own. Each refuses, with a clear message on the
+form, what the database cannot hold or the app must never store — before anything is written:
+
+- a select accepts only one of its choices (WTForms' `Optional()` clears the "Not a valid choice"
+  error of a value made of spaces and let "   " be saved as a sector, which then broke every page
+  that read it); surrounding spaces are dropped first, so a blank stays blank;
+- an integer fits its column (PostgreSQL's `integer` is 32 bits, SQLite's 64: a larger number
+  failed in the driver with a 500);
+- a date lies between the first year the app deals with (the JET Programme began in 1987) and 2100
+  (year 1 or 9999 failed when moved between time zones or by a day).
+
+tests/test_forms.py checks that no form declares WTForms' own kind of these fields.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import wtforms
+from flask_babel import format_decimal, gettext as _
+from wtforms.validators import StopValidation, ValidationError
+
+from crm.db import LARGEST_INTEGER, LARGEST_SMALL_INTEGER
+
+FIRST_DAY = date(1987, 1, 1)  # the JET Programme's first year
+LAST_DAY = date(2100, 12, 31)
+
+
+class SelectField(wtforms.SelectField):
+    """A select whose value is always one of its choices (or blank, where blank is a choice)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata([value.strip() if isinstance(value, str) else value for value in valuelist])
+
+    def post_validate(self, form, validation_stopped):
+        # `Optional()` stops the chain and clears the errors pre_validate raised: check again.
+        if validation_stopped and self.validate_choice and not self.errors and self.raw_data:
+            try:
+                self.pre_validate(form)
+            except ValidationError as error:
+                self.errors.append(error.args[0])
+
+
+class IntegerField(wtforms.IntegerField):
+    """A whole number its database column can hold: PostgreSQL's 32-bit `integer` (SQLAlchemy's
+    Integer), or with `big=True` a BigInteger (money)."""
+
+    def __init__(self, label=None, validators=None, big: bool = False, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.largest = LARGEST_INTEGER if big else LARGEST_SMALL_INTEGER
+
+    def pre_validate(self, form):
+        if self.data is not None and not -self.largest <= self.data <= self.largest:
+            raise StopValidation(_("Enter a number between %(min)s and %(max)s.",
+                                   min=format_decimal(-self.largest), max=format_decimal(self.largest)))
+
+
+class _DateBounds:
+    """A date no earlier than `earliest` (default: JET's first year) and no later than 2100."""
+
+    def __init__(self, label=None, validators=None, earliest: date = FIRST_DAY, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.earliest = earliest
+
+    def post_validate(self, form, validation_stopped):
+        # After the field's own validators, whose message about the same date says more ("cannot
+        # be in the future").
+        day = self.data.date() if hasattr(self.data, "date") else self.data
+        if day is not None and not self.errors and not self.earliest <= day <= LAST_DAY:
+            self.errors.append(_("Enter a date between %(earliest)s and %(latest)s.",
+                                 earliest=self.earliest.isoformat(), latest=LAST_DAY.isoformat()))
+
+
+class DateField(_DateBounds, wtforms.DateField):
+    pass
+
+
+class DateTimeLocalField(_DateBounds, wtforms.DateTimeLocalField):
+    pass
+

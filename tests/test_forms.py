@@ -1,0 +1,62 @@
+"""The shared fields (crm/forms.py) are the only kind of select, integer and date field any form
+declares, so each refuses what its column cannot hold before anything is written."""
+import importlib
+import pkgutil
+from datetime import date
+
+import pytest
+import wtforms
+from werkzeug.datastructures import MultiDict
+
+import crm
+from crm import forms as shared
+from crm.auth.forms import choices
+
+OWN_KINDS = {wtforms.SelectField: shared.SelectField, wtforms.IntegerField: shared.IntegerField,
+             wtforms.DateField: shared.DateField, wtforms.DateTimeLocalField: shared.DateTimeLocalField}
+
+
+def _form_classes():
+    for module in pkgutil.walk_packages(crm.__path__, "crm."):
+        if module.name.endswith(".forms"):
+            for value in vars(importlib.import_module(module.name)).values():
+                if isinstance(value, type) and issubclass(value, wtforms.Form):
+                    yield value
+
+
+def test_every_form_declares_the_shared_fields():
+    wrong = []
+    for form_class in _form_classes():
+        for name in dir(form_class):
+            unbound = getattr(form_class, name, None)
+            field_class = getattr(unbound, "field_class", None)
+            if field_class in OWN_KINDS:
+                wrong.append(f"{form_class.__module__}.{form_class.__name__}.{name}: use crm.forms.{field_class.__name__}")
+    assert not wrong, "\n".join(wrong)
+
+
+class Probe(wtforms.Form):
+    sector = shared.SelectField(choices=choices([("business", "Business")], blank=True), validators=[wtforms.validators.Optional()])
+    count = shared.IntegerField(validators=[wtforms.validators.Optional()])
+    money = shared.IntegerField(big=True, validators=[wtforms.validators.Optional()])
+    on = shared.DateField(validators=[wtforms.validators.Optional()])
+
+
+@pytest.mark.parametrize("values, field", [
+    ({"sector": "not-a-sector"}, "sector"),
+    ({"count": str(2**31)}, "count"),
+    ({"count": str(-2**31)}, "count"),
+    ({"money": str(2**63)}, "money"),
+    ({"on": "0200-01-01"}, "on"),
+    ({"on": "1986-12-31"}, "on"),
+    ({"on": "9999-12-31"}, "on"),
+])
+def test_a_value_the_database_cannot_hold_is_refused_on_the_form(app_context, values, field):
+    form = Probe(MultiDict(values))
+    assert not form.validate() and form.errors.get(field)
+
+
+def test_a_select_of_spaces_is_blank_and_good_values_pass(app_context):
+    form = Probe(MultiDict({"sector": "   ", "count": str(2**31 - 1), "money": str(2**63 - 1), "on": "1987-01-01"}))
+    assert form.validate(), form.errors
+    assert form.sector.data == "" and form.on.data == date(1987, 1, 1)
