@@ -3,7 +3,7 @@ even when the failure left the database session unusable or the error page itsel
 import pytest
 from flask import request
 
-from conftest import PASSWORD, CrmClient
+from tests.conftest import PASSWORD, CrmClient
 from crm import create_app
 from crm.auth.models import Role, User
 from crm.extensions import db, limiter
