@@ -73,7 +73,6 @@ def bench_app(database_url: str, reuse: bool = False):
             "SECRET_KEY": "bench",
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SESSION_COOKIE_SECURE": False,
-            "RATELIMIT_ENABLED": False,
         }
     )
     if reuse:

@@ -35,7 +35,7 @@ from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambas
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.reference import fiscal_year
-from crm.reports.models import ReportFigures
+from crm.reports.models import ReportFigures, ReportPublication
 from crm.reports.returns import INDICATORS
 
 ACTIVITIES, YEARS = 200_000, 10
@@ -133,6 +133,8 @@ def run(database_url: str, scale: float = 1.0, reuse: bool = False, budget_s: fl
          lambda: _log_activity(app, tottori_alumnus, year), TARGET_MS),
         (staff, "Tottori staff: own report right after a consent change in Tottori", report,
          lambda: _toggle_consent(app, tottori_alumnus), TARGET_MS),
+        (ministry, "ministry: Tottori's report right after an activity in Tottori", report,
+         lambda: _log_activity(app, tottori_alumnus, year), TARGET_MS),
         (ministry, "ministry: dashboard right after an activity in Tottori", "/reports/national",
          lambda: _log_activity(app, tottori_alumnus, year), TARGET_MS),
         (ministry, "ministry: dashboard right after a consent change in Tottori", "/reports/national",
@@ -188,5 +190,6 @@ def _toggle_consent(app, alumnus_id: int) -> None:
 def _forget_figures(app) -> None:
     with app.app_context():
         db.session.execute(delete(ReportFigures))
+        db.session.execute(delete(ReportPublication))
         db.session.commit()
         db.session.remove()

@@ -63,6 +63,21 @@ class ReportFigures(db.Model):
     figures: Mapped[dict] = mapped_column(JSON)
 
 
+class ReportPublication(db.Model):
+    """The protected publication of one 年度 (crm.reports.protection: what every reader under
+    disclosure control sees), as computed at `generation` — the sum of every counter its figures
+    read: all prefectures' all-years counters and those of the 年度 and the two around it — by the
+    protection code `method` (a digest of it: a deploy that changes the method recomputes). Kept in
+    the database so that every worker and server serves it without protecting the 年度 again."""
+
+    __tablename__ = "report_publications"
+
+    fiscal_year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    method: Mapped[str] = mapped_column(String(64))
+    generation: Mapped[int] = mapped_column(BigInteger)
+    publication: Mapped[dict] = mapped_column(JSON)
+
+
 class ReportChange(db.Model):
     """PostgreSQL only: the (prefecture, 年度) pairs a transaction changed, recorded as it writes and
     turned into generation bumps when it commits (then deleted): a long import does not hold the

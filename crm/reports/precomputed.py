@@ -24,14 +24,14 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
 from crm.db import SQLITE_BUSY_TIMEOUT_MS, write_intent, writing
 from crm.extensions import db
-from crm.reports.models import EVERY_YEAR, ReportChange, ReportFigures, ReportGeneration
+from crm.reports.models import EVERY_YEAR, ReportChange, ReportFigures, ReportGeneration, ReportPublication
 
 log = logging.getLogger("crm.reports")
 
@@ -121,16 +121,15 @@ def read_through(prefecture_ids: Iterable[int], key: str, years: list[int],
     return result
 
 
-def _upsert(dialect: str):
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(ReportFigures)
-    return insert.on_conflict_do_update(
-        index_elements=[ReportFigures.key, ReportFigures.fiscal_year, ReportFigures.prefecture_id],
-        set_={"generation": insert.excluded.generation, "figures": insert.excluded.figures})
+def _upsert(dialect: str, model=ReportFigures, values=("generation", "figures")):
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(model)
+    return insert.on_conflict_do_update(index_elements=list(model.__table__.primary_key.columns),
+                                        set_={name: insert.excluded[name] for name in values})
 
 
-def _store(rows: list[dict]) -> None:
+def _store(rows: list[dict], model=ReportFigures, values=("generation", "figures")) -> None:
     if write_intent.get():
-        db.session.execute(_upsert(db.engine.dialect.name), rows)
+        db.session.execute(_upsert(db.engine.dialect.name, model, values), rows)
         return
     with db.engine.connect() as connection:
         sqlite_connection = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
@@ -138,10 +137,45 @@ def _store(rows: list[dict]) -> None:
             if sqlite_connection is not None:
                 sqlite_connection.execute(f"PRAGMA busy_timeout={STORE_WAIT_MS}")
             with writing(), connection.begin():
-                connection.execute(_upsert(connection.dialect.name), rows)
+                connection.execute(_upsert(connection.dialect.name, model, values), rows)
         except OperationalError as error:
-            log.info("report figures not stored (database busy): %s", error.orig)
+            log.info("%s not stored (database busy): %s", model.__tablename__, error.orig)
         finally:
             if sqlite_connection is not None:
                 sqlite_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
+
+# --- Protected publications (crm.reports.protection) --------------------------------------------
+# A 年度's publication reads the figures of all 47 prefectures for that 年度 and the one on each
+# side. Its generation is the sum of every counter those figures read; all only grow, so the sum
+# moves whenever one of them does.
+
+def publication_generations(years: list[int]) -> dict[int, int] | None:
+    """{年度: generation its publication is current at}, read before anything is computed (as in
+    read_through); None when this transaction changed figures not yet counted (PostgreSQL bumps
+    at commit): then nothing stored is current for it, and nothing it computes is stored."""
+    if write_intent.get() and db.session.scalar(select(ReportChange.id).limit(1)) is not None:
+        return None
+    counters = dict(db.session.execute(
+        select(ReportGeneration.fiscal_year, func.sum(ReportGeneration.generation))
+        .where(or_(ReportGeneration.fiscal_year <= EVERY_YEAR,
+                   ReportGeneration.fiscal_year.between(min(years) - 1, max(years) + 1)))
+        .group_by(ReportGeneration.fiscal_year)).all())
+    every_year = sum(int(count) for year, count in counters.items() if year <= EVERY_YEAR)  # PostgreSQL sums to numeric
+    return {year: every_year + sum(int(counters.get(y, 0)) for y in (year - 1, year, year + 1)) for year in years}
+
+
+def stored_publications(generations: dict[int, int], method: str) -> tuple[dict[int, dict], dict[int, dict]]:
+    """({年度: publication stored at its current generation}, {年度: one stored at an earlier one}) of
+    those stored by this method."""
+    current, stale = {}, {}
+    for year, generation, publication in db.session.execute(
+            select(ReportPublication.fiscal_year, ReportPublication.generation, ReportPublication.publication)
+            .where(ReportPublication.fiscal_year.in_(list(generations)), ReportPublication.method == method)):
+        (current if generation == generations[year] else stale)[year] = publication
+    return current, stale
+
+
+def store_publications(publications: dict[int, dict], generations: dict[int, int], method: str) -> None:
+    _store([{"fiscal_year": year, "method": method, "generation": generations[year], "publication": publication}
+            for year, publication in publications.items()], ReportPublication, ("method", "generation", "publication"))

@@ -20,15 +20,19 @@ also without the row of any one prefecture, whose staff know their own figures):
   contributed;
 - alumni by country of residence for one prefecture, adding up to tracked.
 
-Pure functions of the figures (no Flask, no database); the result of one set of figures is kept
-in memory, since the protection of 47 prefectures takes a noticeable fraction of a second.
+Pure functions of the figures (no Flask, no database). Protecting a 年度 takes a noticeable
+fraction of a second, so its publication is stored in the database (crm.reports.precomputed,
+`plain`) under the digest of this code (`METHOD`), and recomputed only when its figures change.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from crm.ambassadors.models import ActivityKind
+from crm.reports import disclosure
 from crm.reports.disclosure import (
     THRESHOLD, Reason, Suppressed, percent, suppress_count, suppress_table,
 )
@@ -38,8 +42,9 @@ PREFECTURES = range(1, 48)
 NATIONAL = 0
 ACTIVITY_SUMS = ("activities", "economic_value", "funds_raised", "people_reached", "visitors", "media_items")
 _INF = float("inf")
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_SIZE = 32
+# Which code protected a stored publication: a change of the method (here or in suppress_table)
+# makes every stored one stale.
+METHOD = hashlib.sha256(Path(disclosure.__file__).read_bytes() + Path(__file__).read_bytes()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,67 @@ class ProtectedYear:
 
     rows: dict  # prefecture → {indicator: published value}
     totals: dict  # the national figures
-    kinds: dict  # prefecture → {"rows": {kind: {sum: value}}, "totals": {sum: value}}
+    kinds: Mapping  # prefecture → {"rows": {kind: {sum: value}}, "totals": {sum: value}}
+    digests: dict = field(default_factory=dict)  # part of the publication → digest of what it was protected from
+
+    def row(self, p: int) -> dict:
+        return self.totals if p == NATIONAL else self.rows[p]
+
+    def kind_values(self, key: str) -> dict:
+        """{prefecture: {kind code: published value}} of one activity sum."""
+        if isinstance(self.kinds, _StoredKinds):
+            return self.kinds.values_of(key)
+        return {p: {kind.value: sums[key] for kind, sums in table["rows"].items()} for p, table in self.kinds.items()}
+
+    def plain(self) -> dict:
+        """JSON-able, for the database: a hidden value as {"hidden": its reason}."""
+        return {"rows": {str(p): _plain(row) for p, row in self.rows.items()}, "totals": _plain(self.totals),
+                "kinds": {str(p): {"rows": {kind.value: _plain(sums) for kind, sums in table["rows"].items()},
+                                   "totals": _plain(table["totals"])} for p, table in self.kinds.items()},
+                "digests": self.digests}
+
+    @classmethod
+    def from_plain(cls, values: dict) -> ProtectedYear:
+        return cls(rows={int(p): _value_of(row) for p, row in values["rows"].items()}, totals=_value_of(values["totals"]),
+                   kinds=_StoredKinds(values["kinds"]), digests=values.get("digests", {}))
+
+
+class _StoredKinds(Mapping):
+    """The kind tables of a stored publication, decoded when read: a report reads one prefecture's,
+    the dashboard none."""
+
+    def __init__(self, plain: dict):
+        self._plain, self._decoded = plain, {}
+
+    def __getitem__(self, p: int) -> dict:
+        if p not in self._decoded:
+            table = self._plain[str(p)]
+            self._decoded[p] = {"rows": {ActivityKind(kind): _value_of(sums) for kind, sums in table["rows"].items()},
+                                "totals": _value_of(table["totals"])}
+        return self._decoded[p]
+
+    def __iter__(self):
+        return (int(p) for p in self._plain)
+
+    def values_of(self, key: str) -> dict:
+        """As ProtectedYear.kind_values, straight from the stored form (no table decoded)."""
+        hidden = _HIDDEN_BY_REASON
+        return {int(p): {code: hidden[sums[key]["hidden"]] if type(sums[key]) is dict else sums[key]
+                         for code, sums in table["rows"].items()} for p, table in self._plain.items()}
+
+    def __len__(self) -> int:
+        return len(self._plain)
+
+
+_HIDDEN_BY_REASON = {reason.value: Suppressed(reason) for reason in Reason}
+
+
+def _plain(values: dict) -> dict:
+    return {key: {"hidden": value.reason.value} if isinstance(value, Suppressed) else value for key, value in values.items()}
+
+
+def _value_of(values: dict) -> dict:
+    return {key: _HIDDEN_BY_REASON[value["hidden"]] if type(value) is dict else value for key, value in values.items()}
 
 
 def _small(n: int) -> bool:
@@ -99,35 +164,35 @@ def _value(figures: dict, key: str, prefecture: int, year: int):
     return item[key] if isinstance(item, dict) else getattr(item, key)
 
 
-def protect_years(data: dict, years: list[int]) -> dict[int, ProtectedYear]:
+def protect_years(data: dict, years: list[int], previous: dict[int, ProtectedYear] | None = None) -> dict[int, ProtectedYear]:
     """{年度: ProtectedYear} for *years*; *data* is {prefecture: {年度: YearFigures}} for all 47 and
-    the 年度 before and after each (crm.reports.returns.figures)."""
-    result = {}
+    the 年度 before and after each (crm.reports.returns.figures). A 年度's publication depends on its
+    figures and its neighbours' only; each of its parts on some of them only: a part whose inputs are
+    those of the *previous* publication of its 年度 (protected by this same code) is taken from it."""
+    result, national = {}, {}
     for year in years:
         span = (year - 1, year, year + 1)
-        # A 年度's publication depends on its figures and its neighbours' only: kept per 年度.
-        fingerprint = (year, tuple((p, y, _key(data[p][y])) for p in sorted(data) for y in span if y in data[p]))
-        if fingerprint not in _CACHE:
-            window = {p: {y: data[p][y] for y in span if y in data[p]} for p in PREFECTURES}
-            national = {y: _sum_figures([window[p][y] for p in PREFECTURES]) for y in span if y in window[1]}
-            _CACHE[fingerprint] = _protect_year({**window, NATIONAL: national}, year)
-            if len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        _CACHE.move_to_end(fingerprint)
-        result[year] = _CACHE[fingerprint]
+        window = {p: {y: data[p][y] for y in span if y in data[p]} for p in PREFECTURES}
+        for y in span:
+            if y in window[1] and y not in national:
+                national[y] = _sum_figures([window[p][y] for p in PREFECTURES])
+        result[year] = _protect_year({**window, NATIONAL: {y: national[y] for y in span if y in national}}, year,
+                                     (previous or {}).get(year))
     return result
 
 
-def _key(item) -> tuple:
-    """Everything of one prefecture's 年度 the publication reads, as a hashable tuple."""
-    return (item.tracked, item.reachable, item.engaged, item.ambassadors, item.activity_alumni,
-            *(getattr(item, key) for key in ACTIVITY_SUMS), item.participants, item.investment_yen,
-            tuple(sorted((kind.value, tuple(sorted(values.items()))) for kind, values in item.by_kind.items())))
-
-
-def _protect_year(figures: dict, year: int) -> ProtectedYear:
+def _protect_year(figures: dict, year: int, previous: ProtectedYear | None = None) -> ProtectedYear:
     get = lambda key, p, y=year: _value(figures, key, p, y)  # noqa: E731
     insiders = list(PREFECTURES)
+    digests: dict = {}
+
+    def part(name: str, inputs: tuple, compute, reuse):
+        """compute(*inputs), a pure function of them (with this code), or the previous publication's
+        values of that part (reuse(previous)) when they were protected from the same inputs."""
+        digests[name] = hashlib.sha256(repr(inputs).encode()).hexdigest()[:32]
+        if previous is not None and previous.digests.get(name) == digests[name]:
+            return reuse(previous)
+        return compute(*inputs)
 
     # Cohort: reachable and not reachable add up to tracked; national totals.
     cohort_rows, bounds = {}, {}
@@ -143,30 +208,47 @@ def _protect_year(figures: dict, year: int) -> ProtectedYear:
         bounds[t_pos] = (max(low, get("engaged", p)), high)  # engaged is at most tracked
         if p != NATIONAL:
             cohort_rows[p] = {"reachable": reachable, "unreachable": tracked - reachable}
-    cohort = suppress_table(cohort_rows, columns=["reachable", "unreachable"], bounds=bounds, insiders=insiders)
 
-    def column(key: str, upper=None):
-        table = suppress_table(
-            {p: {key: get(key, p)} for p in PREFECTURES}, row_totals=False, grand_total=False, columns=[key],
-            bounds={**{("cell", p, key): (0, upper(p)) for p in PREFECTURES}, ("col", key): (0, upper(NATIONAL))}
-            if upper else None, insiders=insiders)
-        return {p: table.cell(p, key) for p in PREFECTURES} | {NATIONAL: table.col_totals[key]}
+    def protect_cohort(rows: dict, bounds: dict) -> dict:
+        table = suppress_table(rows, columns=["reachable", "unreachable"], bounds=bounds, insiders=insiders)
+        return {p: {"tracked": table.row_totals[p], "reachable": table.cell(p, "reachable")} for p in PREFECTURES} | {
+            NATIONAL: {"tracked": table.grand_total, "reachable": table.col_totals["reachable"]}}
 
-    engaged = column("engaged", upper=lambda p: get("tracked", p))
+    cohort = part("cohort", (cohort_rows, bounds), protect_cohort, lambda previous: {
+        p: {key: previous.row(p)[key] for key in ("tracked", "reachable")} for p in (*PREFECTURES, NATIONAL)})
+
+    def column(key: str, upper: dict | None = None):
+        def protect(values: dict, upper: dict | None) -> dict:
+            table = suppress_table(
+                {p: {key: values[p]} for p in PREFECTURES}, row_totals=False, grand_total=False, columns=[key],
+                bounds={**{("cell", p, key): (0, upper[p]) for p in PREFECTURES}, ("col", key): (0, upper[NATIONAL])}
+                if upper else None, insiders=insiders)
+            return {p: table.cell(p, key) for p in PREFECTURES} | {NATIONAL: table.col_totals[key]}
+
+        return part(key, ({p: get(key, p) for p in PREFECTURES}, upper), protect,
+                    lambda previous: {p: previous.row(p)[key] for p in (*PREFECTURES, NATIONAL)})
+
+    engaged = column("engaged", upper={p: get("tracked", p) for p in (*PREFECTURES, NATIONAL)})
     ambassadors = column("ambassadors")
 
-    # Activity sums: prefecture × kind, each sensitive when 1–9 alumni contributed.
+    # Activity sums: prefecture × kind, each sensitive when 1–9 alumni contributed. Kinds by their
+    # code (a digest of the inputs reads them many times; an enum's repr is slow).
     kinds = list(ActivityKind)
-    by_kind = {p: get("by_kind", p) or {} for p in PREFECTURES}
-    people = {p: {kind: by_kind[p].get(kind, {}).get("alumni", 0) for kind in kinds} for p in PREFECTURES}
-    sums = {key: _activity_sum(key, by_kind, people, {p: get("activity_alumni", p) for p in (*PREFECTURES, NATIONAL)}, kinds)
+    codes = [kind.value for kind in kinds]
+    by_kind = {p: {kind.value: values for kind, values in (get("by_kind", p) or {}).items()} for p in PREFECTURES}
+    people = {p: {code: by_kind[p].get(code, {}).get("alumni", 0) for code in codes} for p in PREFECTURES}
+    alumni = {p: get("activity_alumni", p) for p in (*PREFECTURES, NATIONAL)}
+    sums = {key: part(key, (key, {p: {code: by_kind[p].get(code, {}).get(key, 0) for code in codes} for p in PREFECTURES},
+                            people, alumni, codes), _activity_sum,
+                      lambda previous, key=key: ({p: previous.row(p)[key] for p in (*PREFECTURES, NATIONAL)},
+                                                 previous.kind_values(key)))
             for key in ACTIVITY_SUMS}
 
     def published(p: int) -> dict:
         national = p == NATIONAL
         values = {
-            "tracked": cohort.grand_total if national else cohort.row_totals[p],
-            "reachable": cohort.col_totals["reachable"] if national else cohort.cell(p, "reachable"),
+            "tracked": cohort[p]["tracked"],
+            "reachable": cohort[p]["reachable"],
             "engaged": engaged[p],
             "ambassadors": ambassadors[p],
         }
@@ -186,20 +268,21 @@ def _protect_year(figures: dict, year: int) -> ProtectedYear:
         return values
 
     def kind_table(p: int) -> dict:
-        return {"rows": {kind: {key: sums[key][1][p][kind] for key in ACTIVITY_SUMS} for kind in kinds},
+        return {"rows": {kind: {key: sums[key][1][p][code] for key in ACTIVITY_SUMS} for kind, code in zip(kinds, codes)},
                 "totals": {key: sums[key][0][p] for key in ACTIVITY_SUMS}}
 
     return ProtectedYear(rows={p: published(p) for p in PREFECTURES}, totals=published(NATIONAL),
-                         kinds={p: kind_table(p) for p in PREFECTURES})
+                         kinds={p: kind_table(p) for p in PREFECTURES}, digests=digests)
 
 
 def _activity_sum(key: str, by_kind: dict, people: dict, alumni: dict, kinds: list) -> tuple[dict, dict]:
-    """One activity sum ({prefecture or NATIONAL: total}, {prefecture: {kind: value}}). The table
+    """One activity sum ({prefecture or NATIONAL: total}, {prefecture: {kind: value}}) from its
+    values by prefecture and kind (*by_kind*: {prefecture: {kind: value}}). The table
     prefecture × kind has no published column totals, so it is protected as the 47 prefectures'
     totals with the national one (no figure of one prefecture relying on another's, whose staff
     know theirs), then each prefecture's kinds as parts of its total."""
     magnitude = 1 if key == "activities" else 0
-    totals = {p: sum(by_kind[p].get(kind, {}).get(key, 0) for kind in kinds) for p in PREFECTURES}
+    totals = {p: sum(by_kind[p][kind] for kind in kinds) for p in PREFECTURES}
     forced: list = []
     memo: dict = {}  # (prefecture, total hidden) → parts: a second round redoes only what changed
     while True:
@@ -212,7 +295,7 @@ def _activity_sum(key: str, by_kind: dict, people: dict, alumni: dict, kinds: li
         for p in PREFECTURES:
             hidden = isinstance(published[p], Suppressed)
             if (p, hidden) not in memo:
-                values = {kind: by_kind[p].get(kind, {}).get(key, 0) for kind in kinds}
+                values = {kind: by_kind[p][kind] for kind in kinds}
                 memo[p, hidden] = _parts(values, hidden, magnitude=magnitude,
                                          sensitive={kind: _small(people[p][kind]) for kind in kinds})
             parts[p], hide_total = memo[p, hidden]

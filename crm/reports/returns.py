@@ -346,10 +346,11 @@ def notable_activities(prefecture_id: int, filters: Filters, limit: int = 5):
         .limit(limit)).all()
 
 
-def store_defaults() -> int:
+def store_defaults() -> tuple[int, int]:
     """Compute and store what the dashboard and every prefecture's report show when opened (the
     default 年度 and its trend, no filter), so that the first readers after a deploy or a migration
-    do not wait for it; how many stored figures were computed (0 when all were current)."""
+    do not wait for it; how many stored figures, and protected publications, were computed (0 when
+    all were current)."""
     filters = Filters(default_year())
     years = trend_years(filters)
     with precomputed.batch() as computed:
@@ -358,7 +359,7 @@ def store_defaults() -> int:
         for prefecture in PREFECTURES:
             for year in (filters.fiscal_year - 1, filters.fiscal_year, filters.fiscal_year + 1):
                 stored_countries(prefecture, replace(filters, fiscal_year=year))
-    return len(computed)
+    return len(computed), len(_protected_years(years)[1])
 
 
 def _window(first: int, last: int):
@@ -414,10 +415,28 @@ def publish_countries(residence: dict, activity: dict) -> dict:
 
 
 def protected_years(years: list[int]) -> dict[int, protection.ProtectedYear]:
-    """The publication under disclosure control of these 年度 (crm.reports.protection), from the
-    stored figures of all 47 prefectures and of the 年度 around them (their bounds)."""
-    span = list(range(min(years) - 1, max(years) + 2))
-    return protection.protect_years(figures(None, Filters(max(years)), span), years)
+    """The publication under disclosure control of these 年度 (crm.reports.protection): stored where
+    current, else protected from the figures of all 47 prefectures and of the 年度 around them
+    (their bounds), and stored."""
+    return _protected_years(years)[0]
+
+
+def _protected_years(years: list[int]) -> tuple[dict[int, protection.ProtectedYear], list[int]]:
+    """(publications, the 年度 whose publication was computed: not stored, or stale)."""
+    generations = precomputed.publication_generations(years)  # before anything is computed
+    stored, stale = ({}, {}) if generations is None else precomputed.stored_publications(generations, protection.METHOD)
+    result = {year: protection.ProtectedYear.from_plain(publication) for year, publication in stored.items()}
+    if missing := [year for year in years if year not in stored]:
+        span = list(range(min(missing) - 1, max(missing) + 2))
+        # A stale publication still tells its parts whose inputs did not change (e.g. every activity
+        # sum after a consent change).
+        computed = protection.protect_years(figures(None, Filters(max(missing)), span), missing, previous={
+            year: protection.ProtectedYear.from_plain(publication) for year, publication in stale.items()})
+        result.update(computed)
+        if generations is not None:
+            precomputed.store_publications({year: computed[year].plain() for year in missing}, generations,
+                                           protection.METHOD)
+    return result, missing
 
 
 def _protected_report(prefecture_id: int, filters: Filters) -> tuple[dict, dict, dict]:
