@@ -237,6 +237,17 @@ def test_a_flood_of_made_up_accounts_does_not_lock_out_colleagues_at_the_same_ad
     assert sign_in(newcomer, email, environ_base=OFFICE) == 429
 
 
+def test_with_throttling_switched_off_signing_in_still_works(app, client, make_user, monkeypatch):
+    """RATELIMIT_ENABLED = False (Flask-Limiter's switch, as a benchmark sets it) opens no storage:
+    sign-ins must neither fail nor be counted."""
+    from crm.extensions import limiter
+
+    _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    monkeypatch.setattr(limiter, "enabled", False)
+    assert [failed_sign_in(client, email) for _ in range(25)] == [200] * 25
+    assert sign_in(client, email) == 303
+
+
 def test_behind_a_declared_proxy_a_flood_locks_out_only_its_own_address(proxied_app, make_user, address_limit):
     _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
     attacker, newcomer = proxied_app.test_client(), proxied_app.test_client()

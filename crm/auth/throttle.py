@@ -114,12 +114,16 @@ class Attempt:
 
     def wait_seconds(self) -> int:
         """0 when the attempt may go ahead, else the seconds until the first full counter resets."""
+        if not limiter.enabled:  # RATELIMIT_ENABLED = False: the limiter opened no storage
+            return 0
         strategy = limiter.limiter
         resets = [strategy.get_window_stats(item, key).reset_time
                   for item, key in self.counters() if not strategy.test(item, key)]
         return max(1, math.ceil(min(resets) - time.time())) if resets else 0
 
     def count_failure(self) -> None:
+        if not limiter.enabled:
+            return
         for item, key in self.counters():
             limiter.limiter.hit(item, key)
 
