@@ -27,9 +27,9 @@ def failing_app(app, database_url, tmp_path):
     failing.before_request_funcs.setdefault(None, []).insert(0, fail_a_flush)
     yield failing
     with failing.app_context():
+        limiter.reset()  # the counters live in the database: reset them inside the app
         db.session.remove()
         db.engine.dispose()
-    limiter.reset()
 
 
 def _japanese_client(failing_app, make_user):
