@@ -149,6 +149,7 @@ def _register_request_hooks(app: Flask) -> None:
         return {
             "Role": Role,
             "access": access,
+            "may": access.may,
             "fiscal_year": fiscal_year,
             "is_htmx": htmx.is_htmx(),
             "current_user": current_user,

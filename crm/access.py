@@ -26,14 +26,13 @@ from crm.imports.models import ImportJob
 from crm.auth.models import Role, User
 from crm.db import request_int
 from crm.extensions import db, login_manager
+from crm.reference.models import JIS_CODES
 
 log = logging.getLogger("crm.access")
 
 PUBLIC = "public"
 ALL_ROLES = frozenset(Role)
 STAFF = frozenset({Role.ADMIN, Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF})
-# Roles that may see individuals' personal data (never the ministry).
-PERSONAL_DATA_ROLES = STAFF
 
 
 def public(view: Callable) -> Callable:
@@ -56,6 +55,28 @@ def endpoint_roles(endpoint: str):
     """What an endpoint declared: PUBLIC, a set of roles, or None (undeclared: nobody)."""
     view = current_app.view_functions.get(endpoint)
     return getattr(view, "access_roles", None)
+
+
+def may(endpoint: str, user=None) -> bool:
+    """May the user open this endpoint? The declaration `check_endpoint` enforces, asked by templates
+    before they show a link or a form that leads there."""
+    user = user if user is not None else current_user
+    allowed = endpoint_roles(endpoint)
+    if allowed == PUBLIC:
+        return True
+    return allowed is not None and getattr(user, "is_authenticated", False) and user.role in allowed
+
+
+def own_prefecture(user=None) -> int | None:
+    """The prefecture whose office the user works in (prefecture staff), else None."""
+    user = user if user is not None else current_user
+    return user.prefecture_id if getattr(user, "role", None) == Role.PREFECTURE_STAFF else None
+
+
+def own_association(user=None) -> int | None:
+    """The association the user works for (association staff), else None."""
+    user = user if user is not None else current_user
+    return user.association_id if getattr(user, "role", None) == Role.ASSOCIATION_STAFF else None
 
 
 def check_endpoint():
@@ -219,11 +240,6 @@ def load_many(model: type, record_ids, user=None) -> list:
     return records
 
 
-def can_manage_users(user=None) -> bool:
-    user = user if user is not None else current_user
-    return getattr(user, "role", None) == Role.ADMIN
-
-
 def can_edit_reference_data(user=None) -> bool:
     """Organisational reference lists (Japan alumni associations abroad) are edited by administrators."""
     user = user if user is not None else current_user
@@ -324,6 +340,13 @@ def may_edit_placement(placement: Placement, user=None) -> bool:
     return may_place_in(placement.prefecture_id, user)
 
 
+def own_placements(alumnus: Alumnus, user=None) -> list[Placement]:
+    """The placements of a person the user's exports carry: the ones they may change (a re-import
+    writes placements back where they came from)."""
+    user = user if user is not None else current_user._get_current_object()
+    return [placement for placement in alumnus.placements if may_edit_placement(placement, user)]
+
+
 def load_editable_placement(record_id, user=None) -> Placement:
     """A placement the user may change (its own prefecture's for staff), else 403: the placement is
     visible to them as the person's history, so hiding it with a 404 would be a lie."""
@@ -378,16 +401,34 @@ SCOPES.update({
 REPORT_ROLES = (Role.ADMIN, Role.PREFECTURE_STAFF, Role.MINISTRY_REVIEWER)
 
 
-def report_prefecture(prefecture_id, user=None) -> int:
-    """The prefecture whose return report the user may open, or 404: staff only their own."""
+def may_open_report(prefecture_id: int, user=None) -> bool:
+    """May the user open this prefecture's return report? Prefecture staff only their own."""
     user = user if user is not None else current_user
+    if prefecture_id not in JIS_CODES or not may("reports.prefecture_report", user):
+        return False
+    return user.role != Role.PREFECTURE_STAFF or prefecture_id == user.prefecture_id
+
+
+def report_prefecture(prefecture_id, user=None) -> int:
+    """The prefecture whose return report the user may open, or 404."""
     try:
         key = int(prefecture_id)
     except (TypeError, ValueError):
         abort(404)
-    if not 1 <= key <= 47 or (user.role == Role.PREFECTURE_STAFF and key != user.prefecture_id):
+    if not may_open_report(key, user):
         deny("report outside scope", 404, "prefectures", prefecture_id)
     return key
+
+
+def chosen_prefecture(value: str | None, user=None) -> str:
+    """The prefecture (JIS code, as requested) an administrator narrows a national export to, "" for
+    all; 404 for no such prefecture. Everyone else's exports follow their scope, so they choose none."""
+    user = user if user is not None else current_user
+    if not value or not reaches_whole_registry(user):
+        return ""
+    if not (value.isdigit() and int(value) in JIS_CODES):
+        abort(404)
+    return value
 
 
 def sees_full_report(prefecture_id: int, user=None) -> bool:

@@ -201,7 +201,7 @@ RECENT_ACTIVITIES = 10
 
 def _alumnus_activities(alumnus: Alumnus, form=None, status: int = 200):
     # As on the activities page, only prefecture staff log (an activity belongs to their prefecture).
-    if form is None and current_user.role == Role.PREFECTURE_STAFF:
+    if form is None and access.may("ambassadors.log_alumnus_activity"):
         form = _log_form(ActivityForm)
     return htmx.render("ambassadors/activities/alumnus.html", "ambassadors/activities/_alumnus.html", status=status,
                        alumnus=alumnus, activities=operations.activities_of(alumnus, RECENT_ACTIVITIES),

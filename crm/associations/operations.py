@@ -267,6 +267,18 @@ def fee_query(association: Association, fiscal_year: int, unpaid_only: bool = Fa
 FEE_SORTS = {"member": Member.name, "amount": MembershipFee.amount_due, "paid": MembershipFee.paid_on}
 
 
+def fee_reminders(association: Association, fiscal_year: int) -> list[list]:
+    """The 年度's unpaid fees as reminder rows: name, 年度, amount due, consent, then the contact
+    details (email, phone, postal code, address) only of members who agreed to be contacted."""
+    statement = fee_query(association, fiscal_year, unpaid_only=True).order_by(Member.name, MembershipFee.id)
+    rows = []
+    for fee in db.session.scalars(statement):
+        member = fee.member
+        contact = [member.email, member.phone, member.postal_code, member.address] if member.consent_to_contact else [None] * 4
+        rows.append([member.name, fy.label(fiscal_year), fee.amount_due, member.consent_to_contact, *contact])
+    return rows
+
+
 def fee_summary(association: Association, fiscal_year: int) -> FeeSummary:
     fees = fee_query(association, fiscal_year).subquery()
     row = db.session.execute(

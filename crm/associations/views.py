@@ -320,15 +320,8 @@ def export_reminders(association_id: int, fmt: str):
     """Members who have not paid the 年度's fee, with the contact details they agreed to be reached at."""
     association = access.load_editable_association(association_id)
     year = _requested_year()
-    statement = operations.fee_query(association, year, unpaid_only=True).order_by(Member.name, MembershipFee.id)
     headers = [_("Name"), _("Fiscal year"), _("Amount due (yen)"), _("Agrees to be contacted"), _("Email"), _("Phone"), _("Postal code"), _("Address")]
-
-    rows = []
-    for fee in db.session.scalars(statement):
-        member = fee.member
-        # Contact details only of those who agreed to be contacted.
-        contact = [member.email, member.phone, member.postal_code, member.address] if member.consent_to_contact else [None] * 4
-        rows.append([member.name, fy.label(year), fee.amount_due, member.consent_to_contact, *contact])
+    rows = operations.fee_reminders(association, year)
     return download(
         rows, headers, fmt, f"fee-reminders-{association.id}-{year}",
         record_type="membership_fees", record_id=association.id, row_count=len(rows), filter={"fiscal_year": year, "unpaid": True},

@@ -13,7 +13,8 @@ from crm.home import bp
 @bp.get("/")
 @roles(*ALL_ROLES)
 def index():
-    context = {}
+    # Each role starts from its own page of things to do.
+    context = {"welcome": f"home/_{current_user.role.value}.html"}
     if current_user.role == Role.ADMIN:
         context["users_by_role"] = dict(
             db.session.execute(select(User.role, func.count()).where(User.active).group_by(User.role)).all()

@@ -15,10 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from crm import audit
-from crm.access import scoped
+from crm.access import own_placements, scoped
 from crm.alumni import operations as alumni_operations
 from crm.alumni.models import Alumnus, ContactEntry
-from crm.auth.models import Role
 from crm.db import request_int, write_intent
 from crm.extensions import db
 from crm.i18n import is_japanese
@@ -37,22 +36,15 @@ CHUNK = 1 << 16
 ALUMNUS_EXPORT_FIELDS = [column.key for column in TARGETS["alumni"].columns if column.key not in ("full_name", "period")]
 
 
-def _own_placements(alumnus: Alumnus):
-    # Prefecture staff export their own prefecture's placements (a re-import writes placements there);
-    # administrators every placement.
-    if current_user.role == Role.ADMIN:
-        return list(alumnus.placements)
-    return [placement for placement in alumnus.placements if placement.prefecture_id == current_user.prefecture_id]
-
-
 def alumni_records(filters: dict) -> Iterator[dict]:
     """One row per alumnus and placement, from the list's own filtered, scoped query."""
+    user = current_user._get_current_object()
     statement = alumni_operations.alumni_query(filters).order_by(Alumnus.family_name, Alumnus.given_name, Alumnus.id)
     for alumnus in db.session.scalars(statement.execution_options(yield_per=1000)):
         base = {key: getattr(alumnus, key) for key in ALUMNUS_EXPORT_FIELDS if hasattr(Alumnus, key)}
         base["sector"] = alumnus.sector.value if alumnus.sector else None
         base["japanese_level"] = alumnus.japanese_level.value if alumnus.japanese_level else None
-        for placement in _own_placements(alumnus) or [None]:
+        for placement in own_placements(alumnus, user) or [None]:
             row = dict(base)
             if placement is not None:
                 row.update(organisation=placement.organisation, position=placement.position.value.upper(),

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import abort, render_template, request, url_for
-from flask_login import current_user
+from flask import render_template, request, url_for
 
 from crm import TOKYO, access, htmx
 from crm.access import roles
@@ -79,9 +78,7 @@ def export_activities():
     """Alumni activities of one 年度 in the user's scope: verified only (what reports count) or all."""
     year = _year()
     status = "verified" if request.args.get("status", "verified") == "verified" else ""
-    prefecture = request.args.get("prefecture", "") if current_user.role == Role.ADMIN else ""
-    if prefecture and not (prefecture.isdigit() and 1 <= int(prefecture) <= 47):
-        abort(404)
+    prefecture = access.chosen_prefecture(request.args.get("prefecture"))
     filters = {"fy": year, "status": status, "prefecture": prefecture}
     return export_target("activities", filters, endpoint="imports.export_activities",
                          url_args={"fy": year, "status": status or "all", "prefecture": prefecture},

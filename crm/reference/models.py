@@ -8,6 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm.extensions import db
 from crm.i18n import LabelledEnum, is_japanese
 
+# A prefecture's id is its JIS code, Hokkaido 1 to Okinawa 47.
+JIS_CODES = range(1, 48)
+
 
 class Region(LabelledEnum):
     HOKKAIDO = "hokkaido", _l("Hokkaido")
