@@ -1,11 +1,11 @@
 """Merging two alumni moves everything that references the merged record, whichever domain's table
-it is in, and happens only after a confirmation."""
+it is in, and happens only after a confirmation; deleting a person takes every reference with them."""
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from crm.alumni import operations
 from crm.alumni.models import AlumniGroup, Alumnus, alumni_group_members
-from crm.associations.models import ProgramAlumnus
+from crm.associations.models import Member, ProgramAlumnus
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.references import referencing_columns
@@ -77,6 +77,49 @@ def test_every_table_that_references_an_alumnus_moves_to_the_survivor(app, make_
             on_survivor = db.session.scalar(select(func.count()).select_from(column.table).where(column == survivor))
             assert (column.table.name, on_other) == (column.table.name, 0)
             assert on_survivor >= 1, column.table.name
+
+
+# Tables whose rows are people: whatever references one must say what becomes of it when they go.
+PEOPLE = (Alumnus, Member)
+
+
+def _count(column, record_id) -> int:
+    return db.session.scalar(select(func.count()).select_from(column.table).where(column == record_id))
+
+
+def test_every_reference_to_a_person_says_what_happens_when_the_person_is_deleted(app):
+    # The schema carries deletion (and the erasure of a person), as it carries a merge: a new table
+    # that references a person fails here until its foreign key cascades or, if optional, clears.
+    with app.app_context():
+        undecided = [f"{column.table.name}.{column.key}" for person in PEOPLE for column in referencing_columns(person.__table__)
+                     if not any(key.column.table is person.__table__ and (key.ondelete == "CASCADE" or (key.ondelete == "SET NULL" and column.nullable))
+                                for key in column.foreign_keys)]
+    assert undecided == []
+
+
+def test_deleting_an_alumnus_leaves_no_row_that_references_them(app, make_alumnus, row_makers):
+    assert _references(app) == set(row_makers)
+    alumnus, bystander = make_alumnus(TOTTORI), make_alumnus(TOTTORI, family="Smyth")
+    for make_row in row_makers.values():
+        make_row(alumnus)
+        make_row(bystander)
+    with app.app_context():
+        db.session.execute(delete(Alumnus).where(Alumnus.id == alumnus))
+        db.session.commit()
+        for column in referencing_columns(Alumnus.__table__):
+            assert (column.table.name, _count(column, alumnus)) == (column.table.name, 0)
+            assert _count(column, bystander) >= 1, column.table.name
+
+
+def test_deleting_an_association_member_leaves_no_row_that_references_them(app, make_association, make_member, make_fee):
+    member = make_member(make_association(TOTTORI))
+    make_fee(member)
+    with app.app_context():
+        assert [column.table.name for column in referencing_columns(Member.__table__)] == ["membership_fees"], \
+            "a new table references association members: give the member a row in it here"
+        db.session.execute(delete(Member).where(Member.id == member))
+        db.session.commit()
+        assert all(_count(column, member) == 0 for column in referencing_columns(Member.__table__))
 
 
 def test_a_merge_keeps_program_participations_once(app, make_alumnus, make_association, make_program):
