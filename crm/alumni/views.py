@@ -252,7 +252,7 @@ def restore_alumnus(alumnus_id: int):
 
 def _placements(alumnus: Alumnus, form=None, status: int = 200):
     return htmx.render(
-        "alumni/section.html", "alumni/_placements.html", status=status, alumnus=alumnus, name="placements",
+        "alumni/section.html", "alumni/placements/_panel.html", status=status, alumnus=alumnus, name="placements",
         placement_form=form or PlacementForm(formdata=None).fill_choices(),
     )
 
@@ -293,8 +293,8 @@ def _placement_form(placement: Placement, submitted: bool = False):
 
 
 def _placement_row(placement: Placement, editing: bool = False, form=None, status: int = 200):
-    template = "alumni/_placement_form.html" if editing else "alumni/_placement.html"
-    return htmx.render("alumni/placement.html", template, status=status, placement=placement,
+    template = "alumni/placements/_form.html" if editing else "alumni/placements/_row.html"
+    return htmx.render("alumni/placements/show.html", template, status=status, placement=placement,
                        form=form or (_placement_form(placement) if editing else None), editing=editing)
 
 
@@ -345,7 +345,7 @@ def add_contact(alumnus_id: int):
     alumnus = access.load(Alumnus, alumnus_id)
     form = _contact_form(submitted=True)
     if not form.validate_on_submit():
-        response = make_response(render_template("alumni/_contact_form.html", alumnus=alumnus, contact_form=form), 422)
+        response = make_response(render_template("alumni/contacts/_new.html", alumnus=alumnus, contact_form=form), 422)
         # The quick-add form targets the timeline; errors replace the form itself.
         response.headers["HX-Retarget"] = "#contact-form"
         response.headers["HX-Reswap"] = "outerHTML"
@@ -357,7 +357,7 @@ def add_contact(alumnus_id: int):
     if not htmx.is_htmx():
         return htmx.redirect(url_for("alumni.show_alumnus", alumnus_id=alumnus.id))
     # The new entry goes on top of the timeline; a fresh form replaces the filled one (out of band).
-    return render_template("alumni/_contact_added.html", entry=entry, alumnus=alumnus, contact_form=_contact_form())
+    return render_template("alumni/contacts/_added.html", entry=entry, alumnus=alumnus, contact_form=_contact_form())
 
 
 @bp.get("/follow-ups")

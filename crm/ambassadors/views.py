@@ -46,11 +46,11 @@ def _current_form(form_class, record, fields, prefix):
 # Per kind of record: model, form, editable fields, row and form templates, where to go afterwards.
 KINDS = {
     "ambassador": (Ambassador, AmbassadorForm, operations.AMBASSADOR_FIELDS, "ambassadors/_row.html",
-                   "ambassadors/_row_form.html", "ambassadors.list_ambassadors"),
+                   "ambassadors/_form.html", "ambassadors.list_ambassadors"),
     "activity": (Activity, ActivityForm, operations.ACTIVITY_FIELDS, "ambassadors/activities/_row.html",
-                 "ambassadors/activities/_row_form.html", "ambassadors.list_activities"),
+                 "ambassadors/activities/_form.html", "ambassadors.list_activities"),
     "investment": (Investment, InvestmentForm, operations.INVESTMENT_FIELDS, "ambassadors/investment/_row.html",
-                   "ambassadors/investment/_row_form.html", "ambassadors.list_investment"),
+                   "ambassadors/investment/_form.html", "ambassadors.list_investment"),
 }
 
 
@@ -111,14 +111,14 @@ def list_ambassadors():
 def appoint_ambassador():
     form = _appointment_form(submitted=True)
     if not form.validate_on_submit():
-        return _quick_add_errors("ambassadors/_appoint_form.html", form=form)
+        return _quick_add_errors("ambassadors/_new.html", form=form)
     alumnus = access.load(Alumnus, form.alumnus.data)
     try:
         ambassador = operations.appoint(alumnus, current_user.prefecture_id, _values(form))
     except operations.TermOverlap as overlap:
         db.session.rollback()
         form.term_start_on.errors.append(str(overlap))
-        return _quick_add_errors("ambassadors/_appoint_form.html", form=form)
+        return _quick_add_errors("ambassadors/_new.html", form=form)
     db.session.commit()
     flash(_("%(name)s appointed.", name=alumnus.name), "success")
     return htmx.redirect(url_for("ambassadors.list_ambassadors", _anchor=f"ambassador-{ambassador.id}"))
@@ -189,7 +189,7 @@ def list_activities():
 def log_activity():
     form = _log_form(submitted=True)
     if not form.validate_on_submit():
-        return _quick_add_errors("ambassadors/activities/_log_form.html", form=form)
+        return _quick_add_errors("ambassadors/activities/_new.html", form=form)
     alumnus = access.load(Alumnus, form.alumnus.data)
     return _logged(alumnus, form, url_for("ambassadors.list_activities"))
 
@@ -223,7 +223,7 @@ def log_alumnus_activity(alumnus_id: int):
     form = _log_form(ActivityForm, submitted=True)
     if not form.validate_on_submit():
         if htmx.is_htmx():
-            return _quick_add_errors("ambassadors/activities/_log_form.html", form=form, log_url=log_url)
+            return _quick_add_errors("ambassadors/activities/_new.html", form=form, log_url=log_url)
         return _alumnus_activities(alumnus, form, 422)
     done_url = url_for("alumni.show_alumnus", alumnus_id=alumnus.id, _anchor="alumnus-activities")
     return _logged(alumnus, form, done_url, log_url)
@@ -288,7 +288,7 @@ def record_investment():
         form.fiscal_year.errors.append(_("This fiscal year has been entered already; edit that row instead."))
         valid = False
     if not valid:
-        return _quick_add_errors("ambassadors/investment/_new_form.html", form=form)
+        return _quick_add_errors("ambassadors/investment/_new.html", form=form)
     operations.record_investment(current_user.prefecture_id, _values(form))
     db.session.commit()
     flash(_("Investment saved."), "success")

@@ -106,7 +106,7 @@ def show_association(association_id: int):
 @roles(*STAFF)
 def edit_association(association_id: int):
     association = access.load_editable_association(association_id)
-    return htmx.render("associations/edit.html", "associations/_details_form.html", association=association, form=_association_form(association))
+    return htmx.render("associations/edit.html", "associations/_form.html", association=association, form=_association_form(association))
 
 
 @bp.post("/<int:association_id>")
@@ -116,7 +116,7 @@ def update_association(association_id: int):
         lambda: access.load_editable_association(association_id), _association_form, operations.update_association,
         "association",
         ("associations/show.html", "associations/_details.html"),
-        ("associations/edit.html", "associations/_details_form.html"),
+        ("associations/edit.html", "associations/_form.html"),
         lambda association: url_for("associations.show_association", association_id=association.id),
     )
 
