@@ -441,7 +441,7 @@ def _networks(alumnus: Alumnus):
     if not htmx.is_htmx():
         return htmx.redirect(url_for("alumni.show_alumnus", alumnus_id=alumnus.id))
     return render_template(
-        "alumni/_networks.html", alumnus=alumnus, groups=operations.groups_of(alumnus),
+        "alumni/groups/_panel.html", alumnus=alumnus, groups=operations.groups_of(alumnus),
         group_choices=db.session.scalars(access.scoped(AlumniGroup).order_by(AlumniGroup.name)).all(),
     )
 

@@ -203,7 +203,7 @@ def _alumnus_activities(alumnus: Alumnus, form=None, status: int = 200):
     # As on the activities page, only prefecture staff log (an activity belongs to their prefecture).
     if form is None and access.may("ambassadors.log_alumnus_activity"):
         form = _log_form(ActivityForm)
-    return htmx.render("ambassadors/activities/alumnus.html", "ambassadors/activities/_alumnus.html", status=status,
+    return htmx.render("ambassadors/activities/alumnus.html", "ambassadors/activities/_panel.html", status=status,
                        alumnus=alumnus, activities=operations.activities_of(alumnus, RECENT_ACTIVITIES),
                        limit=RECENT_ACTIVITIES, form=form, kind="activity",
                        log_url=url_for("ambassadors.log_alumnus_activity", alumnus_id=alumnus.id))

@@ -384,7 +384,7 @@ def show_program(program_id: int):
 # --- JET alumni involved (links into the alumni registry, within the alumni scope) --------------
 
 def _program_alumni(program: Program, status: int = 200, error: str | None = None):
-    return htmx.render("associations/programs/alumni.html", "associations/programs/_alumni.html", status=status,
+    return htmx.render("associations/programs/alumni.html", "associations/programs/_panel.html", status=status,
                        program=program, association=program.association, linked=operations.linked_alumni(program), error=error)
 
 
