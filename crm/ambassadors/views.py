@@ -167,7 +167,7 @@ def _logged(alumnus: Alumnus, form, done_url: str, log_url: str | None = None):
         flash(_("Activity logged."), "success")
         return htmx.redirect(done_url)
     # The new row goes on top of the list; a fresh form replaces the filled one (out of band).
-    return render_template("ambassadors/activities/_logged.html", record=activity, form=_log_form(type(form)),
+    return render_template("ambassadors/activities/_added.html", record=activity, form=_log_form(type(form)),
                            log_url=log_url, kind="activity")
 
 
