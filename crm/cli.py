@@ -91,7 +91,7 @@ def import_alumni_command(path, prefecture, fmt, encoding, position, start_year,
 
     from crm.imports import operations
     from crm.imports.models import JobState
-    from crm.imports.problems import problem_message
+    from crm.formats.problems import problem_message
     from crm.imports.targets import TARGETS
 
     # A one-shot process that builds and drops ~10 objects a cell: leave the start-up objects out of

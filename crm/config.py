@@ -62,7 +62,7 @@ class Defaults:
     IMPORT_BATCH_ROWS = 5000
     # IMPORT_MAX_CELL_CHARS, IMPORT_MAX_ROW_CHARS, IMPORT_MAX_UNPACKED_BYTES, IMPORT_MAX_SHARED_TEXT_BYTES
     # and IMPORT_MAX_PACKING_RATIO bound the memory an upload is read in; their defaults are
-    # crm.imports.limits.ReadLimits (readers use them outside the app too).
+    # crm.formats.limits.ReadLimits (readers use them outside the app too).
     # Uploads, checked rows and progress files of import jobs; every process that runs jobs (web,
     # CLI) must share it. Default: instance/imports.
     IMPORT_FOLDER = None

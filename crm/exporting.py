@@ -22,7 +22,7 @@ from flask import Response, render_template, request, stream_with_context
 from crm import audit
 from crm.imports import exports
 from crm.imports.targets import TARGETS
-from crm.imports.writers import iter_csv, xlsx_chunks
+from crm.formats.writers import iter_csv, xlsx_chunks
 
 FORMATS = ("csv", "xlsx")
 TABLE_FORMATS = ("csv", "csv-cp932", "xlsx")

@@ -23,7 +23,7 @@ from crm.db import request_int, write_intent
 from crm.extensions import db
 from crm.i18n import is_japanese
 from crm.imports.targets import TARGETS, VCARD_EXTENSIONS, Target
-from crm.imports.writers import cp932_unrepresentable, iter_csv, iter_vcards, xlsx_chunks
+from crm.formats.writers import cp932_unrepresentable, iter_csv, iter_vcards, xlsx_chunks
 
 EXPORT_FORMATS = {
     # format: (file extension, Content-Type header)

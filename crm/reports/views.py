@@ -15,7 +15,7 @@ from crm.access import REPORT_ROLES, roles
 from crm.alumni.models import Position
 from crm.ambassadors.models import ActivityKind
 from crm.extensions import db
-from crm.imports.writers import iter_csv, write_xlsx
+from crm.formats.writers import iter_csv, write_xlsx
 from crm.reference import fiscal_year
 from crm.reference.countries import country_choices, country_name
 from crm.reference.models import Prefecture
