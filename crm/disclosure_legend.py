@@ -1,10 +1,10 @@
 """What the markers of hidden figures mean, in the reader's language: one legend for every page and
-download under disclosure control (crm.reports.disclosure renders the markers themselves)."""
+download under disclosure control (crm.disclosure renders the markers themselves)."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from crm.reports.disclosure import SUPPRESSED_LABEL, THRESHOLD, WITHHELD_LABEL
+from crm.disclosure import SUPPRESSED_LABEL, THRESHOLD, WITHHELD_LABEL
 
 
 def legend() -> list[str]:

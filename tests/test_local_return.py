@@ -13,7 +13,7 @@ from sqlalchemy import event
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.reports import returns
-from crm.reports.disclosure import Suppressed
+from crm.disclosure import Suppressed
 from tests.conftest import HYOGO, TOTTORI, fragment
 
 

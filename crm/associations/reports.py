@@ -1,5 +1,5 @@
 """Figures about associations: one association's annual report (its own staff) and the national
-aggregates the ministry sees (no names, counts of people under 10 suppressed by crm.reports.disclosure).
+aggregates the ministry sees (no names, counts of people under 10 suppressed by crm.disclosure).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from crm.associations.operations import TOKYO, FeeSummary, fee_summary, fiscal_y
 from crm.extensions import db
 from crm.reference.fiscal_year import fiscal_year_of
 from crm.reference.models import Prefecture
-from crm.reports.disclosure import THRESHOLD, derived, suppress_series, suppress_table
+from crm.disclosure import THRESHOLD, derived, suppress_series, suppress_table
 
 TREND_YEARS = 5
 

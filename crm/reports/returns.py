@@ -6,7 +6,7 @@ year). Reports and the dashboard read the figures through crm.reports.precompute
 `stored_countries`), which computes only the (prefecture, 年度) whose data changed since, and of
 those only the part that changed: the cohort part (tracked, reachable, ambassadors) or the activity
 part (engaged, activities and their sums, investment). `publish` then applies statistical
-disclosure control (crm.reports.disclosure) for everyone who is not entitled to the full figures —
+disclosure control (crm.disclosure) for everyone who is not entitled to the full figures —
 the ministry, and staff looking at national figures.
 
 Definitions (README, "Local return report"):
@@ -34,7 +34,7 @@ from crm.reference import fiscal_year
 from crm.reference.countries import is_country
 from crm.reports import precomputed, protection
 from crm.reports.models import MEMBERSHIP
-from crm.reports.disclosure import (
+from crm.disclosure import (
     THRESHOLD, FilterNotOffered, GroupTooSmall, Suppressed, derived,
 )
 

@@ -1,7 +1,7 @@
 """The return report of one prefecture and the national dashboard with its tile map; CSV/XLSX export.
 
 Who sees what is decided in crm.access (`report_prefecture`, `sees_full_report`); every figure shown
-to anyone else has passed crm.reports.disclosure.
+to anyone else has passed crm.disclosure.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from crm.reference.countries import country_choices, country_name
 from crm.reference.models import Prefecture
 from crm.reports import bp, charts, returns
 from crm.disclosure_legend import legend
-from crm.reports.disclosure import THRESHOLD, DisclosureError, FilterNotOffered, sort_key
+from crm.disclosure import THRESHOLD, DisclosureError, FilterNotOffered, sort_key
 
 INDICATOR_LABELS = {
     "tracked": _l("Alumni tracked"),
