@@ -33,7 +33,7 @@ from crm.alumni.models import Alumnus
 from crm.associations.operations import TOKYO, AssociationError
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
-from crm.disclosure_legend import legend as marker_legend
+from crm.disclosure import legend as marker_legend
 from crm.editing import STALE_MESSAGE, save_edit
 from crm.exporting import download
 from crm.extensions import db

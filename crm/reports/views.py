@@ -14,14 +14,13 @@ from crm import access, audit, htmx
 from crm.access import REPORT_ROLES, roles
 from crm.alumni.models import Position
 from crm.ambassadors.models import ActivityKind
+from crm.disclosure import THRESHOLD, DisclosureError, FilterNotOffered, legend, sort_key
 from crm.extensions import db
 from crm.formats.writers import iter_csv, write_xlsx
 from crm.reference import fiscal_year
 from crm.reference.countries import country_choices, country_name
 from crm.reference.models import Prefecture
 from crm.reports import bp, charts, returns
-from crm.disclosure_legend import legend
-from crm.disclosure import THRESHOLD, DisclosureError, FilterNotOffered, sort_key
 
 INDICATOR_LABELS = {
     "tracked": _l("Alumni tracked"),
