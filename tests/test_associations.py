@@ -2,7 +2,6 @@
 and the scope that keeps one association's people away from another's staff."""
 import io
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import icalendar
 import openpyxl
@@ -12,10 +11,9 @@ from sqlalchemy import event, func, select
 from crm.associations.models import Association, AssociationKind, Member, MembershipFee, Program, ProgramStatus
 from crm.audit import AuditEntry
 from crm.auth.models import Role
+from crm.clock import TOKYO, today as today_in_japan
 from crm.extensions import db
 from tests.conftest import HYOGO, TOTTORI, fragment
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @pytest.fixture
@@ -429,7 +427,7 @@ def test_month_calendar_page_fragment_and_navigation(two_associations, staff_of,
 
 def test_ical_feed_parses_and_holds_times_in_tokyo(app, two_associations, staff_of, make_program):
     mine, _ = two_associations
-    today = datetime.now(TOKYO).date()
+    today = today_in_japan()
     make_program(mine, title="国際交流フェスタ", day=today, venue="とりぎん文化会館")
     client = staff_of(mine)
     html = client.submit(f"/associations/{mine}/feed", htmx=True).get_data(as_text=True)

@@ -5,7 +5,7 @@ contact entry comes from the signed-in account (operations), and `version` is on
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,7 +13,7 @@ from wtforms import BooleanField, EmailField, HiddenField, StringField, TextArea
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from crm.forms import DateField, IntegerField, SelectField
-from crm import TOKYO
+from crm import clock
 from crm.alumni.names import has_kana_letters, normalise_kana
 from crm.alumni.models import FIRST_JET_YEAR, Channel, Direction, JapaneseLevel, Platform, Position, Sector
 from crm.auth.forms import choices
@@ -61,7 +61,7 @@ def at_most_days_ahead(days: int):
     """A date no later than `days` after today in Japan (0: not in the future): a typing slip such as
     2999 for 2019 is refused instead of counting in a far 年度."""
     def check(_form, field):
-        latest = datetime.now(TOKYO).date() + timedelta(days=days)
+        latest = clock.today() + timedelta(days=days)
         if field.data and field.data > latest:
             raise ValidationError(_l("The date cannot be in the future.") if days == 0
                                   else _l("The date cannot be later than %(date)s.", date=latest.isoformat()))

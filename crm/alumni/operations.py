@@ -10,10 +10,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import exists, false, func, inspect, literal_column, or_, select, table, text, update
+from sqlalchemy import exists, false, func, inspect, literal_column, or_, select, table, text
 from sqlalchemy.orm import selectinload, with_expression
 
-from crm import TOKYO, audit, references
+from crm import audit, clock, references
 from crm.access import reaches_whole_registry, scope_clause, scoped, scoped_rows
 from crm.alumni import names
 from crm.alumni.models import (
@@ -198,7 +198,7 @@ def ambassador_ids(current: bool, on: date | None = None):
     `on` (default today in Japan), or with any term at all."""
     statement = select(Ambassador.alumnus_id).where(scope_clause(Ambassador))
     if current:
-        on = on or datetime.now(TOKYO).date()
+        on = on or clock.today()
         statement = statement.where(Ambassador.term_start_on <= on,
                                     or_(Ambassador.term_end_on.is_(None), Ambassador.term_end_on >= on))
     return statement

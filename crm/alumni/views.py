@@ -3,14 +3,13 @@ contact timeline, follow-ups, merge, alumni networks and Japan alumni associatio
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm import TOKYO, access, audit, htmx
+from crm import access, audit, clock, htmx
 from crm.access import ALUMNI_ROLES, STAFF, roles
 from crm.alumni import bp, operations
 from crm.associations import operations as association_operations
@@ -363,7 +362,7 @@ def add_contact(alumnus_id: int):
 @bp.get("/follow-ups")
 @roles(*ALUMNI_ROLES)
 def my_follow_ups():
-    today = datetime.now(TOKYO).date()
+    today = clock.today()
     return render_template("alumni/follow_ups.html", entries=operations.follow_ups(current_user, today))
 
 

@@ -5,13 +5,12 @@ form, POST …/<id> saves (422 with errors, 409 with the current values when sta
 """
 from __future__ import annotations
 
-from datetime import datetime
 
 from flask import flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from crm import TOKYO, access, htmx
+from crm import access, clock, htmx
 from crm.access import roles
 from crm.alumni.models import Alumnus
 from crm.ambassadors import bp, operations
@@ -25,10 +24,6 @@ from crm.listing import paginate
 # Records are the prefecture's own: its staff keep them, administrators may correct them.
 EDITORS = (Role.ADMIN, Role.PREFECTURE_STAFF)
 ACTIVITY_FILTERS = ("status", "kind", "year", "alumnus")
-
-
-def _today():
-    return datetime.now(TOKYO).date()
 
 
 def _values(form) -> dict:
@@ -59,7 +54,7 @@ def _row(kind: str, record, editing: bool = False, form=None, status: int = 200)
     if editing and form is None:
         form = _current_form(form_class, record, fields, f"{kind}-{record.id}")
     return htmx.render("ambassadors/record.html", form_template if editing else row_template, status=status,
-                       record=record, form=form, editing=editing, kind=kind, today=_today())
+                       record=record, form=form, editing=editing, kind=kind, today=clock.today())
 
 
 def _update(kind: str, record_id: int, validate_extra=None):
@@ -102,8 +97,8 @@ def _appointment_form(submitted: bool = False):
 @bp.get("")
 @roles(*EDITORS)
 def list_ambassadors():
-    current, past = operations.ambassadors(_today())
-    return render_template("ambassadors/index.html", current=current, past=past, form=_appointment_form(), today=_today())
+    current, past = operations.ambassadors(clock.today())
+    return render_template("ambassadors/index.html", current=current, past=past, form=_appointment_form(), today=clock.today())
 
 
 @bp.post("")

@@ -9,13 +9,13 @@ import calendar
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from flask_babel import format_date, gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from crm import clock
 from crm.access import creatable_prefectures, reaches_alumni, scoped
 from crm.alumni.models import Alumnus
 from crm.associations.models import (
@@ -41,7 +41,6 @@ from crm.associations.models import (
 from crm.extensions import db
 from crm.reference import fiscal_year as fy
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 class AssociationError(Exception):
@@ -240,7 +239,7 @@ def pay_fee(fee: MembershipFee, paid_on: date, method: PaymentMethod | str, rece
     ensure_unpaid(fee)
     if paid_on is None:
         raise AssociationError(_("Enter the date of payment."))
-    if paid_on > datetime.now(TOKYO).date():
+    if paid_on > clock.today():
         raise AssociationError(_("The payment date cannot be in the future."))
     try:
         fee.method = PaymentMethod(method)
@@ -288,7 +287,7 @@ def fee_years(association: Association) -> list[int]:
             .where(Member.association_id == association.id).distinct()
         )
     )
-    years.add(fy.fiscal_year_of(datetime.now(TOKYO).date()))
+    years.add(fy.current())
     return sorted(years, reverse=True)
 
 
@@ -303,7 +302,7 @@ PROGRAM_SORTS = {"starts": Program.starts_at, "title": Program.title_ja, "kind":
 
 def tokyo_time(value: datetime) -> datetime:
     """A naive wall-clock time from a form is Japan time; an aware one is converted to it."""
-    return value.replace(tzinfo=TOKYO) if value.tzinfo is None else value.astimezone(TOKYO)
+    return value.replace(tzinfo=clock.TOKYO) if value.tzinfo is None else value.astimezone(clock.TOKYO)
 
 
 def program_query(association: Association, status: str = "", kind: str = "") -> Select:
@@ -437,8 +436,8 @@ def programs_of(alumnus: Alumnus) -> list[Program]:
 
 def programs_between(association: Association, first: date, last: date) -> list[Program]:
     """Programs overlapping the Japanese calendar days first..last."""
-    start = datetime.combine(first, time.min, TOKYO)
-    end = datetime.combine(last + timedelta(days=1), time.min, TOKYO)
+    start = clock.start_of(first)
+    end = clock.start_of(last + timedelta(days=1))
     return list(
         db.session.scalars(
             scoped(Program).where(Program.association_id == association.id, Program.starts_at < end, Program.ends_at >= start)
@@ -486,7 +485,7 @@ def month_calendar(association: Association, year: int, month: int) -> MonthCale
     programs = programs_between(association, weeks[0][0], weeks[-1][-1])
     by_day: dict[date, list[Program]] = {}
     for program in programs:
-        day, last = program.starts_at.astimezone(TOKYO).date(), program.ends_at.astimezone(TOKYO).date()
+        day, last = program.starts_at.astimezone(clock.TOKYO).date(), program.ends_at.astimezone(clock.TOKYO).date()
         while day <= last:
             by_day.setdefault(day, []).append(program)
             day += timedelta(days=1)
@@ -496,4 +495,4 @@ def month_calendar(association: Association, year: int, month: int) -> MonthCale
 def fiscal_year_range(fiscal_year: int) -> tuple[datetime, datetime]:
     """The 年度 as an aware [start, end) interval in Japan time."""
     first, last = fy.bounds(fiscal_year)
-    return datetime.combine(first, time.min, TOKYO), datetime.combine(last + timedelta(days=1), time.min, TOKYO)
+    return clock.start_of(first), clock.start_of(last + timedelta(days=1))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from crm import clock
 from crm.associations.models import (
     GOVERNMENT,
     SELF_RAISED,
@@ -21,7 +22,7 @@ from crm.associations.models import (
     ProgramKind,
     ProgramStatus,
 )
-from crm.associations.operations import TOKYO, FeeSummary, fee_summary, fiscal_year_range
+from crm.associations.operations import FeeSummary, fee_summary, fiscal_year_range
 from crm.extensions import db
 from crm.reference.fiscal_year import fiscal_year_of
 from crm.reference.models import Prefecture
@@ -176,7 +177,7 @@ def national_overview(fiscal_year: int) -> NationalOverview:
 
     years = sorted(
         {
-            fiscal_year_of(moment.astimezone(TOKYO).date())
+            fiscal_year_of(moment.astimezone(clock.TOKYO).date())
             for moment in db.session.scalars(select(Program.starts_at).where(Program.status != ProgramStatus.CANCELLED))
         }
     )

@@ -5,7 +5,6 @@ a record outside the user's scope answers 404, the same as one that does not exi
 """
 from __future__ import annotations
 
-from datetime import datetime
 
 from flask import abort, flash, make_response, render_template, request, url_for
 from babel.dates import format_skeleton
@@ -14,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm import access, audit, htmx
+from crm import access, audit, clock, htmx
 from crm.access import STAFF, public, roles
 from crm.associations import bp, calendar_feed as feed, operations, reports
 from crm.associations.forms import AssessFeesForm, AssociationForm, FeePaymentForm, MemberForm, NewAssociationForm, ProgramForm
@@ -30,7 +29,7 @@ from crm.associations.models import (
     ProgramStatus,
 )
 from crm.alumni.models import Alumnus
-from crm.associations.operations import TOKYO, AssociationError
+from crm.associations.operations import AssociationError
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
 from crm.disclosure import legend as marker_legend
@@ -41,14 +40,6 @@ from crm.listing import paginate
 from crm.reference import fiscal_year as fy
 
 REGISTRY_READERS = (Role.ADMIN, Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF, Role.MINISTRY_REVIEWER)
-
-
-def _today():
-    return datetime.now(TOKYO).date()
-
-
-def _requested_year() -> int:
-    return fy.from_request(request.args.get("fy"), fy.fiscal_year_of(_today()))
 
 
 # --- Registry ------------------------------------------------------------------------------------
@@ -95,7 +86,7 @@ def show_association(association_id: int):
     association = access.load(Association, association_id)
     context = {"association": association, "feed_url": None}
     if access.works_in_associations():
-        context["fees"] = operations.fee_summary(association, fy.fiscal_year_of(_today()))
+        context["fees"] = operations.fee_summary(association, fy.current())
         context["members"] = db.session.scalar(
             select(func.count()).select_from(operations.member_query(association, status=MemberStatus.ACTIVE.value).subquery())
         )
@@ -252,13 +243,13 @@ def export_members(association_id: int, fmt: str):
 @roles(*STAFF)
 def list_fees(association_id: int):
     association = access.load_editable_association(association_id)
-    year, unpaid = _requested_year(), request.args.get("unpaid") == "1"
+    year, unpaid = fy.requested(), request.args.get("unpaid") == "1"
     page = paginate(operations.fee_query(association, year, unpaid), operations.FEE_SORTS, "member", MembershipFee.id)
     return htmx.render(
         "associations/fees/index.html", "associations/fees/_rows.html",
         association=association, page=page, year=year, unpaid=unpaid, years=operations.fee_years(association),
         summary=operations.fee_summary(association, year), assess_form=AssessFeesForm(formdata=None, fiscal_year=year),
-        payment_form=FeePaymentForm(formdata=None, paid_on=_today()),
+        payment_form=FeePaymentForm(formdata=None, paid_on=clock.today()),
     )
 
 
@@ -310,7 +301,7 @@ def pay_fee(fee_id: int):
         return htmx.redirect(url_for("associations.list_fees", association_id=fee.member.association_id, fy=fee.fiscal_year))
     # htmx: the row, and the 年度's summary out of band (collected, paid members and rate changed).
     return htmx.render("associations/fees/show.html", "associations/fees/_paid.html", status=status,
-                       payment_form=FeePaymentForm(formdata=None, paid_on=_today()),
+                       payment_form=FeePaymentForm(formdata=None, paid_on=clock.today()),
                        summary=operations.fee_summary(context["association"], fee.fiscal_year), **context)
 
 
@@ -319,7 +310,7 @@ def pay_fee(fee_id: int):
 def export_reminders(association_id: int, fmt: str):
     """Members who have not paid the 年度's fee, with the contact details they agreed to be reached at."""
     association = access.load_editable_association(association_id)
-    year = _requested_year()
+    year = fy.requested()
     statement = operations.fee_query(association, year, unpaid_only=True).order_by(Member.name, MembershipFee.id)
     headers = [_("Name"), _("Fiscal year"), _("Amount due (yen)"), _("Agrees to be contacted"), _("Email"), _("Phone"), _("Postal code"), _("Address")]
 
@@ -434,7 +425,7 @@ def _program_form(program: Program) -> ProgramForm:
     data = {key: getattr(program, key) for key in operations.PROGRAM_FIELDS}
     data.update(
         kind=program.kind.value, status=program.status.value, version=program.version,
-        starts_at=program.starts_at.astimezone(TOKYO).replace(tzinfo=None), ends_at=program.ends_at.astimezone(TOKYO).replace(tzinfo=None),
+        starts_at=program.starts_at.astimezone(clock.TOKYO).replace(tzinfo=None), ends_at=program.ends_at.astimezone(clock.TOKYO).replace(tzinfo=None),
         funding_lines=[{"source": line.source.value, "grantor": line.grantor, "amount": line.amount} for line in program.funding_lines],
         partners=[{"kind": partner.kind.value, "name": partner.name} for partner in program.partners],
     )
@@ -470,7 +461,7 @@ def edit_program(program_id: int):
 @roles(*STAFF)
 def calendar(association_id: int):
     association = access.load_editable_association(association_id)
-    year, month = operations.parse_month(request.args.get("month"), _today())
+    year, month = operations.parse_month(request.args.get("month"), clock.today())
     month_calendar = operations.month_calendar(association, year, month)
     # "September 2025" / "2025年9月": the locale's own way of naming a month.
     month_label = format_skeleton("yMMMM", month_calendar.first, locale=get_locale())
@@ -485,7 +476,7 @@ def calendar(association_id: int):
 @roles(*STAFF)
 def annual_report(association_id: int):
     association = access.load_editable_association(association_id)
-    report = reports.annual_report(association, _requested_year())
+    report = reports.annual_report(association, fy.requested())
     return htmx.render("associations/report.html", "associations/_report.html", association=association, report=report)
 
 
@@ -493,7 +484,7 @@ def annual_report(association_id: int):
 @roles(*STAFF)
 def export_report(association_id: int, fmt: str):
     association = access.load_editable_association(association_id)
-    year = _requested_year()
+    year = fy.requested()
     report = reports.annual_report(association, year)
     labels = {"programs": _("Programs held"), "funding": _("Funding mix"), "trend": _("Self-raised share by fiscal year"),
               "fees": _("Annual fees"), "collection_rate": _("Members / paid / due / collected")}
@@ -509,7 +500,7 @@ def export_report(association_id: int, fmt: str):
 @roles(Role.ADMIN, Role.MINISTRY_REVIEWER)
 def national_overview():
     """Aggregates over every association for the ministry: no names, small counts of people hidden."""
-    overview = reports.national_overview(_requested_year())
+    overview = reports.national_overview(fy.requested())
     return render_template(
         "associations/overview.html", overview=overview, reports=reports, kinds=list(AssociationKind), sources=list(FundingSource),
         marker_legend=marker_legend(),

@@ -7,12 +7,12 @@ Scope is checked before anything is read or stored: the association through
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from flask import abort, render_template, request, url_for
 from flask_login import current_user
 
-from crm import TOKYO, access, htmx
+from crm import access, htmx
 from crm.access import roles
 from crm.auth.models import Role
 from crm.exporting import export_target
@@ -25,10 +25,6 @@ from crm.reference import fiscal_year as fy
 MEMBER_IMPORT_ROLES = (Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
 ASSOCIATION_EXPORT_ROLES = tuple(access.STAFF)
 ACTIVITY_EXPORT_ROLES = (Role.ADMIN, Role.PREFECTURE_STAFF)
-
-
-def _year() -> int:
-    return fy.from_request(request.args.get("fy"), fy.fiscal_year_of(datetime.now(TOKYO).date()))
 
 
 @bp.route("/associations/<int:association_id>/members", methods=["GET", "POST"])
@@ -68,7 +64,7 @@ def export_members(association_id: int):
 def export_programs(association_id: int):
     """An association's programs of one 年度, one row per funding line."""
     association = access.load_editable_association(association_id)
-    year = _year()
+    year = fy.requested()
     return export_target("programs", {"association": association.id, "fy": year}, endpoint="imports.export_programs",
                          url_args={"association_id": association.id, "fy": year}, filename=f"programs-{association.id}-FY{year}")
 
@@ -77,7 +73,7 @@ def export_programs(association_id: int):
 @roles(*ACTIVITY_EXPORT_ROLES)
 def export_activities():
     """Alumni activities of one 年度 in the user's scope: verified only (what reports count) or all."""
-    year = _year()
+    year = fy.requested()
     status = "verified" if request.args.get("status", "verified") == "verified" else ""
     prefecture = request.args.get("prefecture", "") if current_user.role == Role.ADMIN else ""
     if prefecture and not (prefecture.isdigit() and 1 <= int(prefecture) <= 47):

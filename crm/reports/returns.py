@@ -22,13 +22,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
 
 from sqlalchemy import and_, case, exists, extract, func, or_, select, union_all
 
 from crm.alumni.models import Alumnus, ContactEntry, Placement, Position
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
-from crm import TOKYO
 from crm.extensions import db
 from crm.reference import fiscal_year
 from crm.reference.countries import is_country
@@ -124,7 +122,7 @@ class YearFigures:
 
 def current_year() -> int:
     """The 年度 of today in Japan."""
-    return fiscal_year.fiscal_year_of(datetime.now(TOKYO).date())
+    return fiscal_year.current()
 
 
 def default_year() -> int:
