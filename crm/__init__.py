@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from flask import Flask, request, url_for
+from flask import Flask, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -151,15 +150,3 @@ def _register_request_hooks(app: Flask) -> None:
             "current_locale": str(get_locale()),
             "today": clock.today(),
         }
-
-
-def is_safe_local_url(target: str | None) -> bool:
-    """A redirect target inside this site (never `//evil.example` or `https://…`)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
-
-
-def safe_next(target: str | None, default_endpoint: str = "home.index") -> str:
-    return target if is_safe_local_url(target) else url_for(default_endpoint)
