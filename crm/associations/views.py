@@ -6,7 +6,7 @@ a record outside the user's scope answers 404, the same as one that does not exi
 from __future__ import annotations
 
 
-from flask import abort, flash, make_response, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from babel.dates import format_skeleton
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
@@ -34,7 +34,7 @@ from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
 from crm.disclosure import legend as marker_legend
 from crm.editing import STALE_MESSAGE, save_edit
-from crm.exporting import download
+from crm.exporting import download, streamed
 from crm.extensions import db
 from crm.listing import paginate
 from crm.reference import fiscal_year as fy
@@ -153,10 +153,7 @@ def calendar_feed(token: str):
     association = operations.association_for_feed(token)
     if association is None:
         abort(404)
-    response = make_response(feed.ical(association))
-    response.mimetype = "text/calendar"
-    response.headers["Content-Disposition"] = f'inline; filename="association-{association.id}.ics"'
-    return response
+    return streamed([feed.ical(association)], "ical", f"association-{association.id}", attachment=False)
 
 
 # --- Members -------------------------------------------------------------------------------------
@@ -226,15 +223,6 @@ def update_member(member_id: int):
         ("associations/members/edit.html", "associations/members/_form.html"),
         lambda member: url_for("associations.list_members", association_id=member.association_id),
     )
-
-
-@bp.get("/<int:association_id>/members/export.<any(csv, xlsx):fmt>")
-@roles(*STAFF)
-def export_members(association_id: int, fmt: str):
-    """The membership list for the treasurer, through the export machinery (crm.imports.transfer_views)."""
-    from crm.imports.transfer_views import members_export
-
-    return members_export(association_id, fmt)
 
 
 # --- Annual fees ---------------------------------------------------------------------------------

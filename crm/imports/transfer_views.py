@@ -15,9 +15,9 @@ from flask_login import current_user
 from crm import access, htmx
 from crm.access import roles
 from crm.auth.models import Role
-from crm.exporting import export_target
 from crm.extensions import db
 from crm.imports import bp
+from crm.imports.exports import export_target
 from crm.imports.forms import MemberUploadForm
 from crm.imports.views import accept_upload
 from crm.reference import fiscal_year as fy
@@ -44,19 +44,15 @@ def upload_members(association_id: int):
     return render_template("imports/members_upload.html", form=form, association=association), status
 
 
-def members_export(association_id: int, fmt: str | None = None):
-    association = access.load_editable_association(association_id)
-    search, status = request.args.get("q", ""), request.args.get("status", "")
-    return export_target("members", {"association": association.id, "q": search, "status": status}, fmt=fmt,
-                         endpoint="imports.export_members", url_args={"association_id": association.id, "q": search, "status": status},
-                         filename=f"members-{association.id}-{date.today().isoformat()}")
-
-
 @bp.get("/associations/<int:association_id>/members/export")
 @roles(*ASSOCIATION_EXPORT_ROLES)
 def export_members(association_id: int):
     """The treasurer's membership list: CSV (UTF-8 with BOM or CP932) or XLSX."""
-    return members_export(association_id)
+    association = access.load_editable_association(association_id)
+    search, status = request.args.get("q", ""), request.args.get("status", "")
+    return export_target("members", {"association": association.id, "q": search, "status": status},
+                         endpoint="imports.export_members", url_args={"association_id": association.id, "q": search, "status": status},
+                         filename=f"members-{association.id}-{date.today().isoformat()}")
 
 
 @bp.get("/associations/<int:association_id>/programs/export")

@@ -8,7 +8,6 @@ from crm import access, htmx
 from crm.access import roles
 from crm.alumni.models import Position
 from crm.alumni.views import ALUMNI_ROLES, FILTER_KEYS
-from crm.exporting import export_target
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.imports import bp, exports, operations
@@ -166,5 +165,5 @@ def export(target: str):
         abort(404)
     filters = {key: request.args.get(key, "") for key in FILTER_KEYS} if target == "alumni" else \
         {"alumnus": request.args.get("alumnus", "")}
-    return export_target(target, filters, endpoint="imports.export", url_args={"target": target, **filters},
+    return exports.export_target(target, filters, endpoint="imports.export", url_args={"target": target, **filters},
                          formats=exports.FORMATS_OF[target])
