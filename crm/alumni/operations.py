@@ -13,14 +13,13 @@ from datetime import date, datetime
 from sqlalchemy import exists, false, func, inspect, literal_column, or_, select, table, text
 from sqlalchemy.orm import selectinload, with_expression
 
-from crm import audit, clock, references
-from crm.access import reaches_whole_registry, scope_clause, scoped, scoped_rows
+from crm import audit, clock, references, signals
+from crm.access import reaches_whole_registry, scoped, scoped_rows
 from crm.alumni import names
 from crm.alumni.models import (
     ALUMNI_NAMES_TABLE, ALUMNI_SEARCH_TABLE, NAME_WORDS, AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement,
     SEARCH_TABLES, Position, SearchBacklog, Sector, Tag, alumni_group_members, alumni_tags, placement_summary,
 )
-from crm.ambassadors.models import Ambassador
 from crm.db import LARGEST_INTEGER, request_int, utcnow, writing
 from crm.extensions import db
 from crm.i18n import is_japanese
@@ -193,15 +192,9 @@ def _either_case_glob(word: str) -> str:
 
 
 def ambassador_ids(current: bool, on: date | None = None):
-    """Ids of alumni appointed ambassador by a prefecture the user works for (the ambassadors scope,
-    so a shared alumnus is never shown as another prefecture's ambassador): with a term running on
-    `on` (default today in Japan), or with any term at all."""
-    statement = select(Ambassador.alumnus_id).where(scope_clause(Ambassador))
-    if current:
-        on = on or clock.today()
-        statement = statement.where(Ambassador.term_start_on <= on,
-                                    or_(Ambassador.term_end_on.is_(None), Ambassador.term_end_on >= on))
-    return statement
+    """Ids of alumni appointed ambassador by a prefecture the user works for, asked of the
+    ambassadors domain: with a term running on `on` (default today in Japan), or with any term."""
+    return signals.answer(signals.ambassador_ids, current=current, on=on or clock.today())
 
 
 def _country_share(condition):

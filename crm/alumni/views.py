@@ -9,10 +9,9 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm import access, audit, clock, htmx
+from crm import access, audit, clock, htmx, signals
 from crm.access import ALUMNI_ROLES, STAFF, roles
 from crm.alumni import bp, operations
-from crm.associations import operations as association_operations
 from crm.alumni.forms import (
     AlumniGroupForm, AlumnusCreateForm, ConsentForm, ContactDetailsForm, ContactEntryForm, JapanAlumniAssociationForm,
     PlacementForm, ProfileForm,
@@ -171,7 +170,7 @@ def _detail_context(alumnus: Alumnus) -> dict:
         "group_choices": db.session.scalars(access.scoped(AlumniGroup).order_by(AlumniGroup.name)).all(),
         "placement_form": PlacementForm(formdata=None).fill_choices(),
         # Exchange-association programs the alumnus took part in, among the programs the user reaches.
-        "programs": association_operations.programs_of(alumnus),
+        "programs": signals.answer(signals.programs_of_alumnus, alumnus),
     }
 
 

@@ -15,7 +15,7 @@ from flask_babel import format_date, gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from crm import clock
+from crm import clock, signals
 from crm.access import creatable_prefectures, reaches_alumni, scoped
 from crm.alumni.models import Alumnus
 from crm.associations.models import (
@@ -428,6 +428,7 @@ def unlink_alumnus(program: Program, alumnus: Alumnus) -> None:
         db.session.flush()
 
 
+@signals.programs_of_alumnus.connect
 def programs_of(alumnus: Alumnus) -> list[Program]:
     """The programs an alumnus took part in that the user reaches (newest first)."""
     linked = select(ProgramAlumnus.program_id).where(ProgramAlumnus.alumnus_id == alumnus.id)
