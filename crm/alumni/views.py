@@ -19,11 +19,11 @@ from crm.alumni.forms import (
 from crm.alumni.models import (
     AlumniGroup, Alumnus, Channel, ContactEntry, Direction, JapanAlumniAssociation, Placement, Position, Sector,
 )
-from crm.auth.forms import choices
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
 from crm.editing import STALE_MESSAGE, save_edit
 from crm.extensions import db
+from crm.forms import choices
 from crm.listing import paginate
 from crm.reference.countries import country_choices, country_name
 
