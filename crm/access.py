@@ -32,8 +32,6 @@ log = logging.getLogger("crm.access")
 PUBLIC = "public"
 ALL_ROLES = frozenset(Role)
 STAFF = frozenset({Role.ADMIN, Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF})
-# Roles that may see individuals' personal data (never the ministry).
-PERSONAL_DATA_ROLES = STAFF
 
 
 def public(view: Callable) -> Callable:
@@ -217,11 +215,6 @@ def load_many(model: type, record_ids, user=None) -> list:
     if len(records) != len(keys):
         deny("bulk selection outside scope", 404, model.__tablename__, ",".join(map(str, sorted(keys))))
     return records
-
-
-def can_manage_users(user=None) -> bool:
-    user = user if user is not None else current_user
-    return getattr(user, "role", None) == Role.ADMIN
 
 
 def can_edit_reference_data(user=None) -> bool:

@@ -31,11 +31,10 @@ from collections import defaultdict
 from datetime import date
 
 import pytest
+from scipy.optimize import linprog
 
 from crm.auth.models import Role
 from tests.conftest import TOTTORI
-
-linprog = pytest.importorskip("scipy.optimize").linprog
 
 HOKKAIDO, AOMORI = 1, 2
 PREFECTURES = (HOKKAIDO, AOMORI, TOTTORI)

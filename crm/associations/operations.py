@@ -216,16 +216,6 @@ def assess_fees(association: Association, fiscal_year: int, amount: int) -> int:
     return len(members)
 
 
-def add_fee(member: Member, fiscal_year: int, amount: int, note: str | None = None) -> MembershipFee:
-    amount = _check_amount(amount)
-    if db.session.scalar(select(MembershipFee.id).where(MembershipFee.member_id == member.id, MembershipFee.fiscal_year == fiscal_year)):
-        raise AssociationError(_("This member already has a fee for %(year)s.", year=fy.label(fiscal_year)))
-    fee = MembershipFee(member_id=member.id, fiscal_year=fiscal_year, amount_due=amount, note=note)
-    db.session.add(fee)
-    db.session.flush()
-    return fee
-
-
 def ensure_unpaid(fee: MembershipFee) -> None:
     """A fee is paid once: paying it again is refused, not overwritten."""
     if fee.paid_on is not None:

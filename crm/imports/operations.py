@@ -63,7 +63,7 @@ from crm.extensions import db
 from crm.formats.decoding import ImportFileError
 from crm.formats.limits import ReadLimits
 from crm.imports.models import JobState, ImportJob
-from crm.formats.readers import FORMATS, VCARD_FIELDS, read_table
+from crm.formats.readers import VCARD_FIELDS, read_table
 from crm.imports.targets import ALUMNUS_FIELDS, TARGETS, VCARD_EXTENSIONS, Target, text
 
 log = logging.getLogger("crm.imports")
@@ -892,6 +892,3 @@ def upload_kept(job: ImportJob) -> bool:
 
 def stale_after() -> datetime.timedelta:
     return datetime.timedelta(seconds=current_app.config.get("IMPORT_STALE_SECONDS", 60))
-
-
-__all__ = ["FORMATS"]
