@@ -65,7 +65,7 @@ def _fts_rows(search_table: str, query: str):
 
 
 # --- SQLite's search tables after a bulk insert (crm.alumni.models.SearchBacklog) -------------------
-# Alumni per short transaction when the search catches up: a few hundredths of a second of SQLite's time each.
+# Alumni per transaction when the search catches up: short enough that other writers barely wait.
 BACKLOG_BATCH = 500
 # Between two batches: longer than the longest sleep of SQLite's busy handler (100 ms), so a writer
 # that waited for the lock takes it next instead of the next batch.
@@ -139,9 +139,9 @@ def _name_word_starts_with(word: str, sqlite: bool):
         return _fts_rows(ALUMNI_NAMES_TABLE, '"' + word.replace('"', '""') + '"*')
     lexeme = "'" + word.replace("\\", "\\\\").replace("'", "''") + "':*"
     # The substring test is implied by the word test and far cheaper per row: PostgreSQL checks it
-    # first where it starts from a prefecture's alumni instead of the index (19 → 6 ms for Tottori).
+    # first where it starts from a prefecture's alumni instead of the index.
     # strpos, not LIKE: a prepared statement's generic plan would take a LIKE for a trigram index
-    # condition, and a two-character pattern reads that whole index (110 ms).
+    # condition, and a two-character pattern reads that whole index.
     words = NAME_WORDS.op("@@")(func.to_tsquery(literal_column("'simple'"), lexeme))
     return (func.strpos(Alumnus.search_text, word) > 0) & words
 
