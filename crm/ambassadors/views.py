@@ -17,7 +17,7 @@ from crm.ambassadors import bp, operations
 from crm.ambassadors.forms import ActivityForm, ActivityLogForm, AmbassadorForm, AppointmentForm, InvestmentForm
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
 from crm.auth.models import Role
-from crm.editing import save_edit
+from crm.editing import save_inline
 from crm.extensions import db
 from crm.listing import paginate
 
@@ -58,7 +58,7 @@ def _row(kind: str, record, editing: bool = False, form=None, status: int = 200)
 
 
 def _update(kind: str, record_id: int, validate_extra=None):
-    model, form_class, fields, _row_t, _form_t, list_endpoint = KINDS[kind]
+    model, form_class, fields, row_template, form_template, list_endpoint = KINDS[kind]
 
     def form_for(record, submitted=False):
         if submitted:
@@ -71,11 +71,10 @@ def _update(kind: str, record_id: int, validate_extra=None):
         else:
             operations.set_fields(record, _values(form), fields)
 
-    return save_edit(
-        lambda: access.load(model, record_id), form_for, update,
-        lambda record, form=None, status=200: _row(kind, record, form is not None, form, status),
-        lambda _record: url_for(list_endpoint),
-        saved_message=lambda _record: _("Saved."), validate=validate_extra,
+    return save_inline(
+        lambda: access.load(model, record_id), form_for, update, lambda _record: url_for(list_endpoint), name="record",
+        shown=("ambassadors/record.html", row_template), editing=("ambassadors/record.html", form_template),
+        context={"kind": kind, "today": clock.today()}, saved_message=lambda _record: _("Saved."), validate=validate_extra,
     )
 
 
