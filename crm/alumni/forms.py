@@ -5,16 +5,15 @@ contact entry comes from the signed-in account (operations), and `version` is on
 """
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from crm.forms import CountryField, DateField, IntegerField, SelectField, VersionedForm, at_most_days_ahead, choices, strip
+from crm import clock
 from crm.alumni.names import has_kana_letters, normalise_kana
 from crm.alumni.models import FIRST_JET_YEAR, Channel, Direction, JapaneseLevel, Platform, Position, Sector
+from crm.forms import CountryField, DateField, IntegerField, SelectField, VersionedForm, at_most_days_ahead, choices, strip
 from crm.reference.prefectures import prefecture_choices
 
 
@@ -109,7 +108,7 @@ class AlumnusCreateForm(PlacementFields, ProfileForm, ContactDetailsForm):
 
 
 class ContactEntryForm(FlaskForm):
-    contacted_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=date.today)
+    contacted_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=clock.today)
     channel = SelectField(_l("Channel"), choices=choices(Channel.choices()), validators=[DataRequired()])
     direction = SelectField(_l("Direction"), choices=choices(Direction.choices()), validators=[DataRequired()])
     summary = TextAreaField(_l("Summary"), filters=[strip], validators=[DataRequired(), Length(max=2000)])

@@ -2,12 +2,11 @@
 prefecture is the signed-in staff member's (operations); `version` is only compared."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
+from crm import clock
 from crm.ambassadors.models import ActivityKind
 from crm.forms import CountryField, DateField, IntegerField, SelectField, VersionedForm, at_most_days_ahead, choices, strip
 
@@ -59,7 +58,7 @@ class AppointmentForm(AlumnusChoiceMixin, AmbassadorForm):
 
 
 class ActivityForm(VersionedForm):
-    occurred_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=date.today)
+    occurred_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=clock.today)
     kind = SelectField(_l("Kind"), choices=choices(ActivityKind.choices()), validators=[DataRequired()])
     country = CountryField(_l("Country"))
     description = TextAreaField(_l("Description"), filters=[strip], validators=[DataRequired(), Length(max=4000)])

@@ -9,14 +9,13 @@ recorded in the audit trail with its filter and row count once the last row is w
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 
 from flask import render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from crm import audit
+from crm import audit, clock
 from crm.access import scoped
 from crm.alumni import operations as alumni_operations
 from crm.alumni.models import Alumnus, ContactEntry
@@ -172,5 +171,5 @@ def export_target(target: str, filters: dict, *, endpoint: str, url_args: dict, 
         changes = cp932_changes(target, filters)
         if changes:
             return render_template("imports/export_cp932.html", changes=changes, **context)
-    name = filename or f"{target}-{date.today().isoformat()}"
+    name = filename or f"{target}-{clock.today().isoformat()}"
     return streamed(stream(target, fmt, filters), fmt, name)

@@ -7,12 +7,10 @@ Scope is checked before anything is read or stored: the association through
 """
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, render_template, request, url_for
 from flask_login import current_user
 
-from crm import access, htmx
+from crm import access, clock, htmx
 from crm.access import roles
 from crm.auth.models import Role
 from crm.extensions import db
@@ -52,7 +50,7 @@ def export_members(association_id: int):
     search, status = request.args.get("q", ""), request.args.get("status", "")
     return export_target("members", {"association": association.id, "q": search, "status": status},
                          endpoint="imports.export_members", url_args={"association_id": association.id, "q": search, "status": status},
-                         filename=f"members-{association.id}-{date.today().isoformat()}")
+                         filename=f"members-{association.id}-{clock.today().isoformat()}")
 
 
 @bp.get("/associations/<int:association_id>/programs/export")
