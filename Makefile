@@ -1,4 +1,4 @@
-# Furusato CRM — `make run` serves the demo, `make test` runs the whole suite. See README.md.
+# Furusato CRM — `make run` serves the demo, `make test` checks the floors (lint-imports) and runs the whole suite. See README.md.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -44,6 +44,7 @@ run: $(STAMP) $(COMPILED) instance/config.py
 # (CRM_TEST_REDIS_URL names another).
 REDIS = { [ -n "$$CRM_TEST_REDIS_URL" ] || CRM_TEST_REDIS_URL=$$(scripts/ensure-redis) || exit 1; export CRM_TEST_REDIS_URL; }
 test: $(STAMP) $(COMPILED)
+	$(BIN)/lint-imports
 	@scripts/ensure-chromium || [ -z "$$CRM_REQUIRE_BROWSER" ]
 	@$(REDIS); $(MAKE) --no-print-directory test-sqlite
 	@$(REDIS); \

@@ -207,8 +207,8 @@ def scoped(model: type, user=None) -> Select:
 def scoped_rows(model: type, ids, user=None) -> Select:
     """`scoped(model)` for the rows with these ids (a page that a scoped query found): the ids lead
     and each row's scope is checked on its own. On PostgreSQL the list's form of a prefecture's
-    alumni scope (ANY(ARRAY(…)), built to start from the prefecture) would walk its ~2,400 ids
-    beside the page's 50 (7 ms instead of 2)."""
+    alumni scope (ANY(ARRAY(…)), built to start from the prefecture) would walk all of the
+    prefecture's ids beside the page's few."""
     user = user if user is not None else current_user
     statement = select(model).where(model.id.in_(ids))
     if model is Alumnus and getattr(user, "is_authenticated", False) and user.role == Role.PREFECTURE_STAFF:
@@ -256,10 +256,9 @@ def _alumnus_scope(user: User):
     if user.role == Role.PREFECTURE_STAFF:
         served = select(Placement.alumnus_id).where(Placement.prefecture_id == user.prefecture_id)
         if db.session.get_bind().dialect.name == "postgresql":
-            # PostgreSQL prices the prefecture's ~2,400 primary-key lookups above a scan of the whole
-            # registry, so an IN became a hash join over every alumnus (44 ms for a short search
-            # word). ANY(ARRAY(…)) runs the placements index first and hands the ids to the primary
-            # key: 4–10 ms at 100,000 alumni.
+            # PostgreSQL prices the prefecture's thousands of primary-key lookups above a scan of the
+            # whole registry, so an IN became a hash join over every alumnus. ANY(ARRAY(…)) runs the
+            # placements index first and hands the ids to the primary key.
             return Alumnus.id == any_(func.array(served.scalar_subquery()))
         # IN rather than EXISTS: the database starts from the prefecture's placements (an index)
         # instead of testing every alumnus in the country.
@@ -374,7 +373,7 @@ SCOPES.update({
 })
 
 
-# --- Ambassadors, activities, investment (issue 6) -------------------------------------------------
+# --- Ambassadors, activities, investment -----------------------------------------------------------
 
 
 def _owned_by_prefecture(column):

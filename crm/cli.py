@@ -91,12 +91,12 @@ def import_alumni_command(path, prefecture, fmt, encoding, position, start_year,
 
     from crm.imports import operations
     from crm.imports.models import JobState
-    from crm.imports.problems import problem_message
+    from crm.formats.problems import problem_message
     from crm.imports.targets import TARGETS
 
-    # A one-shot process that builds and drops ~10 objects a cell: leave the start-up objects out of
-    # the cyclic collector's scans (as wsgi.py does) and let it run 14× less often; the rows hold no
-    # cycles worth collecting early (a tenth of the CPU otherwise, more as the file grows).
+    # A one-shot process that builds and drops several objects a cell: leave the start-up objects out
+    # of the cyclic collector's scans (as wsgi.py does) so it runs far less often; the rows hold no
+    # cycles worth collecting early, and the scans would grow with the file.
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
     office = operations.prefecture_office(prefecture, f"cli:import (prefecture {prefecture})")

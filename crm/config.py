@@ -57,12 +57,11 @@ class Defaults:
     IMPORT_MAX_ERRORS = 1000
     IMPORT_STALE_SECONDS = 60
     # Rows a commit writes at a time (one COPY or INSERT per table and batch): fewer, larger batches
-    # cost less per row (≈ 2 s of a 100,000-row import on PostgreSQL at 5,000 against 1,000) and
-    # hold more in memory (≈ 60 MB more with the batches read ahead).
+    # cost less per row and hold more in memory (the batches are read ahead).
     IMPORT_BATCH_ROWS = 5000
     # IMPORT_MAX_CELL_CHARS, IMPORT_MAX_ROW_CHARS, IMPORT_MAX_UNPACKED_BYTES, IMPORT_MAX_SHARED_TEXT_BYTES
     # and IMPORT_MAX_PACKING_RATIO bound the memory an upload is read in; their defaults are
-    # crm.imports.limits.ReadLimits (readers use them outside the app too).
+    # crm.formats.limits.ReadLimits (readers use them outside the app too).
     # Uploads, checked rows and progress files of import jobs; every process that runs jobs (web,
     # CLI) must share it. Default: instance/imports.
     IMPORT_FOLDER = None

@@ -53,3 +53,15 @@ def save_edit(load: Callable, form_for: Callable, update: Callable, render: Call
                 flash(saved_message(record), "success")
             return htmx.redirect(done_url(record))
     return render(record, form, status)
+
+
+def save_inline(load: Callable, form_for: Callable, update: Callable, done_url: Callable, *, name: str, shown: tuple[str, str],
+                editing: tuple[str, str], context: dict | None = None, **options):
+    """`save_edit` of a record edited in place, its `render` made from templates: `shown` and
+    `editing` are the (page, fragment) of the record and of its form, which get the record as `name`,
+    `form`, `editing` and `context`. The other options are save_edit's."""
+    def render(record, form=None, status=200):
+        page, fragment = shown if form is None else editing
+        return htmx.render(page, fragment, status=status, form=form, editing=form is not None, **{name: record}, **(context or {}))
+
+    return save_edit(load, form_for, update, render, done_url, **options)

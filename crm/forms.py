@@ -7,19 +7,28 @@ form, what the database cannot hold or the app must never store — before anyth
 - an integer fits its column (PostgreSQL's `integer` is 32 bits, SQLite's 64: a larger number
   failed in the driver with a 500);
 - a date lies between the first year the app deals with (the JET Programme began in 1987) and 2100
-  (year 1 or 9999 failed when moved between time zones or by a day).
+  (year 1 or 9999 failed when moved between time zones or by a day);
+- a country is one of the known codes.
+
+The pieces every domain's forms share live here too: `VersionedForm`, `choices`, `strip`,
+`known_country`, `at_most_days_ahead`.
 
 tests/test_forms.py checks that no form declares WTForms' own kind of these fields.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import wtforms
-from flask_babel import format_decimal, gettext as _
-from wtforms.validators import StopValidation, ValidationError
+from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional, StopValidation, ValidationError
 
+from crm import clock
 from crm.db import LARGEST_INTEGER, LARGEST_SMALL_INTEGER
+from crm.reference.countries import country_choices, is_country
 
 FIRST_DAY = date(1987, 1, 1)  # the JET Programme's first year
 LAST_DAY = date(2100, 12, 31)
@@ -77,3 +86,52 @@ class DateField(_DateBounds, wtforms.DateField):
 class DateTimeLocalField(_DateBounds, wtforms.DateTimeLocalField):
     pass
 
+
+def choices(pairs, blank: bool = False) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms options, optionally led by an empty "—" option."""
+    options = [SelectChoice("", "—")] if blank else []
+    return options + [SelectChoice(value, label) for value, label in pairs]
+
+
+def strip(value):
+    """A text field's filter: surrounding spaces dropped."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def known_country(_form, field):
+    if field.data and not is_country(field.data):
+        raise ValidationError(_l("Unknown country code; choose a country from the list."))
+
+
+def at_most_days_ahead(days: int):
+    """A date no later than `days` after today in Japan (0: not in the future): a typing slip such as
+    2999 for 2019 is refused instead of counting in a far 年度."""
+    def check(_form, field):
+        latest = clock.today() + timedelta(days=days)
+        if field.data and field.data > latest:
+            raise ValidationError(_l("The date cannot be in the future.") if days == 0
+                                  else _l("The date cannot be later than %(date)s.", date=latest.isoformat()))
+    return check
+
+
+class CountryField(SelectField):
+    """A country select whose unknown codes get the clear message of `known_country`."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators=[*(validators or [Optional()]), known_country], validate_choice=False,
+                         filters=[lambda value: value.upper() if value else None], **kwargs)
+
+    def fill(self):
+        self.choices = choices(country_choices(), blank=True)
+
+
+class VersionedForm(FlaskForm):
+    # The version the form was rendered from; compared, never assigned.
+    version = HiddenField()
+
+    def fill_choices(self):
+        """The country selects' options, filled when the form is shown (they depend on the locale)."""
+        for field in self:
+            if isinstance(field, CountryField):
+                field.fill()
+        return self

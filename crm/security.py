@@ -1,10 +1,11 @@
-"""Response headers every page carries, and the session's time limits."""
+"""Response headers every page carries, the session's time limits, and where a redirect may lead."""
 from __future__ import annotations
 
 import re
 import time
+from urllib.parse import urlsplit
 
-from flask import current_app, flash, request, session
+from flask import current_app, flash, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, logout_user
 
@@ -88,3 +89,15 @@ def refuse_unstorable_text():
             if UNSTORABLE.search(key) or UNSTORABLE.search(value):
                 return render_error(400, UNSTORABLE_MESSAGE)
     return None
+
+
+def is_safe_local_url(target: str | None) -> bool:
+    """A redirect target inside this site (never `//evil.example` or `https://…`)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def safe_next(target: str | None, default_endpoint: str = "home.index") -> str:
+    return target if is_safe_local_url(target) else url_for(default_endpoint)

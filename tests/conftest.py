@@ -215,12 +215,12 @@ def make_program(app):
     """Factory: a program of the association, 13:30–16:00 Japan time on `day` (default 1 June 2025)."""
 
     def make(association: int, title: str = "国際交流フェスタ", day=None, funding=(), **fields):
-        from datetime import date, datetime, timedelta
-        from zoneinfo import ZoneInfo
+        from datetime import date, timedelta
 
+        from crm import clock
         from crm.associations.models import FundingLine, FundingSource, Program, ProgramKind, ProgramStatus
 
-        starts = datetime.combine(day or date(2025, 6, 1), datetime.min.time(), ZoneInfo("Asia/Tokyo")).replace(hour=13, minute=30)
+        starts = clock.start_of(day or date(2025, 6, 1)).replace(hour=13, minute=30)
         values = {"kind": ProgramKind.CULTURAL_EVENT, "status": ProgramStatus.PLANNED, "starts_at": starts,
                   "ends_at": starts + timedelta(hours=2, minutes=30), "budget": 100000, **fields}
         with app.app_context():

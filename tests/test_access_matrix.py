@@ -100,7 +100,6 @@ MATRIX = {
     ("associations.show_member", "GET", "/associations/members/{member}"): ASSOCIATION_WORK,
     ("associations.edit_member", "GET", "/associations/members/{member}/edit"): ASSOCIATION_WORK,
     ("associations.update_member", "POST", "/associations/members/{member}"): ASSOCIATION_WORK,
-    ("associations.export_members", "GET", "/associations/{association}/members/export.csv"): ASSOCIATION_WORK,
     ("associations.list_fees", "GET", "/associations/{association}/fees"): ASSOCIATION_WORK,
     ("associations.assess_fees", "POST", "/associations/{association}/fees"): ASSOCIATION_WORK,
     ("associations.pay_fee", "POST", "/associations/fees/{fee}/pay"): ASSOCIATION_WORK,

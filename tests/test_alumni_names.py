@@ -17,6 +17,7 @@ from pathlib import Path
 if importlib.util.find_spec("crm") is None:  # running the file from elsewhere
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pykakasi
 import pytest
 
 from crm.alumni import names
@@ -423,7 +424,6 @@ def test_the_mora_table_is_pykakasi():
     so katakana names need none of pykakasi's dictionaries (~120 MB)."""
     from crm.alumni.kana_romaji import MORA_ROMAJI
 
-    pykakasi = pytest.importorskip("pykakasi")
     converter = pykakasi.kakasi()
     morae = [ch + small for ch in map(chr, range(0x30A1, 0x3100)) if names._is_katakana(ch)
              for small in ("", *(sorted(names._SMALL_KANA) if ch not in "ッー" else ()))]
@@ -443,7 +443,6 @@ def test_katakana_names_are_romanised_without_pykakasi(monkeypatch):
 
 
 def test_romanisation_uses_pykakasi():
-    pykakasi = pytest.importorskip("pykakasi")
     assert isinstance(names._converter(), pykakasi.kakasi)
     # Kanji are left to pykakasi as well (Japanese reading).
     assert romanise_katakana("東京") == "toukyou"

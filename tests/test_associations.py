@@ -2,7 +2,6 @@
 and the scope that keeps one association's people away from another's staff."""
 import io
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import icalendar
 import openpyxl
@@ -12,10 +11,9 @@ from sqlalchemy import event, func, select
 from crm.associations.models import Association, AssociationKind, Member, MembershipFee, Program, ProgramStatus
 from crm.audit import AuditEntry
 from crm.auth.models import Role
+from crm.clock import TOKYO, today as today_in_japan
 from crm.extensions import db
 from tests.conftest import HYOGO, TOTTORI, fragment
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @pytest.fixture
@@ -90,8 +88,8 @@ def test_association_staff_cannot_list_export_or_feed_another_association(app, t
     client = staff_of(mine)
     for url in (
         f"/associations/{theirs}/members", f"/associations/{theirs}/fees", f"/associations/{theirs}/programs",
-        f"/associations/{theirs}/calendar", f"/associations/{theirs}/report", f"/associations/{theirs}/members/export.csv",
-        f"/associations/{theirs}/members/export.xlsx", f"/associations/{theirs}/fees/reminders.csv", f"/associations/{theirs}/report.xlsx",
+        f"/associations/{theirs}/calendar", f"/associations/{theirs}/report", f"/imports/associations/{theirs}/members/export?format=csv",
+        f"/imports/associations/{theirs}/members/export?format=xlsx", f"/associations/{theirs}/fees/reminders.csv", f"/associations/{theirs}/report.xlsx",
     ):
         with client.get(url) as response:
             assert response.status_code == 404, url
@@ -228,11 +226,11 @@ def test_membership_export_for_the_treasurer_in_csv_and_xlsx(app, two_associatio
     make_member(mine, name="山本 由美", phone="0857-00-0000")
     make_member(theirs, name="兵庫 次郎")
     client = staff_of(mine)
-    with client.get(f"/associations/{mine}/members/export.csv") as response:
+    with client.get(f"/imports/associations/{mine}/members/export?format=csv") as response:
         assert response.status_code == 200 and response.mimetype == "text/csv"
         text = response.get_data().decode("utf-8-sig")
     assert "山本 由美" in text and "'=HYPERLINK" in text and "兵庫" not in text
-    with client.get(f"/associations/{mine}/members/export.xlsx") as response:
+    with client.get(f"/imports/associations/{mine}/members/export?format=xlsx") as response:
         sheet = openpyxl.load_workbook(io.BytesIO(response.get_data())).active
     names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert sorted(names) == sorted(["'=HYPERLINK(\"http://evil\")", "山本 由美"])
@@ -429,7 +427,7 @@ def test_month_calendar_page_fragment_and_navigation(two_associations, staff_of,
 
 def test_ical_feed_parses_and_holds_times_in_tokyo(app, two_associations, staff_of, make_program):
     mine, _ = two_associations
-    today = datetime.now(TOKYO).date()
+    today = today_in_japan()
     make_program(mine, title="国際交流フェスタ", day=today, venue="とりぎん文化会館")
     client = staff_of(mine)
     html = client.submit(f"/associations/{mine}/feed", htmx=True).get_data(as_text=True)

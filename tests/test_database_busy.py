@@ -1,4 +1,4 @@
-"""Issue 12 §5: "database is locked" never reaches a user.
+""""database is locked" never reaches a user.
 
 Other users save while a large import commits (a served app, real HTTP, the CLI importing in its own
 process); loading the signed-in account never waits for the write lock; an import's people join

@@ -1,4 +1,4 @@
-"""Tests for crm.reports.disclosure (statistical disclosure control).
+"""Tests for crm.disclosure (statistical disclosure control).
 
 The safety checks below are written independently of the implementation:
 they look only at what a reader would see (the published table) and use
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from crm.reports import disclosure
-from crm.reports.disclosure import (
+from crm import disclosure
+from crm.disclosure import (
     SUPPRESSED,
     THRESHOLD,
     GroupTooSmall,
@@ -510,7 +510,7 @@ def test_deterministic_in_process():
 def test_deterministic_across_hash_seeds():
     script = (
         "import random\n"
-        "from crm.reports.disclosure import suppress_table\n"
+        "from crm.disclosure import suppress_table\n"
         "rng = random.Random(3)\n"
         "rows = {f'pref{i}': {f'country{j}': rng.choice([0, 0, 2, 5, 9, 12, 15, 40]) for j in range(8)} for i in range(12)}\n"
         "t = suppress_table(rows)\n"

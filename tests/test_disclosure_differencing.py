@@ -19,7 +19,7 @@ knowledge and once with what the markers say ("<10": 1–9; "X" for a count: wit
 another figure, so 10 or more; "X" for a sum: 0 or more). A hidden figure whose interval holds one
 integer only is revealed. The LP relaxation is the reader's best linear bound; integers inside it
 may still be excluded by an integer argument, so this is a necessary check, not a proof (the proof
-is in crm.reports.disclosure).
+is in crm.disclosure).
 """
 from __future__ import annotations
 
@@ -31,11 +31,10 @@ from collections import defaultdict
 from datetime import date
 
 import pytest
+from scipy.optimize import linprog
 
 from crm.auth.models import Role
 from tests.conftest import TOTTORI
-
-linprog = pytest.importorskip("scipy.optimize").linprog
 
 HOKKAIDO, AOMORI = 1, 2
 PREFECTURES = (HOKKAIDO, AOMORI, TOTTORI)

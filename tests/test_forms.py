@@ -10,7 +10,6 @@ from werkzeug.datastructures import MultiDict
 
 import crm
 from crm import forms as shared
-from crm.auth.forms import choices
 
 OWN_KINDS = {wtforms.SelectField: shared.SelectField, wtforms.IntegerField: shared.IntegerField,
              wtforms.DateField: shared.DateField, wtforms.DateTimeLocalField: shared.DateTimeLocalField}
@@ -36,7 +35,7 @@ def test_every_form_declares_the_shared_fields():
 
 
 class Probe(wtforms.Form):
-    sector = shared.SelectField(choices=choices([("business", "Business")], blank=True), validators=[wtforms.validators.Optional()])
+    sector = shared.SelectField(choices=shared.choices([("business", "Business")], blank=True), validators=[wtforms.validators.Optional()])
     count = shared.IntegerField(validators=[wtforms.validators.Optional()])
     money = shared.IntegerField(big=True, validators=[wtforms.validators.Optional()])
     on = shared.DateField(validators=[wtforms.validators.Optional()])

@@ -17,7 +17,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from crm.imports.decoding import (
+from crm.formats.decoding import (
     HEAD_SIZE,
     DecodingError,
     InvalidTextError,
@@ -27,7 +27,7 @@ from crm.imports.decoding import (
     normalise_encoding,
     open_text,
 )
-from crm.imports.readers import (
+from crm.formats.readers import (
     BinaryFileError,
     DuplicateHeaderError,
     EmptyFileError,
@@ -45,7 +45,7 @@ from crm.imports.readers import (
     guess_format,
     read_table,
 )
-from crm.imports.writers import (
+from crm.formats.writers import (
     cp932_unrepresentable,
     iter_csv,
     iter_vcards,

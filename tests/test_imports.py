@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from crm import clock
 from crm.alumni.models import Alumnus, Placement
 from crm.audit import AuditEntry
 from crm.auth.models import Role
@@ -572,14 +573,12 @@ def test_citizenship_in_the_japanese_forms_offices_write_is_recognised(app, sign
 
 
 def test_recent_imports_show_the_upload_time_in_japan_and_a_finished_job_as_done(app, signed_in):
-    from zoneinfo import ZoneInfo
-
     client = signed_in()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ja"
     job = import_file(client, app, csv_bytes(GOOD_ROWS))
     row = re.search(r"<tr><td><a href=\"/imports/%d\">.*?</tr>" % job.id, client.get("/imports").text, re.S).group()
     # Japanese short times have no leading zero on the hour (CLDR "H:mm"): 0:46, not 00:46.
-    uploaded = job.created_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    uploaded = job.created_at.astimezone(clock.TOKYO)
     assert f"{uploaded:%Y/%m/%d} {uploaded.hour}:{uploaded:%M}" in row
     assert "<td>完了</td>" in row
 

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.reports import returns
-from crm.reports.disclosure import Suppressed
+from crm.disclosure import Suppressed
 from tests.conftest import HYOGO, TOTTORI, fragment
 
 
@@ -103,7 +103,7 @@ def test_three_alumni_from_one_country_show_as_under_ten_and_cannot_be_recovered
 
 
 def test_a_filter_narrowing_below_ten_people_is_refused_for_the_ministry(signed_in, make_alumnus):
-    """Every sub-group filter is refused to the ministry, small or not (issue 12: the filtered totals
+    """Every sub-group filter is refused to the ministry, small or not (the filtered totals
     of large groups, subtracted from the unfiltered ones, gave the small group's exact figure)."""
     for index in range(3):
         make_alumnus(TOTTORI, family=f"Kiwi{index}", residence_country="NZ")

@@ -136,7 +136,7 @@ def test_staff_of_association_a_cannot_import_into_or_export_from_association_b(
     before = _members(app, theirs)
     client = staff_of(mine)
     for url in (f"/imports/associations/{theirs}/members", f"/imports/associations/{theirs}/members/export?format=csv",
-                f"/imports/associations/{theirs}/programs/export?format=csv", f"/associations/{theirs}/members/export.csv"):
+                f"/imports/associations/{theirs}/programs/export?format=csv"):
         with client.get(url) as response:
             assert response.status_code == 404, url
     response = client.post(f"/imports/associations/{theirs}/members", content_type="multipart/form-data",
@@ -184,7 +184,7 @@ def test_membership_export_cp932_lists_unrepresentable_values_first(app, two_ass
     client = staff_of(mine)
     with client.get(f"/imports/associations/{mine}/members/export?format=csv-cp932") as page:
         assert page.status_code == 200 and "Zoë 😀" in page.text and not _exports(app)
-    with client.get(f"/associations/{mine}/members/export.csv?q=Zo") as response:
+    with client.get(f"/imports/associations/{mine}/members/export?format=csv&q=Zo") as response:
         assert "Zoë 😀" in response.get_data().decode("utf-8-sig")
     assert _exports(app)[-1].details["filter"] == {"association": mine, "q": "Zo"}
 

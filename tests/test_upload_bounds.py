@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from crm.config import ROOT
-from crm.imports.limits import (CellTooLargeError, PackedTooDenseError, PartTooLargeError, ReadLimits, RowTooLargeError,
+from crm.formats.limits import (CellTooLargeError, PackedTooDenseError, PartTooLargeError, ReadLimits, RowTooLargeError,
                                 TextTooLargeError)
-from crm.imports.readers import FieldTooLargeError, MalformedFileError, NotSpreadsheetError, read_table
+from crm.formats.readers import FieldTooLargeError, MalformedFileError, NotSpreadsheetError, read_table
 from tests.test_imports import JAPANESE_HEADERS, csv_bytes, latest_job, map_and_check, upload
 
 MIB = 1 << 20

@@ -1,18 +1,17 @@
 """Queries behind the administration screens."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
+from crm import clock
 from crm.access import scoped
 from crm.audit import AuditEntry
 from crm.auth.models import Role, User
 
 # Dates in the filter are Japanese calendar days, whatever zone the server runs in.
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 AUDIT_ACTIONS = {
     "create": _l("Created"),
@@ -67,7 +66,7 @@ def audit_query(actor=None, action=None, record_type=None, record_id=None, since
     if record_id:
         statement = statement.where(AuditEntry.record_id == record_id.strip())
     if since:
-        statement = statement.where(AuditEntry.at >= datetime.combine(since, time.min, TOKYO))
+        statement = statement.where(AuditEntry.at >= clock.start_of(since))
     if until:
-        statement = statement.where(AuditEntry.at < datetime.combine(until + timedelta(days=1), time.min, TOKYO))
+        statement = statement.where(AuditEntry.at < clock.start_of(until + timedelta(days=1)))
     return statement

@@ -11,9 +11,9 @@ from crm.admin import bp, operations
 from crm.admin.forms import AuditFilterForm, PasswordResetForm, UserCreateForm, UserEditForm
 from crm.audit import AuditEntry
 from crm.auth import operations as accounts
-from crm.auth.forms import choices
 from crm.auth.models import Role, User
 from crm.editing import save_edit
+from crm.forms import choices
 from crm.extensions import db
 from crm.listing import paginate
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from crm import clock
 from crm.alumni import operations
 from crm.alumni.models import (
     AlumniGroup, Alumnus, Channel, ContactEntry, Direction, JapanAlumniAssociation, JapaneseLevel, Platform, Position,
@@ -75,7 +76,7 @@ def _email(family: str, given: str) -> str:
 def seed_alumni() -> None:
     """Add the demo alumni, networks and associations abroad that are not there yet."""
     staff = {user.prefecture_id: user for user in db.session.scalars(select(User).where(User.email.like("%@demo.furusato.jp")))}
-    today = date.today()
+    today = clock.today()
     for number, (family, given, kana, country, city, employer, sector, position, placements, consent) in enumerate(PEOPLE):
         email = _email(family, given)
         if db.session.scalar(select(Alumnus.id).where(Alumnus.email == email)) is not None:

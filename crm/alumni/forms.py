@@ -5,24 +5,16 @@ contact entry comes from the signed-in account (operations), and `version` is on
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField, URLField
+from wtforms import BooleanField, EmailField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from crm.forms import DateField, IntegerField, SelectField
-from crm import TOKYO
+from crm import clock
 from crm.alumni.names import has_kana_letters, normalise_kana
 from crm.alumni.models import FIRST_JET_YEAR, Channel, Direction, JapaneseLevel, Platform, Position, Sector
-from crm.auth.forms import choices
-from crm.reference.countries import country_choices, is_country
+from crm.forms import CountryField, DateField, IntegerField, SelectField, VersionedForm, at_most_days_ahead, choices, strip
 from crm.reference.prefectures import prefecture_choices
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _lower(value):
@@ -31,15 +23,6 @@ def _lower(value):
 
 def _optional_enum(value):
     return value or None
-
-
-def _latest_year() -> int:
-    return date.today().year + 1
-
-
-def known_country(_form, field):
-    if field.data and not is_country(field.data):
-        raise ValidationError(_l("Unknown country code; choose a country from the list."))
 
 
 def in_katakana(_form, field):
@@ -57,74 +40,37 @@ def without_kana(_form, field):
         raise ValidationError(_l("Write this name in Latin letters; a name in katakana goes in “Name in katakana”."))
 
 
-def at_most_days_ahead(days: int):
-    """A date no later than `days` after today in Japan (0: not in the future): a typing slip such as
-    2999 for 2019 is refused instead of counting in a far 年度."""
-    def check(_form, field):
-        latest = datetime.now(TOKYO).date() + timedelta(days=days)
-        if field.data and field.data > latest:
-            raise ValidationError(_l("The date cannot be in the future.") if days == 0
-                                  else _l("The date cannot be later than %(date)s.", date=latest.isoformat()))
-    return check
-
-
 def _year_range():
     return NumberRange(min=FIRST_JET_YEAR, max=2100, message=_l("Enter a year between %(min)s and %(max)s."))
 
 
-class CountryField(SelectField):
-    """A country select whose unknown codes get the clear message of `known_country`."""
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators=[*(validators or [Optional()]), known_country], validate_choice=False,
-                         filters=[lambda value: value.upper() if value else None], **kwargs)
-
-    def fill(self):
-        self.choices = choices(country_choices(), blank=True)
-
-
-def _fill_countries(form):
-    for field in form:
-        if isinstance(field, CountryField):
-            field.fill()
-    return form
-
-
-class VersionedForm(FlaskForm):
-    # The version the form was rendered from; compared, never assigned.
-    version = HiddenField()
-
-    def fill_choices(self):
-        return _fill_countries(self)
-
-
 class ProfileForm(VersionedForm):
-    family_name = StringField(_l("Family name (Latin)"), filters=[_strip], validators=[DataRequired(), Length(max=100), without_kana])
-    given_name = StringField(_l("Given name (Latin)"), filters=[_strip], validators=[DataRequired(), Length(max=100), without_kana])
-    name_katakana = StringField(_l("Name in katakana"), filters=[_strip], validators=[Optional(), Length(max=100), in_katakana])
+    family_name = StringField(_l("Family name (Latin)"), filters=[strip], validators=[DataRequired(), Length(max=100), without_kana])
+    given_name = StringField(_l("Given name (Latin)"), filters=[strip], validators=[DataRequired(), Length(max=100), without_kana])
+    name_katakana = StringField(_l("Name in katakana"), filters=[strip], validators=[Optional(), Length(max=100), in_katakana])
     citizenship = CountryField(_l("Citizenship"))
-    employer = StringField(_l("Current employer"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    employer = StringField(_l("Current employer"), filters=[strip], validators=[Optional(), Length(max=200)])
     sector = SelectField(_l("Sector"), choices=choices(Sector.choices(), blank=True), coerce=_optional_enum, validators=[Optional()])
-    job_title = StringField(_l("Job title"), filters=[_strip], validators=[Optional(), Length(max=200)])
-    languages = StringField(_l("Languages"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    job_title = StringField(_l("Job title"), filters=[strip], validators=[Optional(), Length(max=200)])
+    languages = StringField(_l("Languages"), filters=[strip], validators=[Optional(), Length(max=200)])
     japanese_level = SelectField(_l("Japanese level"), choices=choices(JapaneseLevel.choices(), blank=True), coerce=_optional_enum, validators=[Optional()])
-    interests = StringField(_l("Interests"), filters=[_strip], validators=[Optional(), Length(max=500)])
+    interests = StringField(_l("Interests"), filters=[strip], validators=[Optional(), Length(max=500)])
 
 
 class ContactDetailsForm(VersionedForm):
     email = EmailField(_l("Email"), filters=[_lower], validators=[Optional(), Email(), Length(max=254)])
     email_secondary = EmailField(_l("Second email"), filters=[_lower], validators=[Optional(), Email(), Length(max=254)])
-    phone = StringField(_l("Phone"), filters=[_strip], validators=[Optional(), Length(max=40)])
+    phone = StringField(_l("Phone"), filters=[strip], validators=[Optional(), Length(max=40)])
     residence_country = CountryField(_l("Country of residence"))
-    city = StringField(_l("City"), filters=[_strip], validators=[Optional(), Length(max=100)])
-    linkedin_url = URLField(_l("LinkedIn URL"), filters=[_strip], validators=[Optional(), URL(), Length(max=300)])
+    city = StringField(_l("City"), filters=[strip], validators=[Optional(), Length(max=100)])
+    linkedin_url = URLField(_l("LinkedIn URL"), filters=[strip], validators=[Optional(), URL(), Length(max=300)])
 
 
 class ConsentForm(VersionedForm):
     contact_consent = BooleanField(_l("Agrees to be contacted"))
     newsletter_consent = BooleanField(_l("Agrees to receive newsletters"))
     consent_on = DateField(_l("Consent given on"), validators=[Optional()])
-    consent_source = StringField(_l("How consent was given"), filters=[_strip], validators=[Optional(), Length(max=200)],
+    consent_source = StringField(_l("How consent was given"), filters=[strip], validators=[Optional(), Length(max=200)],
                                  description=_l("For example: sign-up form at the 2025 reception, email reply."))
     cease_use = BooleanField(_l("Cease use (利用停止)"),
                              description=_l("Keeps the record for legal requests and removes the person from lists, searches, exports and mailings."))
@@ -132,7 +78,7 @@ class ConsentForm(VersionedForm):
 
 class PlacementFields:
     host_prefecture = SelectField(_l("Host prefecture"), coerce=int, validators=[DataRequired()])
-    organisation = StringField(_l("Contracting organisation"), filters=[_strip], validators=[Optional(), Length(max=200)],
+    organisation = StringField(_l("Contracting organisation"), filters=[strip], validators=[Optional(), Length(max=200)],
                                description=_l("The municipality or board of education that hired them."))
     position = SelectField(_l("Position"), choices=choices(Position.choices()), validators=[DataRequired()])
     start_year = IntegerField(_l("Start year"), validators=[DataRequired(), _year_range()])
@@ -157,15 +103,15 @@ class AlumnusCreateForm(PlacementFields, ProfileForm, ContactDetailsForm):
     confirm_new = BooleanField(_l("This is a different person: create the record anyway"))
 
     def fill_choices(self):
-        _fill_countries(self)
+        VersionedForm.fill_choices(self)
         return self.fill_prefectures()
 
 
 class ContactEntryForm(FlaskForm):
-    contacted_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=date.today)
+    contacted_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=clock.today)
     channel = SelectField(_l("Channel"), choices=choices(Channel.choices()), validators=[DataRequired()])
     direction = SelectField(_l("Direction"), choices=choices(Direction.choices()), validators=[DataRequired()])
-    summary = TextAreaField(_l("Summary"), filters=[_strip], validators=[DataRequired(), Length(max=2000)])
+    summary = TextAreaField(_l("Summary"), filters=[strip], validators=[DataRequired(), Length(max=2000)])
     follow_up_on = DateField(_l("Follow up on"), validators=[Optional(), at_most_days_ahead(2 * 366)])
     assignee = SelectField(_l("Assignee"), coerce=lambda value: int(value) if value not in (None, "", "None") else None, validators=[Optional()])
 
@@ -175,17 +121,17 @@ class ContactEntryForm(FlaskForm):
 
 
 class AlumniGroupForm(VersionedForm):
-    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=200)])
     platform = SelectField(_l("Platform"), choices=choices(Platform.choices()), validators=[DataRequired()])
-    url = URLField(_l("URL"), filters=[_strip], validators=[Optional(), URL(), Length(max=300)])
+    url = URLField(_l("URL"), filters=[strip], validators=[Optional(), URL(), Length(max=300)])
     member_count = IntegerField(_l("Members"), validators=[Optional(), NumberRange(min=0, max=10_000_000)])
 
 
 class JapanAlumniAssociationForm(VersionedForm):
-    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=200)])
     country = CountryField(_l("Country"), validators=[DataRequired()])
-    city = StringField(_l("City"), filters=[_strip], validators=[Optional(), Length(max=100)])
+    city = StringField(_l("City"), filters=[strip], validators=[Optional(), Length(max=100)])
     founded_year = IntegerField(_l("Founded"), validators=[Optional(), NumberRange(min=1900, max=2100)])
     member_count = IntegerField(_l("Members"), validators=[Optional(), NumberRange(min=0, max=10_000_000)])
-    contact = StringField(_l("Contact"), filters=[_strip], validators=[Optional(), Length(max=200)])
-    website = URLField(_l("Website"), filters=[_strip], validators=[Optional(), URL(), Length(max=300)])
+    contact = StringField(_l("Contact"), filters=[strip], validators=[Optional(), Length(max=200)])
+    website = URLField(_l("Website"), filters=[strip], validators=[Optional(), URL(), Length(max=300)])

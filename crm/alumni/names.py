@@ -73,9 +73,9 @@ can differ for a genuine match when the katakana changes a consonant
 parts (``ジョンスミス``) or keeps/drops a middle name differently.  Index
 lookups by key therefore find most, not all, duplicates; if full recall is
 needed on a small set (e.g. one prefecture's alumni), run
-``katakana_matches_latin`` over all rows as well: it costs ~0.5 ms per new
-comparison and <0.1 ms once the words have been seen (results are cached);
-the first call also pays ~0.7 s for pykakasi's tables.  Storing
+``katakana_matches_latin`` over all rows as well: a new comparison costs
+more than one whose words have been seen (results are cached), and the first
+call also builds pykakasi's tables.  Storing
 ``latin_name_keys`` (a few keys per alumnus) instead of one key narrows the
 middle-name gap.  ``latin_name_key`` joins hyphenated given names (Korean
 ``Min-jun`` is ``ミンジュン``) but splits family names (``Smith-Jones`` is
@@ -201,7 +201,7 @@ def _converter():
     if _kakasi is None:
         with _kakasi_lock:
             if _kakasi is None:
-                import pykakasi  # imported lazily: ~0.7 s to build the tables
+                import pykakasi  # imported lazily: building its tables is slow
 
                 _kakasi = pykakasi.kakasi()
     return _kakasi

@@ -10,17 +10,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import exists, false, func, inspect, literal_column, or_, select, table, text, update
+from sqlalchemy import exists, false, func, inspect, literal_column, or_, select, table, text
 from sqlalchemy.orm import selectinload, with_expression
 
-from crm import TOKYO, audit, references
-from crm.access import reaches_whole_registry, scope_clause, scoped, scoped_rows
+from crm import audit, clock, references, signals
+from crm.access import reaches_whole_registry, scoped, scoped_rows
 from crm.alumni import names
 from crm.alumni.models import (
     ALUMNI_NAMES_TABLE, ALUMNI_SEARCH_TABLE, NAME_WORDS, AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement,
     SEARCH_TABLES, Position, SearchBacklog, Sector, Tag, alumni_group_members, alumni_tags, placement_summary,
 )
-from crm.ambassadors.models import Ambassador
 from crm.db import LARGEST_INTEGER, request_int, utcnow, writing
 from crm.extensions import db
 from crm.i18n import is_japanese
@@ -66,7 +65,7 @@ def _fts_rows(search_table: str, query: str):
 
 
 # --- SQLite's search tables after a bulk insert (crm.alumni.models.SearchBacklog) -------------------
-# Alumni per short transaction when the search catches up: a few hundredths of a second of SQLite's time each.
+# Alumni per transaction when the search catches up: short enough that other writers barely wait.
 BACKLOG_BATCH = 500
 # Between two batches: longer than the longest sleep of SQLite's busy handler (100 ms), so a writer
 # that waited for the lock takes it next instead of the next batch.
@@ -140,9 +139,9 @@ def _name_word_starts_with(word: str, sqlite: bool):
         return _fts_rows(ALUMNI_NAMES_TABLE, '"' + word.replace('"', '""') + '"*')
     lexeme = "'" + word.replace("\\", "\\\\").replace("'", "''") + "':*"
     # The substring test is implied by the word test and far cheaper per row: PostgreSQL checks it
-    # first where it starts from a prefecture's alumni instead of the index (19 → 6 ms for Tottori).
+    # first where it starts from a prefecture's alumni instead of the index.
     # strpos, not LIKE: a prepared statement's generic plan would take a LIKE for a trigram index
-    # condition, and a two-character pattern reads that whole index (110 ms).
+    # condition, and a two-character pattern reads that whole index.
     words = NAME_WORDS.op("@@")(func.to_tsquery(literal_column("'simple'"), lexeme))
     return (func.strpos(Alumnus.search_text, word) > 0) & words
 
@@ -193,15 +192,9 @@ def _either_case_glob(word: str) -> str:
 
 
 def ambassador_ids(current: bool, on: date | None = None):
-    """Ids of alumni appointed ambassador by a prefecture the user works for (the ambassadors scope,
-    so a shared alumnus is never shown as another prefecture's ambassador): with a term running on
-    `on` (default today in Japan), or with any term at all."""
-    statement = select(Ambassador.alumnus_id).where(scope_clause(Ambassador))
-    if current:
-        on = on or datetime.now(TOKYO).date()
-        statement = statement.where(Ambassador.term_start_on <= on,
-                                    or_(Ambassador.term_end_on.is_(None), Ambassador.term_end_on >= on))
-    return statement
+    """Ids of alumni appointed ambassador by a prefecture the user works for, asked of the
+    ambassadors domain: with a term running on `on` (default today in Japan), or with any term."""
+    return signals.answer(signals.ambassador_ids, current=current, on=on or clock.today())
 
 
 def _country_share(condition):

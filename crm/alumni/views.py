@@ -3,17 +3,15 @@ contact timeline, follow-ups, merge, alumni networks and Japan alumni associatio
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm import TOKYO, access, audit, htmx
+from crm import access, audit, clock, htmx, signals
 from crm.access import ALUMNI_ROLES, STAFF, roles
 from crm.alumni import bp, operations
-from crm.associations import operations as association_operations
 from crm.alumni.forms import (
     AlumniGroupForm, AlumnusCreateForm, ConsentForm, ContactDetailsForm, ContactEntryForm, JapanAlumniAssociationForm,
     PlacementForm, ProfileForm,
@@ -21,11 +19,11 @@ from crm.alumni.forms import (
 from crm.alumni.models import (
     AlumniGroup, Alumnus, Channel, ContactEntry, Direction, JapanAlumniAssociation, Placement, Position, Sector,
 )
-from crm.auth.forms import choices
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
 from crm.editing import STALE_MESSAGE, save_edit
 from crm.extensions import db
+from crm.forms import choices
 from crm.listing import paginate
 from crm.reference.countries import country_choices, country_name
 
@@ -172,7 +170,7 @@ def _detail_context(alumnus: Alumnus) -> dict:
         "group_choices": db.session.scalars(access.scoped(AlumniGroup).order_by(AlumniGroup.name)).all(),
         "placement_form": PlacementForm(formdata=None).fill_choices(),
         # Exchange-association programs the alumnus took part in, among the programs the user reaches.
-        "programs": association_operations.programs_of(alumnus),
+        "programs": signals.answer(signals.programs_of_alumnus, alumnus),
     }
 
 
@@ -363,7 +361,7 @@ def add_contact(alumnus_id: int):
 @bp.get("/follow-ups")
 @roles(*ALUMNI_ROLES)
 def my_follow_ups():
-    today = datetime.now(TOKYO).date()
+    today = clock.today()
     return render_template("alumni/follow_ups.html", entries=operations.follow_ups(current_user, today))
 
 

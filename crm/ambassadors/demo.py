@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select
 
-from crm import TOKYO
 from crm.alumni.models import Alumnus, Placement, Position
 from crm.alumni.names import latin_name_key
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
 from crm.extensions import db
-from crm.reference.fiscal_year import bounds, fiscal_year_of
+from crm.reference.fiscal_year import bounds, current as current_fiscal_year
 
 TOTTORI, HYOGO = 31, 28
 COUNTRIES = ("US", "GB", "CA", "AU", "NZ", "IE", "SG", "PH", "FR", "DE", "KR", "CN", "JM", "ZA")
@@ -52,7 +51,7 @@ def seed_ambassadors() -> None:
     if db.session.scalar(select(Investment.id).where(Investment.prefecture_id == TOTTORI)) is not None:
         return
     rng = random.Random(2026)
-    this_year = fiscal_year_of(datetime.now(TOKYO).date())
+    this_year = current_fiscal_year()
     years = range(this_year - YEARS, this_year)
     for prefecture in range(1, 48):
         alumni = _generated_alumni(prefecture, _cohort_size(prefecture, rng), rng)

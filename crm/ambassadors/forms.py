@@ -2,16 +2,13 @@
 prefecture is the signed-in staff member's (operations); `version` is only compared."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
-from crm.forms import DateField, IntegerField, SelectField
-from crm.alumni.forms import CountryField, VersionedForm, _strip, at_most_days_ahead
+from crm import clock
 from crm.ambassadors.models import ActivityKind
-from crm.auth.forms import choices
+from crm.forms import CountryField, DateField, IntegerField, SelectField, VersionedForm, at_most_days_ahead, choices, strip
 
 YEN = NumberRange(min=0, max=10**13, message=_l("Enter an amount between 0 and 10 trillion yen."))
 COUNT = NumberRange(min=0, max=100_000_000, message=_l("Enter a number of 0 or more."))
@@ -45,9 +42,9 @@ class AlumnusChoiceMixin:
 
 
 class AmbassadorForm(VersionedForm):
-    title = StringField(_l("Title"), filters=[_strip], validators=[DataRequired(), Length(max=200)],
+    title = StringField(_l("Title"), filters=[strip], validators=[DataRequired(), Length(max=200)],
                         description=_l("For example: 鳥取県ふるさと大使"))
-    region = StringField(_l("Region abroad"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    region = StringField(_l("Region abroad"), filters=[strip], validators=[Optional(), Length(max=200)])
     term_start_on = DateField(_l("Term starts"), validators=[DataRequired()])
     term_end_on = DateField(_l("Term ends"), validators=[Optional()])
 
@@ -61,17 +58,17 @@ class AppointmentForm(AlumnusChoiceMixin, AmbassadorForm):
 
 
 class ActivityForm(VersionedForm):
-    occurred_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=date.today)
+    occurred_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=clock.today)
     kind = SelectField(_l("Kind"), choices=choices(ActivityKind.choices()), validators=[DataRequired()])
     country = CountryField(_l("Country"))
-    description = TextAreaField(_l("Description"), filters=[_strip], validators=[DataRequired(), Length(max=4000)])
+    description = TextAreaField(_l("Description"), filters=[strip], validators=[DataRequired(), Length(max=4000)])
     people_reached = IntegerField(_l("People reached"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
     visitors_brought = IntegerField(_l("Visitors brought"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
     economic_value_yen = IntegerField(_l("Estimated economic value (yen)"), big=True, filters=[_zero_if_blank], validators=[Optional(), YEN], default=0)
-    economic_value_basis = StringField(_l("Basis of the estimate"), filters=[_strip], validators=[Optional(), Length(max=500)])
+    economic_value_basis = StringField(_l("Basis of the estimate"), filters=[strip], validators=[Optional(), Length(max=500)])
     funds_raised_yen = IntegerField(_l("Funds raised (yen)"), big=True, filters=[_zero_if_blank], validators=[Optional(), YEN], default=0)
     media_items = IntegerField(_l("Media items"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
-    evidence_url = URLField(_l("Evidence link"), filters=[_strip],
+    evidence_url = URLField(_l("Evidence link"), filters=[strip],
                             validators=[Optional(), URL(require_tld=False, message=_l("Enter an http or https address.")), Length(max=500)])
 
     def validate_evidence_url(self, field):

@@ -68,9 +68,6 @@ class Ambassador(Audited, db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    def is_current(self, on: date) -> bool:
-        return self.term_start_on <= on and (self.term_end_on is None or self.term_end_on >= on)
-
 
 class Activity(Audited, db.Model):
     """Something an alumnus did for a prefecture, with its outcome figures and evidence."""

@@ -9,7 +9,8 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, true
 
-from crm.access import scoped
+from crm import signals
+from crm.access import scope_clause, scoped
 from crm.alumni.models import Alumnus
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
 from crm.db import request_int, utcnow
@@ -142,3 +143,12 @@ def _pick(values: dict, names) -> dict:
     return {name: values[name] for name in names if name in values}
 
 
+@signals.ambassador_ids.connect
+def ambassador_ids(_sender, current: bool, on: date):
+    """Ids of alumni appointed ambassador by a prefecture the user works for (the ambassadors scope,
+    so a shared alumnus is never shown as another prefecture's ambassador): with a term running on
+    `on`, or with any term at all."""
+    statement = select(Ambassador.alumnus_id).where(scope_clause(Ambassador))
+    if current:
+        statement = statement.where(Ambassador.term_start_on <= on, or_(Ambassador.term_end_on.is_(None), Ambassador.term_end_on >= on))
+    return statement

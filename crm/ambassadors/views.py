@@ -5,30 +5,25 @@ form, POST …/<id> saves (422 with errors, 409 with the current values when sta
 """
 from __future__ import annotations
 
-from datetime import datetime
 
 from flask import flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from crm import TOKYO, access, htmx
+from crm import access, clock, htmx
 from crm.access import roles
 from crm.alumni.models import Alumnus
 from crm.ambassadors import bp, operations
 from crm.ambassadors.forms import ActivityForm, ActivityLogForm, AmbassadorForm, AppointmentForm, InvestmentForm
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
 from crm.auth.models import Role
-from crm.editing import save_edit
+from crm.editing import save_inline
 from crm.extensions import db
 from crm.listing import paginate
 
 # Records are the prefecture's own: its staff keep them, administrators may correct them.
 EDITORS = (Role.ADMIN, Role.PREFECTURE_STAFF)
 ACTIVITY_FILTERS = ("status", "kind", "year", "alumnus")
-
-
-def _today():
-    return datetime.now(TOKYO).date()
 
 
 def _values(form) -> dict:
@@ -59,11 +54,11 @@ def _row(kind: str, record, editing: bool = False, form=None, status: int = 200)
     if editing and form is None:
         form = _current_form(form_class, record, fields, f"{kind}-{record.id}")
     return htmx.render("ambassadors/record.html", form_template if editing else row_template, status=status,
-                       record=record, form=form, editing=editing, kind=kind, today=_today())
+                       record=record, form=form, editing=editing, kind=kind, today=clock.today())
 
 
 def _update(kind: str, record_id: int, validate_extra=None):
-    model, form_class, fields, _row_t, _form_t, list_endpoint = KINDS[kind]
+    model, form_class, fields, row_template, form_template, list_endpoint = KINDS[kind]
 
     def form_for(record, submitted=False):
         if submitted:
@@ -76,11 +71,10 @@ def _update(kind: str, record_id: int, validate_extra=None):
         else:
             operations.set_fields(record, _values(form), fields)
 
-    return save_edit(
-        lambda: access.load(model, record_id), form_for, update,
-        lambda record, form=None, status=200: _row(kind, record, form is not None, form, status),
-        lambda _record: url_for(list_endpoint),
-        saved_message=lambda _record: _("Saved."), validate=validate_extra,
+    return save_inline(
+        lambda: access.load(model, record_id), form_for, update, lambda _record: url_for(list_endpoint), name="record",
+        shown=("ambassadors/record.html", row_template), editing=("ambassadors/record.html", form_template),
+        context={"kind": kind, "today": clock.today()}, saved_message=lambda _record: _("Saved."), validate=validate_extra,
     )
 
 
@@ -102,8 +96,8 @@ def _appointment_form(submitted: bool = False):
 @bp.get("")
 @roles(*EDITORS)
 def list_ambassadors():
-    current, past = operations.ambassadors(_today())
-    return render_template("ambassadors/index.html", current=current, past=past, form=_appointment_form(), today=_today())
+    current, past = operations.ambassadors(clock.today())
+    return render_template("ambassadors/index.html", current=current, past=past, form=_appointment_form(), today=clock.today())
 
 
 @bp.post("")

@@ -11,8 +11,8 @@ from datetime import timedelta
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
+from crm import clock
 from crm.associations.models import Association, Program, ProgramStatus
-from crm.associations.operations import TOKYO
 from crm.db import utcnow
 from crm.extensions import db
 
@@ -39,8 +39,8 @@ def ical(association: Association) -> bytes:
         event.add("uid", f"program-{program.id}@furusato-crm")
         event.add("dtstamp", stamp)
         event.add("summary", program.title_ja if not program.title_en else f"{program.title_ja} / {program.title_en}")
-        event.add("dtstart", program.starts_at.astimezone(TOKYO))
-        event.add("dtend", program.ends_at.astimezone(TOKYO))
+        event.add("dtstart", program.starts_at.astimezone(clock.TOKYO))
+        event.add("dtend", program.ends_at.astimezone(clock.TOKYO))
         event.add("status", STATUS[program.status])
         event.add("categories", [program.kind.value])
         if program.venue:

@@ -2,11 +2,11 @@
 (some unpaid) and programs with funding lines. Clearly fictitious; idempotent."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from crm import clock
 from crm.associations.models import (
     Association,
     AssociationKind,
@@ -29,7 +29,6 @@ from crm.associations.models import (
 from crm.extensions import db
 from crm.reference.fiscal_year import fiscal_year_of
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 TOTTORI, HYOGO = 31, 28
 
 
@@ -89,7 +88,7 @@ def _seed_members(association: Association, fee: int, today: date) -> None:
 
 def _seed_programs(association: Association, today: date) -> None:
     for title_ja, title_en, kind, days, hours, venue, (japanese, foreign), volunteers, budget, funding in DEMO_PROGRAMS:
-        starts = datetime.combine(today + timedelta(days=days), datetime.min.time(), TOKYO).replace(hour=13, minute=30)
+        starts = clock.start_of(today + timedelta(days=days)).replace(hour=13, minute=30)
         held = days < 0
         program = Program(
             association_id=association.id, title_ja=title_ja, title_en=title_en, kind=kind, starts_at=starts,
@@ -105,7 +104,7 @@ def _seed_programs(association: Association, today: date) -> None:
 
 def seed_associations() -> None:
     """Associations in Tottori and Hyogo with members, fees over two 年度 (some unpaid) and programs."""
-    today = datetime.now(TOKYO).date()
+    today = clock.today()
     for values in DEMO_ASSOCIATIONS:
         if db.session.scalar(select(Association.id).where(Association.name_ja == values["name_ja"])):
             continue

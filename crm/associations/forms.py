@@ -10,7 +10,6 @@ from sqlalchemy import select
 from wtforms import BooleanField, EmailField, FieldList, Form, FormField, HiddenField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL, ValidationError
 
-from crm.forms import DateField, DateTimeLocalField, IntegerField, SelectField
 from crm.associations.models import (
     AssociationKind,
     FundingSource,
@@ -24,9 +23,8 @@ from crm.associations.models import (
     ProgramStatus,
     Secretariat,
 )
-from crm.alumni.forms import at_most_days_ahead
-from crm.auth.forms import choices
 from crm.extensions import db
+from crm.forms import DateField, DateTimeLocalField, IntegerField, SelectField, at_most_days_ahead, choices
 from crm.reference.models import Prefecture
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("This cannot be negative."))

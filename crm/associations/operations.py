@@ -9,13 +9,13 @@ import calendar
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from flask_babel import format_date, gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from crm import clock, signals
 from crm.access import creatable_prefectures, reaches_alumni, scoped
 from crm.alumni.models import Alumnus
 from crm.associations.models import (
@@ -41,7 +41,6 @@ from crm.associations.models import (
 from crm.extensions import db
 from crm.reference import fiscal_year as fy
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 class AssociationError(Exception):
@@ -217,16 +216,6 @@ def assess_fees(association: Association, fiscal_year: int, amount: int) -> int:
     return len(members)
 
 
-def add_fee(member: Member, fiscal_year: int, amount: int, note: str | None = None) -> MembershipFee:
-    amount = _check_amount(amount)
-    if db.session.scalar(select(MembershipFee.id).where(MembershipFee.member_id == member.id, MembershipFee.fiscal_year == fiscal_year)):
-        raise AssociationError(_("This member already has a fee for %(year)s.", year=fy.label(fiscal_year)))
-    fee = MembershipFee(member_id=member.id, fiscal_year=fiscal_year, amount_due=amount, note=note)
-    db.session.add(fee)
-    db.session.flush()
-    return fee
-
-
 def ensure_unpaid(fee: MembershipFee) -> None:
     """A fee is paid once: paying it again is refused, not overwritten."""
     if fee.paid_on is not None:
@@ -240,7 +229,7 @@ def pay_fee(fee: MembershipFee, paid_on: date, method: PaymentMethod | str, rece
     ensure_unpaid(fee)
     if paid_on is None:
         raise AssociationError(_("Enter the date of payment."))
-    if paid_on > datetime.now(TOKYO).date():
+    if paid_on > clock.today():
         raise AssociationError(_("The payment date cannot be in the future."))
     try:
         fee.method = PaymentMethod(method)
@@ -300,7 +289,7 @@ def fee_years(association: Association) -> list[int]:
             .where(Member.association_id == association.id).distinct()
         )
     )
-    years.add(fy.fiscal_year_of(datetime.now(TOKYO).date()))
+    years.add(fy.current())
     return sorted(years, reverse=True)
 
 
@@ -315,7 +304,7 @@ PROGRAM_SORTS = {"starts": Program.starts_at, "title": Program.title_ja, "kind":
 
 def tokyo_time(value: datetime) -> datetime:
     """A naive wall-clock time from a form is Japan time; an aware one is converted to it."""
-    return value.replace(tzinfo=TOKYO) if value.tzinfo is None else value.astimezone(TOKYO)
+    return value.replace(tzinfo=clock.TOKYO) if value.tzinfo is None else value.astimezone(clock.TOKYO)
 
 
 def program_query(association: Association, status: str = "", kind: str = "") -> Select:
@@ -441,6 +430,7 @@ def unlink_alumnus(program: Program, alumnus: Alumnus) -> None:
         db.session.flush()
 
 
+@signals.programs_of_alumnus.connect
 def programs_of(alumnus: Alumnus) -> list[Program]:
     """The programs an alumnus took part in that the user reaches (newest first)."""
     linked = select(ProgramAlumnus.program_id).where(ProgramAlumnus.alumnus_id == alumnus.id)
@@ -449,8 +439,8 @@ def programs_of(alumnus: Alumnus) -> list[Program]:
 
 def programs_between(association: Association, first: date, last: date) -> list[Program]:
     """Programs overlapping the Japanese calendar days first..last."""
-    start = datetime.combine(first, time.min, TOKYO)
-    end = datetime.combine(last + timedelta(days=1), time.min, TOKYO)
+    start = clock.start_of(first)
+    end = clock.start_of(last + timedelta(days=1))
     return list(
         db.session.scalars(
             scoped(Program).where(Program.association_id == association.id, Program.starts_at < end, Program.ends_at >= start)
@@ -498,7 +488,7 @@ def month_calendar(association: Association, year: int, month: int) -> MonthCale
     programs = programs_between(association, weeks[0][0], weeks[-1][-1])
     by_day: dict[date, list[Program]] = {}
     for program in programs:
-        day, last = program.starts_at.astimezone(TOKYO).date(), program.ends_at.astimezone(TOKYO).date()
+        day, last = program.starts_at.astimezone(clock.TOKYO).date(), program.ends_at.astimezone(clock.TOKYO).date()
         while day <= last:
             by_day.setdefault(day, []).append(program)
             day += timedelta(days=1)
@@ -508,4 +498,4 @@ def month_calendar(association: Association, year: int, month: int) -> MonthCale
 def fiscal_year_range(fiscal_year: int) -> tuple[datetime, datetime]:
     """The 年度 as an aware [start, end) interval in Japan time."""
     first, last = fy.bounds(fiscal_year)
-    return datetime.combine(first, time.min, TOKYO), datetime.combine(last + timedelta(days=1), time.min, TOKYO)
+    return clock.start_of(first), clock.start_of(last + timedelta(days=1))

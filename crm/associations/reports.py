@@ -1,5 +1,5 @@
 """Figures about associations: one association's annual report (its own staff) and the national
-aggregates the ministry sees (no names, counts of people under 10 suppressed by crm.reports.disclosure).
+aggregates the ministry sees (no names, counts of people under 10 suppressed by crm.disclosure).
 """
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from crm import clock
 from crm.associations.models import (
     GOVERNMENT,
     SELF_RAISED,
@@ -21,11 +22,11 @@ from crm.associations.models import (
     ProgramKind,
     ProgramStatus,
 )
-from crm.associations.operations import TOKYO, FeeSummary, fee_summary, fiscal_year_range
+from crm.associations.operations import FeeSummary, fee_summary, fiscal_year_range
 from crm.extensions import db
 from crm.reference.fiscal_year import fiscal_year_of
 from crm.reference.models import Prefecture
-from crm.reports.disclosure import THRESHOLD, derived, suppress_series, suppress_table
+from crm.disclosure import THRESHOLD, derived, suppress_series, suppress_table
 
 TREND_YEARS = 5
 
@@ -176,7 +177,7 @@ def national_overview(fiscal_year: int) -> NationalOverview:
 
     years = sorted(
         {
-            fiscal_year_of(moment.astimezone(TOKYO).date())
+            fiscal_year_of(moment.astimezone(clock.TOKYO).date())
             for moment in db.session.scalars(select(Program.starts_at).where(Program.status != ProgramStatus.CANCELLED))
         }
     )

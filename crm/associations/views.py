@@ -5,16 +5,15 @@ a record outside the user's scope answers 404, the same as one that does not exi
 """
 from __future__ import annotations
 
-from datetime import datetime
 
-from flask import abort, flash, make_response, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from babel.dates import format_skeleton
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm import access, audit, htmx
+from crm import access, audit, clock, htmx
 from crm.access import STAFF, public, roles
 from crm.associations import bp, calendar_feed as feed, operations, reports
 from crm.associations.forms import AssessFeesForm, AssociationForm, FeePaymentForm, MemberForm, NewAssociationForm, ProgramForm
@@ -30,25 +29,19 @@ from crm.associations.models import (
     ProgramStatus,
 )
 from crm.alumni.models import Alumnus
-from crm.associations.operations import TOKYO, AssociationError
+from crm.associations.operations import AssociationError
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
-from crm.disclosure_legend import legend as marker_legend
-from crm.editing import STALE_MESSAGE, save_edit
-from crm.exporting import download
+from crm.disclosure import legend as marker_legend
+from crm.editing import STALE_MESSAGE, save_inline
+from crm.exporting import download, streamed
 from crm.extensions import db
 from crm.listing import paginate
 from crm.reference import fiscal_year as fy
 
 REGISTRY_READERS = (Role.ADMIN, Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF, Role.MINISTRY_REVIEWER)
-
-
-def _today():
-    return datetime.now(TOKYO).date()
-
-
-def _requested_year() -> int:
-    return fy.from_request(request.args.get("fy"), fy.fiscal_year_of(_today()))
+# How every inline edit of this domain ends: the record's name in the message, a broken rule on the form.
+SAVE_OPTIONS = {"saved_message": lambda record: _("%(name)s saved.", name=record.name), "refusals": (AssociationError,)}
 
 
 # --- Registry ------------------------------------------------------------------------------------
@@ -95,7 +88,7 @@ def show_association(association_id: int):
     association = access.load(Association, association_id)
     context = {"association": association, "feed_url": None}
     if access.works_in_associations():
-        context["fees"] = operations.fee_summary(association, fy.fiscal_year_of(_today()))
+        context["fees"] = operations.fee_summary(association, fy.current())
         context["members"] = db.session.scalar(
             select(func.count()).select_from(operations.member_query(association, status=MemberStatus.ACTIVE.value).subquery())
         )
@@ -112,25 +105,13 @@ def edit_association(association_id: int):
 @bp.post("/<int:association_id>")
 @roles(*STAFF)
 def update_association(association_id: int):
-    return _save_inline(
-        lambda: access.load_editable_association(association_id), _association_form, operations.update_association,
-        "association",
-        ("associations/show.html", "associations/_details.html"),
-        ("associations/edit.html", "associations/_form.html"),
+    return save_inline(
+        lambda: access.load_editable_association(association_id), _association_form,
+        lambda association, form: operations.update_association(association, form.values()),
         lambda association: url_for("associations.show_association", association_id=association.id),
+        name="association", shown=("associations/show.html", "associations/_details.html"),
+        editing=("associations/edit.html", "associations/_form.html"), **SAVE_OPTIONS,
     )
-
-
-def _save_inline(load, form_for, update, name: str, shown: tuple, editing: tuple, done_url):
-    """An inline edit (crm.editing.save_edit) of the record passed to its templates as `name`: `shown`
-    and `editing` are the (page, fragment) templates of the record and of its form."""
-    def render(record, form=None, status=200):
-        if form is None:
-            return htmx.render(*shown, **{name: record})
-        return htmx.render(*editing, status=status, form=form, **{name: record})
-
-    return save_edit(load, form_for, lambda record, form: update(record, form.values()), render, done_url,
-                     saved_message=lambda record: _("%(name)s saved.", name=record.name), refusals=(AssociationError,))
 
 
 # --- Calendar feed -------------------------------------------------------------------------------
@@ -162,10 +143,7 @@ def calendar_feed(token: str):
     association = operations.association_for_feed(token)
     if association is None:
         abort(404)
-    response = make_response(feed.ical(association))
-    response.mimetype = "text/calendar"
-    response.headers["Content-Disposition"] = f'inline; filename="association-{association.id}.ics"'
-    return response
+    return streamed([feed.ical(association)], "ical", f"association-{association.id}", attachment=False)
 
 
 # --- Members -------------------------------------------------------------------------------------
@@ -229,21 +207,12 @@ def edit_member(member_id: int):
 @bp.post("/members/<int:member_id>")
 @roles(*STAFF)
 def update_member(member_id: int):
-    return _save_inline(
-        lambda: access.load(Member, member_id), _member_form, operations.update_member, "member",
-        ("associations/members/show.html", "associations/members/_row.html"),
-        ("associations/members/edit.html", "associations/members/_form.html"),
+    return save_inline(
+        lambda: access.load(Member, member_id), _member_form, lambda member, form: operations.update_member(member, form.values()),
         lambda member: url_for("associations.list_members", association_id=member.association_id),
+        name="member", shown=("associations/members/show.html", "associations/members/_row.html"),
+        editing=("associations/members/edit.html", "associations/members/_form.html"), **SAVE_OPTIONS,
     )
-
-
-@bp.get("/<int:association_id>/members/export.<any(csv, xlsx):fmt>")
-@roles(*STAFF)
-def export_members(association_id: int, fmt: str):
-    """The membership list for the treasurer, through the export machinery (crm.imports.transfer_views)."""
-    from crm.imports.transfer_views import members_export
-
-    return members_export(association_id, fmt)
 
 
 # --- Annual fees ---------------------------------------------------------------------------------
@@ -252,13 +221,13 @@ def export_members(association_id: int, fmt: str):
 @roles(*STAFF)
 def list_fees(association_id: int):
     association = access.load_editable_association(association_id)
-    year, unpaid = _requested_year(), request.args.get("unpaid") == "1"
+    year, unpaid = fy.requested(), request.args.get("unpaid") == "1"
     page = paginate(operations.fee_query(association, year, unpaid), operations.FEE_SORTS, "member", MembershipFee.id)
     return htmx.render(
         "associations/fees/index.html", "associations/fees/_rows.html",
         association=association, page=page, year=year, unpaid=unpaid, years=operations.fee_years(association),
         summary=operations.fee_summary(association, year), assess_form=AssessFeesForm(formdata=None, fiscal_year=year),
-        payment_form=FeePaymentForm(formdata=None, paid_on=_today()),
+        payment_form=FeePaymentForm(formdata=None, paid_on=clock.today()),
     )
 
 
@@ -310,7 +279,7 @@ def pay_fee(fee_id: int):
         return htmx.redirect(url_for("associations.list_fees", association_id=fee.member.association_id, fy=fee.fiscal_year))
     # htmx: the row, and the 年度's summary out of band (collected, paid members and rate changed).
     return htmx.render("associations/fees/show.html", "associations/fees/_paid.html", status=status,
-                       payment_form=FeePaymentForm(formdata=None, paid_on=_today()),
+                       payment_form=FeePaymentForm(formdata=None, paid_on=clock.today()),
                        summary=operations.fee_summary(context["association"], fee.fiscal_year), **context)
 
 
@@ -319,7 +288,7 @@ def pay_fee(fee_id: int):
 def export_reminders(association_id: int, fmt: str):
     """Members who have not paid the 年度's fee, with the contact details they agreed to be reached at."""
     association = access.load_editable_association(association_id)
-    year = _requested_year()
+    year = fy.requested()
     headers = [_("Name"), _("Fiscal year"), _("Amount due (yen)"), _("Agrees to be contacted"), _("Email"), _("Phone"), _("Postal code"), _("Address")]
     rows = operations.fee_reminders(association, year)
     return download(
@@ -427,7 +396,7 @@ def _program_form(program: Program) -> ProgramForm:
     data = {key: getattr(program, key) for key in operations.PROGRAM_FIELDS}
     data.update(
         kind=program.kind.value, status=program.status.value, version=program.version,
-        starts_at=program.starts_at.astimezone(TOKYO).replace(tzinfo=None), ends_at=program.ends_at.astimezone(TOKYO).replace(tzinfo=None),
+        starts_at=program.starts_at.astimezone(clock.TOKYO).replace(tzinfo=None), ends_at=program.ends_at.astimezone(clock.TOKYO).replace(tzinfo=None),
         funding_lines=[{"source": line.source.value, "grantor": line.grantor, "amount": line.amount} for line in program.funding_lines],
         partners=[{"kind": partner.kind.value, "name": partner.name} for partner in program.partners],
     )
@@ -463,7 +432,7 @@ def edit_program(program_id: int):
 @roles(*STAFF)
 def calendar(association_id: int):
     association = access.load_editable_association(association_id)
-    year, month = operations.parse_month(request.args.get("month"), _today())
+    year, month = operations.parse_month(request.args.get("month"), clock.today())
     month_calendar = operations.month_calendar(association, year, month)
     # "September 2025" / "2025年9月": the locale's own way of naming a month.
     month_label = format_skeleton("yMMMM", month_calendar.first, locale=get_locale())
@@ -478,7 +447,7 @@ def calendar(association_id: int):
 @roles(*STAFF)
 def annual_report(association_id: int):
     association = access.load_editable_association(association_id)
-    report = reports.annual_report(association, _requested_year())
+    report = reports.annual_report(association, fy.requested())
     return htmx.render("associations/report.html", "associations/_report.html", association=association, report=report)
 
 
@@ -486,7 +455,7 @@ def annual_report(association_id: int):
 @roles(*STAFF)
 def export_report(association_id: int, fmt: str):
     association = access.load_editable_association(association_id)
-    year = _requested_year()
+    year = fy.requested()
     report = reports.annual_report(association, year)
     labels = {"programs": _("Programs held"), "funding": _("Funding mix"), "trend": _("Self-raised share by fiscal year"),
               "fees": _("Annual fees"), "collection_rate": _("Members / paid / due / collected")}
@@ -502,7 +471,7 @@ def export_report(association_id: int, fmt: str):
 @roles(Role.ADMIN, Role.MINISTRY_REVIEWER)
 def national_overview():
     """Aggregates over every association for the ministry: no names, small counts of people hidden."""
-    overview = reports.national_overview(_requested_year())
+    overview = reports.national_overview(fy.requested())
     return render_template(
         "associations/overview.html", overview=overview, reports=reports, kinds=list(AssociationKind), sources=list(FundingSource),
         marker_legend=marker_legend(),

@@ -2,17 +2,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from crm.forms import SelectField
 from crm.auth.passwords import MAX_LENGTH, password_problems
-
-
-def choices(pairs, blank: bool = False) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms options, optionally led by an empty "—" option."""
-    options = [SelectChoice("", "—")] if blank else []
-    return options + [SelectChoice(value, label) for value, label in pairs]
+from crm.forms import SelectField, choices
 
 
 class LoginForm(FlaskForm):

@@ -8,7 +8,6 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.associations.models import Association
 from crm.audit import Audited
 from crm.db import UTCDateTime, enum_column, utcnow
 from crm.extensions import db
@@ -52,7 +51,8 @@ class User(Audited, UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     prefecture: Mapped[Prefecture | None] = relationship(lazy="joined")
-    association: Mapped[Association | None] = relationship(lazy="joined")
+    # Named, not imported: accounts stand below the domains, and an association is one of them.
+    association: Mapped["Association | None"] = relationship("Association", lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
 

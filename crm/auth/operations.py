@@ -5,7 +5,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm.associations.models import Association
 from crm.auth.models import Role, User
 from crm.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from crm.db import utcnow
@@ -32,7 +31,7 @@ def check_binding(role: Role, prefecture_id: int | None, association_id: int | N
             raise AccountError(_l("Prefecture staff must be bound to one prefecture."))
         return prefecture_id, None
     if role == Role.ASSOCIATION_STAFF:
-        if association_id is None or db.session.get(Association, association_id) is None:
+        if association_id is None or db.session.get(User.association.property.mapper.class_, association_id) is None:
             raise AccountError(_l("Association staff must be bound to one association."))
         return None, association_id
     return None, None

@@ -9,14 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
-from crm import audit, safe_next
+from crm import audit
 from crm.access import ALL_ROLES, public, roles
 from crm.auth import bp, operations, throttle
 from crm.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from crm.extensions import db
 from crm.htmx import is_htmx
 from crm.i18n import SESSION_LOCALE_KEY
-from crm.security import start_session_clock
+from crm.security import safe_next, start_session_clock
 
 log = logging.getLogger("crm.auth")
 

@@ -10,27 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from flask import render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from crm import audit
+from crm import audit, clock
 from crm.access import own_placements, scoped
 from crm.alumni import operations as alumni_operations
 from crm.alumni.models import Alumnus, ContactEntry
 from crm.db import request_int, write_intent
+from crm.exporting import streamed
 from crm.extensions import db
 from crm.i18n import is_japanese
 from crm.imports.targets import TARGETS, VCARD_EXTENSIONS, Target
-from crm.imports.writers import cp932_unrepresentable, iter_csv, iter_vcards, xlsx_chunks
+from crm.formats.writers import cp932_unrepresentable, iter_csv, iter_vcards, xlsx_chunks
 
-EXPORT_FORMATS = {
-    # format: (file extension, Content-Type header)
-    "csv": ("csv", "text/csv; charset=utf-8"),
-    "csv-cp932": ("csv", "text/csv; charset=shift_jis"),
-    "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "vcard": ("vcf", "text/vcard; charset=utf-8"),
-}
 FORMATS_OF = {"alumni": ("csv", "csv-cp932", "xlsx", "vcard"), "contacts": ("csv", "csv-cp932", "xlsx")}
 CHUNK = 1 << 16
 ALUMNUS_EXPORT_FIELDS = [column.key for column in TARGETS["alumni"].columns if column.key not in ("full_name", "period")]
@@ -136,12 +131,6 @@ def stream(target_name: str, fmt: str, filters: dict) -> Iterator[bytes]:
         write_intent.reset(token)
 
 
-def filename(target_name: str, fmt: str) -> str:
-    from datetime import date
-
-    return f"{target_name}-{date.today().isoformat()}.{EXPORT_FORMATS[fmt][0]}"
-
-
 def export_to_file(target_name: str, fmt: str, filters: dict, path) -> int:
     """CLI: write an export to `path`; → rows written."""
     with open(path, "wb") as out:
@@ -156,3 +145,23 @@ def _last_count(target_name: str) -> int:
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "export", AuditEntry.record_type == target_name)
                               .order_by(AuditEntry.id.desc()).limit(1))
     return int(entry.details["rows"]) if entry else 0
+
+TABLE_FORMATS = ("csv", "csv-cp932", "xlsx")
+
+
+def export_target(target: str, filters: dict, *, endpoint: str, url_args: dict, formats=TABLE_FORMATS, filename: str | None = None,
+                  fmt: str | None = None):
+    """The export of a registered target: the format choice when none is asked for, the CP932
+    confirmation when values would change, else the streamed file (crm.exporting). `endpoint` and
+    `url_args` make the links back to the same export."""
+    fmt = fmt or request.args.get("format", "")
+    context = {"target": target, "label": TARGETS[target].label, "formats": formats, "endpoint": endpoint,
+               "url_args": {key: value for key, value in url_args.items() if value not in (None, "")}}
+    if fmt not in formats:
+        return render_template("imports/export.html", **context)
+    if fmt == "csv-cp932" and request.args.get("confirmed") != "1":
+        changes = cp932_changes(target, filters)
+        if changes:
+            return render_template("imports/export_cp932.html", changes=changes, **context)
+    name = filename or f"{target}-{clock.today().isoformat()}"
+    return streamed(stream(target, fmt, filters), fmt, name)

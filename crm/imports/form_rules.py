@@ -110,7 +110,7 @@ class FormRules:
 
 
 def _quick(validator):
-    """The validator itself, or for the email check (~50 µs per address in email_validator) a
+    """The validator itself, or for the email check (costly per address in email_validator) a
     shortcut that accepts the everyday address and asks the validator about anything else."""
     if type(validator) is not Email or validator.check_deliverability:
         return validator

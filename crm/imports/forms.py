@@ -7,9 +7,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 from wtforms.validators import Optional
 
-from crm.forms import SelectField
-from crm.auth.forms import choices
-from crm.imports.readers import FORMATS
+from crm.formats.readers import FORMATS
+from crm.forms import SelectField, choices
 from crm.imports import targets_ambassadors, targets_associations  # noqa: F401  (they register their targets)
 from crm.imports.targets import TARGETS
 

@@ -60,10 +60,10 @@ from crm.alumni.models import Alumnus, Placement
 from crm.auth.models import Role, User
 from crm.db import insert_rows, reading, utcnow, write_intent, writing
 from crm.extensions import db
-from crm.imports.decoding import ImportFileError
-from crm.imports.limits import ReadLimits
+from crm.formats.decoding import ImportFileError
+from crm.formats.limits import ReadLimits
 from crm.imports.models import JobState, ImportJob
-from crm.imports.readers import FORMATS, VCARD_FIELDS, read_table
+from crm.formats.readers import VCARD_FIELDS, read_table
 from crm.imports.targets import ALUMNUS_FIELDS, TARGETS, VCARD_EXTENSIONS, Target, text
 
 log = logging.getLogger("crm.imports")
@@ -892,6 +892,3 @@ def upload_kept(job: ImportJob) -> bool:
 
 def stale_after() -> datetime.timedelta:
     return datetime.timedelta(seconds=current_app.config.get("IMPORT_STALE_SECONDS", 60))
-
-
-__all__ = ["FORMATS"]

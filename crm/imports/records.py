@@ -20,7 +20,7 @@ from crm import audit
 from crm.db import utcnow, write_intent, writing
 from crm.extensions import db
 from crm.imports import operations
-from crm.imports.decoding import ImportFileError
+from crm.formats.decoding import ImportFileError
 from crm.imports.models import ImportJob, JobState
 from crm.imports.targets import TARGETS, text
 

@@ -12,7 +12,7 @@ import functools
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -416,9 +416,3 @@ CONTACT_COLUMNS = [
 ]
 # The contact log is exported only: entries are written one by one, by the staff who had the contact.
 CONTACTS = register(Target(name="contacts", label=_l("Contact log"), columns=CONTACT_COLUMNS))
-
-
-def rows_as_dicts(target: Target, records: Iterator[dict], japanese: bool) -> Iterator[dict]:
-    headers = {column.key: target.header(column, japanese) for column in target.columns}
-    for record in records:
-        yield {headers[key]: value for key, value in record.items() if key in headers}

@@ -7,16 +7,14 @@ Scope is checked before anything is read or stored: the association through
 """
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import render_template, request, url_for
 
-from crm import TOKYO, access, htmx
+from crm import access, clock, htmx
 from crm.access import roles
 from crm.auth.models import Role
-from crm.exporting import export_target
 from crm.extensions import db
 from crm.imports import bp
+from crm.imports.exports import export_target
 from crm.imports.forms import MemberUploadForm
 from crm.imports.views import accept_upload
 from crm.reference import fiscal_year as fy
@@ -24,10 +22,6 @@ from crm.reference import fiscal_year as fy
 MEMBER_IMPORT_ROLES = (Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
 ASSOCIATION_EXPORT_ROLES = tuple(access.STAFF)
 ACTIVITY_EXPORT_ROLES = (Role.ADMIN, Role.PREFECTURE_STAFF)
-
-
-def _year() -> int:
-    return fy.from_request(request.args.get("fy"), fy.fiscal_year_of(datetime.now(TOKYO).date()))
 
 
 @bp.route("/associations/<int:association_id>/members", methods=["GET", "POST"])
@@ -47,19 +41,15 @@ def upload_members(association_id: int):
     return render_template("imports/members_upload.html", form=form, association=association), status
 
 
-def members_export(association_id: int, fmt: str | None = None):
-    association = access.load_editable_association(association_id)
-    search, status = request.args.get("q", ""), request.args.get("status", "")
-    return export_target("members", {"association": association.id, "q": search, "status": status}, fmt=fmt,
-                         endpoint="imports.export_members", url_args={"association_id": association.id, "q": search, "status": status},
-                         filename=f"members-{association.id}-{date.today().isoformat()}")
-
-
 @bp.get("/associations/<int:association_id>/members/export")
 @roles(*ASSOCIATION_EXPORT_ROLES)
 def export_members(association_id: int):
     """The treasurer's membership list: CSV (UTF-8 with BOM or CP932) or XLSX."""
-    return members_export(association_id)
+    association = access.load_editable_association(association_id)
+    search, status = request.args.get("q", ""), request.args.get("status", "")
+    return export_target("members", {"association": association.id, "q": search, "status": status},
+                         endpoint="imports.export_members", url_args={"association_id": association.id, "q": search, "status": status},
+                         filename=f"members-{association.id}-{clock.today().isoformat()}")
 
 
 @bp.get("/associations/<int:association_id>/programs/export")
@@ -67,7 +57,7 @@ def export_members(association_id: int):
 def export_programs(association_id: int):
     """An association's programs of one 年度, one row per funding line."""
     association = access.load_editable_association(association_id)
-    year = _year()
+    year = fy.requested()
     return export_target("programs", {"association": association.id, "fy": year}, endpoint="imports.export_programs",
                          url_args={"association_id": association.id, "fy": year}, filename=f"programs-{association.id}-FY{year}")
 
@@ -76,7 +66,7 @@ def export_programs(association_id: int):
 @roles(*ACTIVITY_EXPORT_ROLES)
 def export_activities():
     """Alumni activities of one 年度 in the user's scope: verified only (what reports count) or all."""
-    year = _year()
+    year = fy.requested()
     status = "verified" if request.args.get("status", "verified") == "verified" else ""
     prefecture = access.chosen_prefecture(request.args.get("prefecture"))
     filters = {"fy": year, "status": status, "prefecture": prefecture}

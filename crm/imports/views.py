@@ -8,13 +8,12 @@ from crm import access, htmx
 from crm.access import roles
 from crm.alumni.models import Position
 from crm.alumni.views import ALUMNI_ROLES, FILTER_KEYS
-from crm.exporting import export_target
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.imports import bp, exports, operations
 from crm.imports.forms import FORMAT_LABELS, SettingsForm, UploadForm
 from crm.imports.models import ImportJob, JobState
-from crm.imports.problems import problem_message
+from crm.formats.problems import problem_message
 from crm.imports.targets import TARGETS
 
 # Imports write placements in the importer's prefecture: prefecture staff only (administrators use
@@ -24,7 +23,7 @@ IMPORT_ROLES = (Role.PREFECTURE_STAFF,)
 # (crm.imports.transfer_views), each job reached only through access.load (its importer's scope).
 JOB_ROLES = (Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
 # Uploads a job refuses to open at all (nothing to correct in the wizard).
-# A file over a reading bound (crm.imports.limits) is refused too: nothing in the wizard makes it smaller.
+# A file over a reading bound (crm.formats.limits) is refused too: nothing in the wizard makes it smaller.
 REFUSED = {"empty", "not_spreadsheet", "legacy_excel", "binary", "cell_too_large", "field_too_large", "row_too_large", "text_too_large",
            "part_too_large", "packed_too_dense"}
 
@@ -166,5 +165,5 @@ def export(target: str):
         abort(404)
     filters = {key: request.args.get(key, "") for key in FILTER_KEYS} if target == "alumni" else \
         {"alumnus": request.args.get("alumnus", "")}
-    return export_target(target, filters, endpoint="imports.export", url_args={"target": target, **filters},
+    return exports.export_target(target, filters, endpoint="imports.export", url_args={"target": target, **filters},
                          formats=exports.FORMATS_OF[target])

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import request
+
+from crm import clock
 from crm.db import request_int
 from crm.i18n import is_japanese
 
@@ -28,11 +31,16 @@ def fiscal_year_of(day: date) -> int:
     return day.year if day.month >= FIRST_MONTH else day.year - 1
 
 
-def from_request(value, default: int) -> int:
-    """The 年度 a request names (`?fy=2025`), or `default` for none, a non-number, or one outside
-    1989–2100 (a date of year 99999 cannot even be made)."""
-    year = request_int(value)
-    return year if year is not None and 1989 <= year <= 2100 else default
+def current() -> int:
+    """The 年度 of today in Japan."""
+    return fiscal_year_of(clock.today())
+
+
+def requested() -> int:
+    """The 年度 the request names (`?fy=2025`), or the current one for none, a non-number, or one
+    outside 1989–2100 (a date of year 99999 cannot even be made)."""
+    year = request_int(request.args.get("fy"))
+    return year if year is not None and 1989 <= year <= 2100 else current()
 
 
 def bounds(fiscal_year: int) -> tuple[date, date]:

@@ -5,7 +5,7 @@ beside it, from the geometry computed here.
 """
 from __future__ import annotations
 
-from crm.reports.disclosure import Suppressed
+from crm.disclosure import Suppressed
 
 # One square per prefecture (JIS code → column, row), roughly where it lies: Hokkaido top right,
 # Okinawa bottom left. A fixed layout, so the map reads the same every year.

@@ -7,7 +7,7 @@ dashboard, its map, its trend and both exports — is read from here, so a figur
 below. Sub-group filters (position, country of residence) are not offered to these readers
 (crm.access.may_filter_report), so no other partition exists.
 
-The base cross-classification of one 年度, each protected with crm.reports.disclosure.suppress_table
+The base cross-classification of one 年度, each protected with crm.disclosure.suppress_table
 (every hidden figure lies on a cycle of hidden figures that can move within what a reader knows,
 also without the row of any one prefecture, whose staff know their own figures):
 
@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm.ambassadors.models import ActivityKind
-from crm.reports import disclosure
-from crm.reports.disclosure import (
+from crm import disclosure
+from crm.disclosure import (
     THRESHOLD, Reason, Suppressed, percent, suppress_count, suppress_table,
 )
 

@@ -6,7 +6,7 @@ year). Reports and the dashboard read the figures through crm.reports.precompute
 `stored_countries`), which computes only the (prefecture, 年度) whose data changed since, and of
 those only the part that changed: the cohort part (tracked, reachable, ambassadors) or the activity
 part (engaged, activities and their sums, investment). `publish` then applies statistical
-disclosure control (crm.reports.disclosure) for everyone who is not entitled to the full figures —
+disclosure control (crm.disclosure) for everyone who is not entitled to the full figures —
 the ministry, and staff looking at national figures.
 
 Definitions (README, "Local return report"):
@@ -22,19 +22,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
 
 from sqlalchemy import and_, case, exists, extract, func, or_, select, union_all
 
 from crm.alumni.models import Alumnus, ContactEntry, Placement, Position
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
-from crm import TOKYO
 from crm.extensions import db
 from crm.reference import fiscal_year
 from crm.reference.countries import is_country
 from crm.reports import precomputed, protection
 from crm.reports.models import MEMBERSHIP
-from crm.reports.disclosure import (
+from crm.disclosure import (
     THRESHOLD, FilterNotOffered, GroupTooSmall, Suppressed, derived,
 )
 
@@ -124,7 +122,7 @@ class YearFigures:
 
 def current_year() -> int:
     """The 年度 of today in Japan."""
-    return fiscal_year.fiscal_year_of(datetime.now(TOKYO).date())
+    return fiscal_year.current()
 
 
 def default_year() -> int:

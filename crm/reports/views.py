@@ -1,27 +1,24 @@
 """The return report of one prefecture and the national dashboard with its tile map; CSV/XLSX export.
 
 Who sees what is decided in crm.access (`report_prefecture`, `sees_full_report`); every figure shown
-to anyone else has passed crm.reports.disclosure.
+to anyone else has passed crm.disclosure.
 """
 from __future__ import annotations
 
-import io
-
-from flask import Response, abort, make_response, request
+from flask import abort, make_response, request
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from crm import access, audit, htmx
+from crm import access, htmx
 from crm.access import REPORT_ROLES, roles
 from crm.alumni.models import Position
 from crm.ambassadors.models import ActivityKind
+from crm.disclosure import THRESHOLD, DisclosureError, FilterNotOffered, legend, sort_key
+from crm.exporting import FORMATS, download
 from crm.extensions import db
-from crm.imports.writers import iter_csv, write_xlsx
 from crm.reference import fiscal_year
 from crm.reference.countries import country_choices, country_name
 from crm.reference.models import Prefecture
 from crm.reports import bp, charts, returns
-from crm.disclosure_legend import legend
-from crm.reports.disclosure import THRESHOLD, DisclosureError, FilterNotOffered, sort_key
 
 INDICATOR_LABELS = {
     "tracked": _l("Alumni tracked"),
@@ -39,7 +36,6 @@ INDICATOR_LABELS = {
     "return_yen": _l("Return (yen)"),
     "return_ratio": _l("Return ÷ investment"),
 }
-EXPORT_FORMATS = ("csv", "xlsx")
 
 
 def _filters():
@@ -104,9 +100,9 @@ def export_prefecture_report(prefecture_id: int):
     if not data["full"]:
         rows += [["", "", line, ""] for line in legend()]
     name = f"local-return-{prefecture.id:02d}-FY{filters.fiscal_year}"
-    audit.record_event("export", "report", prefecture.id, report="local_return", format=file_format,
-                       fiscal_year=filters.fiscal_year, rows=len(rows))
-    return _download(rows, [_("Prefecture"), _("Fiscal year"), _("Indicator"), _("Value")], name, file_format)
+    return download(rows, [_("Prefecture"), _("Fiscal year"), _("Indicator"), _("Value")], file_format, name, record_type="report",
+                    record_id=prefecture.id, row_count=len(rows), sheet_title="Local return", report="local_return",
+                    fiscal_year=filters.fiscal_year)
 
 
 # --- All prefectures -------------------------------------------------------------------------------
@@ -181,16 +177,15 @@ def export_national():
     rows = [[f"{p.id:02d}", p.name, label] + [_cell(row[key]) for key in returns.INDICATORS] for p, row in context["rows"]]
     rows.append(["", _("All prefectures"), label] + [_cell(data["totals"][key]) for key in returns.INDICATORS])
     rows += [["", line, ""] + [""] * len(returns.INDICATORS) for line in legend()]
-    audit.record_event("export", "report", None, report="national", format=file_format,
-                       fiscal_year=context["filters"].fiscal_year, rows=len(rows))
-    return _download(rows, headers, f"local-return-national-FY{context['filters'].fiscal_year}", file_format)
+    return download(rows, headers, file_format, f"local-return-national-FY{context['filters'].fiscal_year}", record_type="report",
+                    row_count=len(rows), sheet_title="Local return", report="national", fiscal_year=context["filters"].fiscal_year)
 
 
 # --- Downloads -------------------------------------------------------------------------------------
 
 def _export_format() -> str:
     file_format = request.args.get("format", "csv")
-    if file_format not in EXPORT_FORMATS:
+    if file_format not in FORMATS:
         abort(404)
     return file_format
 
@@ -201,14 +196,3 @@ def _cell(value):
         return ""
     return value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
 
-
-def _download(rows, headers, name: str, file_format: str) -> Response:
-    if file_format == "xlsx":
-        buffer = io.BytesIO()
-        write_xlsx(rows, headers, buffer, sheet_title="Local return")
-        response = Response(buffer.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    else:
-        response = Response(b"".join(iter_csv(rows, headers)), mimetype="text/csv")
-        response.charset = "utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{file_format}"'
-    return response

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crm.imports.decoding import ImportFileError
+from crm.formats.decoding import ImportFileError
 
 __all__ = ["BoundError", "CellTooLargeError", "PackedTooDenseError", "PartTooLargeError", "ReadLimits", "RowTooLargeError",
            "TextTooLargeError"]

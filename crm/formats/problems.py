@@ -1,4 +1,4 @@
-"""Translated messages for the format layer's coded file problems (crm.imports.readers)."""
+"""Translated messages for the format layer's coded file problems (crm.formats.readers)."""
 from __future__ import annotations
 
 from flask_babel import gettext as _

@@ -14,7 +14,7 @@ Values: CSV and TSV cells are strings (``''`` when empty) except LinkedIn's
 "Connected On", parsed to a date; XLSX cells keep their type (numbers,
 booleans, ``datetime.date`` for dates at midnight, ``datetime.datetime``
 otherwise, ``None`` when empty).  Text cells of CSV, TSV and XLSX files go
-through :func:`~crm.imports.writers.restore_neutralised`, undoing the quote
+through :func:`~crm.formats.writers.restore_neutralised`, undoing the quote
 our exports put before formula-like text, so exports re-import exactly.
 
 Every problem with the file raises an :class:`ImportFileError` subclass whose
@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 
 from openpyxl.utils import get_column_letter
 
-from crm.imports.decoding import (
+from crm.formats.decoding import (
     HEAD_SIZE,
     DecodedTextStream,
     DecodingError,
@@ -50,9 +50,9 @@ from crm.imports.decoding import (
     normalise_encoding,
     open_text,
 )
-from crm.imports.limits import CellTooLargeError, ReadLimits, RowTooLargeError
-from crm.imports.writers import restore_neutralised
-from crm.imports.xlsx_reader import DamagedWorkbookError, NotWorkbookError, Workbook
+from crm.formats.limits import CellTooLargeError, ReadLimits, RowTooLargeError
+from crm.formats.writers import restore_neutralised
+from crm.formats.xlsx_reader import DamagedWorkbookError, NotWorkbookError, Workbook
 
 __all__ = [
     "FORMATS",

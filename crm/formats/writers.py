@@ -31,7 +31,7 @@ from typing import Any, BinaryIO, TypeVar
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from crm.imports.decoding import normalise_encoding
+from crm.formats.decoding import normalise_encoding
 
 __all__ = [
     "FORMULA_TRIGGERS",

@@ -16,7 +16,7 @@ Values match openpyxl's read-only, data-only mode: numbers as int or float, date
 number format (1900 or 1904 calendar), booleans, text (phonetic guides left out), errors as their
 code ("#N/A"), formulas as their last computed value. Problems raise :class:`NotWorkbookError`
 (the zip is no workbook) or :class:`DamagedWorkbookError` (in a sheet, with the row), and the
-bounds their :mod:`crm.imports.limits` errors.
+bounds their :mod:`crm.formats.limits` errors.
 """
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelt
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
 
-from crm.imports.decoding import ImportFileError
-from crm.imports.limits import (CellTooLargeError, PackedTooDenseError, PartTooLargeError, ReadLimits, RowTooLargeError,
+from crm.formats.decoding import ImportFileError
+from crm.formats.limits import (CellTooLargeError, PackedTooDenseError, PartTooLargeError, ReadLimits, RowTooLargeError,
                                 TextTooLargeError)
 
 __all__ = ["DamagedWorkbookError", "NotWorkbookError", "Workbook"]

@@ -3,8 +3,9 @@
 A ministry reviewer sees only aggregates over the 47 prefectures: counts of
 people (alumni tracked, alumni by country of residence, by position, people
 reached by activities, ...) and figures derived from such counts.  This module
-decides which of those numbers may be shown.  It is pure Python: no Flask, no
-database, no I/O.
+decides which of those numbers may be shown, and :func:`legend` says in the
+reader's language what the markers mean.  No database, no I/O, no app: only the
+legend's words come from Flask-Babel.
 
 Rules
 -----
@@ -76,6 +77,8 @@ from dataclasses import dataclass
 from types import NotImplementedType
 from typing import Any, Final, Generic, TypeVar
 
+from flask_babel import gettext as _
+
 __all__ = [
     "SUPPRESSED",
     "SUPPRESSED_LABEL",
@@ -92,6 +95,7 @@ __all__ = [
     "derived",
     "ensure_group_size",
     "is_suppressed",
+    "legend",
     "percent",
     "sort_key",
     "suppress_count",
@@ -1010,3 +1014,11 @@ def suppress_series(
         values={k: table.cell(k, _ONLY) for k in table.row_keys},
         total=table.col_totals[_ONLY] if table.col_totals is not None else None,
     )
+
+
+def legend() -> list[str]:
+    """One line per marker, as shown under a table and written at the end of an export."""
+    return [_("%(marker)s: a count of 1 to %(most)s people, hidden.", marker=SUPPRESSED_LABEL, most=THRESHOLD - 1),
+            _("%(marker)s: withheld (秘匿): a count hidden so that another cannot be worked out from the totals, or a "
+              "sum, ratio or percentage about fewer than %(threshold)s people.", marker=WITHHELD_LABEL, threshold=THRESHOLD),
+            _("—: no data.")]
