@@ -573,9 +573,12 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
                 table = stack.enter_context(_open_table(job, fileobj, _max_rows()))
                 beat = _Heartbeat(job_id, "applying", fileobj, job.size)
                 batches = stack.enter_context(_checked_ahead(job, table, fileobj, errors))
+            sqlite = db.session.get_bind().dialect.name == "sqlite"
             for position, batch in batches:
                 if not errors:  # after the first bad row, the rest is only checked: every bad row is reported
-                    _write_batch(job_id, batch, matcher, prefecture_id, counts)
+                    step = SQLITE_WRITE_ROWS if sqlite else len(batch)
+                    for start in range(0, len(batch), step):
+                        _write_batch(job_id, batch[start:start + step], matcher, prefecture_id, counts)
                 applied += len(batch)
                 beat(position)  # progress: the share of the file whose rows are written
                 _pause_between_batches()
@@ -705,6 +708,9 @@ def _finish(job: ImportJob, state: JobState, **fields) -> None:
 
 
 # --- Writing in batches, undone on failure ------------------------------------------------------------------
+# SQLite has one writer: an import writes at most this many rows a transaction (a few tenths of a
+# second of the write lock on a busy two-core machine), so that another user's save waits for no more.
+SQLITE_WRITE_ROWS = 1000
 # Between two batches of an import SQLite's write lock is free for this long: longer than the
 # longest sleep of its busy handler (100 ms), so a save that waited takes the lock before the next batch.
 BATCH_PAUSE_SECONDS = 0.12
