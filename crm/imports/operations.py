@@ -5,14 +5,12 @@ Import, in two passes over the stored upload (streamed, never loaded whole):
    validators), duplicates inside the file, a preview of the first rows — nothing written but the
    job's outcome;
 2. commit (`apply_job`): the rows the check kept (or, when there are none for this file and
-   settings, the same checks again: on PostgreSQL in a thread ahead of the writes, on SQLite all of
-   them before the first write, see `_check_before_writing`), then the upsert, all in ONE
-   transaction together with the job's "done" state. On SQLite that transaction holds the only
-   write lock: it writes the rows alone, and the new people join the search tables after it
-   (crm.alumni.models.SearchBacklog). A worker killed in the middle leaves no row of
-   the file and the job `applying` without a fresh heartbeat: the wizard starts the commit again.
-The CLI's dry run is the check alone; its import is the commit alone (one read of the file on
-PostgreSQL, two on SQLite: checking, then writing).
+   settings, the same checks again, in a thread ahead of the writes), written in batches, each in a
+   transaction of its own with its undo (other users' saves wait for one batch at most, on SQLite),
+   and made final by a last transaction with the job's "done" state. A bad row found while writing,
+   an error or a killed worker: the batches written are undone (for a killed worker, when the
+   commit starts again).
+The CLI's dry run is the check alone; its import is the commit alone (one read of the file).
 
 Matching and scope (the safe rule for other prefectures' people): an import runs as its importer
 and matches rows only against the alumni the importer's prefecture already reaches (email, else
@@ -554,15 +552,11 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
     checked = _checked_values(job, job_fingerprint)
     undo_commit(job_id)
     try:
-        if checked is None and db.session.get_bind().dialect.name == "sqlite":
-            checked, applied = _check_before_writing(job, job_fingerprint, errors)
         with reading():  # no write lock for reading whom the importer already reaches
             matcher = Matcher(prefecture_id)
             db.session.commit()
         with contextlib.ExitStack() as stack:
-            if errors:  # the check before writing found bad rows: nothing to write
-                batches = iter(())
-            elif checked is not None:  # the file and settings the check passed: its rows, not checked again
+            if checked is not None:  # the file and settings the check passed: its rows, not checked again
                 # Binary: a text file cannot tell its position while iterated, and the heartbeat
                 # (progress and liveness) needs it.
                 fileobj = stack.enter_context(checked.open("rb"))
@@ -664,31 +658,6 @@ def _checked_ahead(job: ImportJob, table, fileobj, errors: list):
     finally:
         stop.set()
         thread.join()
-
-
-def _check_before_writing(job: ImportJob, job_fingerprint: str, errors: list) -> tuple[Path | None, int]:
-    """SQLite, a commit without a kept check (the CLI's one pass): check the whole file first and
-    keep its valid rows as the wizard's check does, with no transaction open → (the kept rows' file,
-    or None when a row is bad; how many rows are valid). SQLite has one writer: a commit checking
-    beside its writes would keep every other user's save waiting for the check as well. On
-    PostgreSQL nobody waits for a commit, and the check runs beside it (`_checked_ahead`)."""
-    db.session.commit()  # the job was loaded in a write transaction: end it before checking
-    valid = 0
-    with reading():
-        with upload_path(job).open("rb") as fileobj, _open_table(job, fileobj, _max_rows()) as table:
-            beat = _Heartbeat(job.id, "validating", fileobj, job.size)
-            kept = _KeptRows(job, job_fingerprint)
-            try:
-                for row in _checked_rows(job, table, errors, on_row=lambda _number, _raw: beat()):
-                    valid += 1
-                    if not errors:
-                        kept.add(row)
-            except BaseException:
-                kept.close(keep=False)
-                raise
-            path = kept.close(keep=not errors)
-        db.session.commit()  # end the read transaction that reloading the job began
-    return path, valid
 
 
 def _pause_between_batches() -> None:
