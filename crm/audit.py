@@ -220,6 +220,18 @@ def record_bulk_creates(record_type: str, created: list[tuple[object, dict]], pa
     insert_many(db.session.connection(), AuditEntry.__table__, rows)
 
 
+def record_bulk_deletes(record_type: str, record_ids: list, **details) -> None:
+    """Entries for rows deleted in bulk (an import undone), which bypass the ORM's flush: one per row,
+    in the caller's transaction, saying why in `details`."""
+    actor_id, actor, ip = _actor()
+    at = utcnow()
+    insert_many(db.session.connection(), AuditEntry.__table__, [
+        {"at": at, "actor_id": actor_id, "actor": actor, "action": "delete", "record_type": record_type,
+         "record_id": str(record_id), "ip": ip, "details": {key: _plain(value) for key, value in details.items()}}
+        for record_id in record_ids
+    ])
+
+
 def _plain_values(values: dict) -> dict:
     return {key: _plain(value) for key, value in values.items() if value is not None and key not in ALWAYS_EXCLUDED}
 

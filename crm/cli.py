@@ -116,10 +116,11 @@ def import_alumni_command(path, prefecture, fmt, encoding, position, start_year,
         # check before it: every row checked, all rolled back and every bad row reported when any is
         # rejected), so a large file is read once.
         phase = JobState.VALIDATING if dry_run else JobState.APPLYING
-        operations.begin(job.id, JobState.UPLOADED, phase)
-        operations.run_phase(job.id, phase)
+        job_id = job.id  # the commit ends its transactions and leaves `job` detached
+        operations.begin(job_id, JobState.UPLOADED, phase)
+        operations.run_phase(job_id, phase)
         db.session.expire_all()
-        job = db.session.get(operations.ImportJob, job.id)
+        job = db.session.get(operations.ImportJob, job_id)
     for error in job.errors or []:
         click.echo(f"row {error['row']}: {error['column'] or ''}: {error['message']}", err=True)
     if job.problem:

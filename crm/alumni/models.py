@@ -349,15 +349,11 @@ ALUMNI_NAMES_DDL = (
 )
 
 class SearchBacklog(db.Model):
-    """SQLite: a range of alumni ids written without their search-table entries, which
-    crm.alumni.operations.index_backlog adds afterwards in short transactions.
-
-    Filling the two FTS5 tables is ~85 % of the time SQLite takes to insert an alumnus; an import
-    inserts its 100,000 rows in one transaction (all or nothing), and SQLite has one writer, so
-    every other user's save would wait for all of it. The import records its ids here in the same
-    transaction (a killed import leaves no range, as it leaves no row) and the search catches up in
-    a few seconds after its commit. PostgreSQL maintains its search indexes inside the transaction
-    without keeping anyone waiting, and uses no backlog."""
+    """SQLite: a range of alumni ids inserted in bulk by the open transaction, which the search
+    triggers skip; crm.alumni.operations.index_now fills the two FTS5 tables for the whole range in
+    one statement each and removes the range before the transaction commits. Row by row, the
+    triggers' inserts into the FTS5 tables take most of an imported alumnus's insert time.
+    PostgreSQL maintains its search indexes itself and uses no backlog."""
 
     __tablename__ = "alumni_search_backlog"
 

@@ -6,7 +6,6 @@ use has ceased (利用停止). Single records still open by id, so legal request
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -20,7 +19,7 @@ from crm.alumni.models import (
     ALUMNI_NAMES_TABLE, ALUMNI_SEARCH_TABLE, NAME_WORDS, AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement,
     SEARCH_TABLES, Position, SearchBacklog, Sector, Tag, alumni_group_members, alumni_tags, placement_summary,
 )
-from crm.db import LARGEST_INTEGER, request_int, utcnow, writing
+from crm.db import LARGEST_INTEGER, request_int, utcnow
 from crm.extensions import db
 from crm.i18n import is_japanese
 from crm.reference.models import Prefecture
@@ -64,18 +63,12 @@ def _fts_rows(search_table: str, query: str):
                           .where(literal_column(search_table).op("MATCH")(query)))
 
 
-# --- SQLite's search tables after a bulk insert (crm.alumni.models.SearchBacklog) -------------------
-# Alumni per transaction when the search catches up: short enough that other writers barely wait.
-BACKLOG_BATCH = 500
-# Between two batches: longer than the longest sleep of SQLite's busy handler (100 ms), so a writer
-# that waited for the lock takes it next instead of the next batch.
-BACKLOG_PAUSE_SECONDS = 0.15
-
+# --- SQLite's search tables for a bulk insert (crm.alumni.models.SearchBacklog) ---------------------
 
 def index_later() -> SearchBacklog | None:
-    """Inside a write transaction about to insert many alumni (an import), on SQLite: the alumni
-    inserted from now on skip the search tables; `close_backlog` before the commit, then
-    `index_backlog` after it. None on PostgreSQL."""
+    """Inside a write transaction about to insert many alumni (a batch of an import), on SQLite: the
+    alumni inserted from now on skip the search triggers, and `index_now` adds them all at once
+    before the commit. None on PostgreSQL."""
     if db.session.get_bind().dialect.name != "sqlite":
         return None
     first = (db.session.scalar(select(func.max(Alumnus.id))) or 0) + 1
@@ -86,43 +79,24 @@ def index_later() -> SearchBacklog | None:
     return backlog
 
 
-def close_backlog(backlog: SearchBacklog | None) -> None:
-    """End the range at the last alumnus inserted, before the transaction commits (after it, other
-    people's new records are indexed as they are saved)."""
+def index_now(backlog: SearchBacklog | None) -> None:
+    """Add the backlog's alumni to the search tables in one statement per table, and end it, in the
+    transaction that inserted them (a killed batch leaves neither rows nor range)."""
     if backlog is None:
         return
     backlog = db.session.merge(backlog)
     last = db.session.scalar(select(func.max(Alumnus.id))) or 0
-    if last < backlog.first_id:
-        db.session.delete(backlog)
-    else:
-        backlog.last_id = last
+    if last >= backlog.first_id:
+        _index_range(backlog.first_id, last)
+    db.session.delete(backlog)
     db.session.flush()
 
 
-def index_backlog() -> int:
-    """Add the backlog's alumni to SQLite's search tables, BACKLOG_BATCH a transaction (other writers
-    wait for one batch at most) → how many rows were indexed. Records edited or deleted meanwhile
-    are indexed as they are now; a run cut short is taken up by the next (each import starts one)."""
-    indexed = 0
-    while True:
-        with writing():
-            backlog = db.session.scalar(select(SearchBacklog).order_by(SearchBacklog.id).limit(1))
-            if backlog is None:
-                db.session.rollback()
-                return indexed
-            first, last = backlog.first_id, min(backlog.first_id + BACKLOG_BATCH - 1, backlog.last_id)
-            for search_table in SEARCH_TABLES:
-                columns = ", ".join(column for column in _search_columns(search_table))
-                db.session.execute(text(f"INSERT INTO {search_table}(rowid, {columns}) SELECT id, {columns} FROM alumni"
-                                        " WHERE id BETWEEN :first AND :last"), {"first": first, "last": last})
-            if last >= backlog.last_id:
-                db.session.delete(backlog)
-            else:
-                backlog.first_id = last + 1
-            indexed += last - first + 1
-            db.session.commit()
-        time.sleep(BACKLOG_PAUSE_SECONDS)
+def _index_range(first: int, last: int) -> None:
+    for search_table in SEARCH_TABLES:
+        columns = ", ".join(column for column in _search_columns(search_table))
+        db.session.execute(text(f"INSERT INTO {search_table}(rowid, {columns}) SELECT id, {columns} FROM alumni"
+                                " WHERE id BETWEEN :first AND :last"), {"first": first, "last": last})
 
 
 def _search_columns(search_table: str) -> list[str]:

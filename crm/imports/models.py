@@ -1,15 +1,15 @@
 """An import job: the uploaded file's settings, mapping, state and outcome.
 
 The job row is the import's memory between wizard steps and across a crash: a worker killed while
-applying leaves the job `applying` with no fresh heartbeat, the single apply transaction rolled back,
-and the wizard offers to start the commit again.
+applying leaves the job `applying` with no fresh heartbeat and the undo of every batch it wrote
+(`ImportUndo`); the wizard offers to start the commit again, which first undoes them.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, String, func
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.auth.models import enum_column
@@ -78,3 +78,16 @@ class ImportJob(db.Model):
     @property
     def listed_error_rows(self) -> int:
         return len({error["row"] for error in self.errors or () if error.get("row") is not None})
+
+
+class ImportUndo(db.Model):
+    """What one committed batch of a running import wrote, kept until the import is final: the ids of
+    the records it created and the values it replaced in existing ones (with the version it left
+    them at). `data` is a pickle: written and read by the server alone, and values keep their types
+    (dates, enumerations) without a schema of their own."""
+
+    __tablename__ = "import_undo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -5,14 +5,12 @@ Import, in two passes over the stored upload (streamed, never loaded whole):
    validators), duplicates inside the file, a preview of the first rows — nothing written but the
    job's outcome;
 2. commit (`apply_job`): the rows the check kept (or, when there are none for this file and
-   settings, the same checks again: on PostgreSQL in a thread ahead of the writes, on SQLite all of
-   them before the first write, see `_check_before_writing`), then the upsert, all in ONE
-   transaction together with the job's "done" state. On SQLite that transaction holds the only
-   write lock: it writes the rows alone, and the new people join the search tables after it
-   (crm.alumni.models.SearchBacklog). A worker killed in the middle leaves no row of
-   the file and the job `applying` without a fresh heartbeat: the wizard starts the commit again.
-The CLI's dry run is the check alone; its import is the commit alone (one read of the file on
-PostgreSQL, two on SQLite: checking, then writing).
+   settings, the same checks again, in a thread ahead of the writes), written in batches, each in a
+   transaction of its own with its undo (other users' saves wait for one batch at most, on SQLite),
+   and made final by a last transaction with the job's "done" state. A bad row found while writing,
+   an error or a killed worker: the batches written are undone (for a killed worker, when the
+   commit starts again).
+The CLI's dry run is the check alone; its import is the commit alone (one read of the file).
 
 Matching and scope (the safe rule for other prefectures' people): an import runs as its importer
 and matches rows only against the alumni the importer's prefecture already reaches (email, else
@@ -50,7 +48,7 @@ from types import SimpleNamespace
 from flask import current_app, g
 from flask_babel import force_locale, get_locale, gettext as _
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
 from crm import audit
@@ -62,8 +60,9 @@ from crm.db import insert_rows, reading, utcnow, write_intent, writing
 from crm.extensions import db
 from crm.formats.decoding import ImportFileError
 from crm.formats.limits import ReadLimits
-from crm.imports.models import JobState, ImportJob
 from crm.formats.readers import VCARD_FIELDS, read_table
+from crm.imports.models import ImportJob, ImportUndo, JobState
+from crm.references import referencing_columns
 from crm.imports.targets import ALUMNUS_FIELDS, TARGETS, VCARD_EXTENSIONS, Target, text
 
 log = logging.getLogger("crm.imports")
@@ -540,39 +539,40 @@ def validate_job(job: ImportJob) -> None:
 
 
 def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
-    """The commit pass, in one transaction with the job's new state. Raises nothing for bad rows:
+    """The commit pass: the rows in batches, each written in a transaction of its own with its undo
+    (`_write_batch`), then the job made final in one last transaction. Raises nothing for bad rows:
     a file that no longer checks out (or was never checked: the CLI checks while it commits) is
-    reported, every bad row of it, and nothing is written."""
+    reported, every bad row of it, and what was written is undone — as it is when the commit fails,
+    or (when the commit starts again) when an earlier attempt was cut short."""
     errors = RowErrors()
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    prefecture_id = job.prefecture_id
+    job_id, prefecture_id = job.id, job.prefecture_id
     applied = 0
     job_fingerprint = fingerprint(job)
     checked = _checked_values(job, job_fingerprint)
+    undo_commit(job_id)
     try:
-        if checked is None and db.session.get_bind().dialect.name == "sqlite":
-            checked, applied = _check_before_writing(job, job_fingerprint, errors)
-        matcher = Matcher(prefecture_id)
-        # SQLite: the new people join the search tables after the commit, which then holds the
-        # write lock (every other user's saves wait for it) for the rows alone.
-        backlog = alumni_operations.index_later()
+        with reading():  # no write lock for reading whom the importer already reaches
+            matcher = Matcher(prefecture_id)
+            db.session.commit()
         with contextlib.ExitStack() as stack:
-            if errors:  # the check before writing found bad rows: nothing to write
-                batches = iter(())
-            elif checked is not None:  # the file and settings the check passed: its rows, not checked again
+            if checked is not None:  # the file and settings the check passed: its rows, not checked again
                 # Binary: a text file cannot tell its position while iterated, and the heartbeat
                 # (progress and liveness) needs it.
                 fileobj = stack.enter_context(checked.open("rb"))
-                beat = _Heartbeat(job.id, "applying", fileobj, checked.stat().st_size)
+                beat = _Heartbeat(job_id, "applying", fileobj, checked.stat().st_size)
                 batches = _read_checked(fileobj)
             else:
                 fileobj = stack.enter_context(open_upload(job))
                 table = stack.enter_context(_open_table(job, fileobj, _max_rows()))
-                beat = _Heartbeat(job.id, "applying", fileobj, job.size)
+                beat = _Heartbeat(job_id, "applying", fileobj, job.size)
                 batches = stack.enter_context(_checked_ahead(job, table, fileobj, errors))
+            sqlite = db.session.get_bind().dialect.name == "sqlite"
             for position, batch in batches:
                 if not errors:  # after the first bad row, the rest is only checked: every bad row is reported
-                    _apply_batch(batch, matcher, prefecture_id, counts)
+                    step = SQLITE_WRITE_ROWS if sqlite else len(batch)
+                    for start in range(0, len(batch), step):
+                        _write_batch(job_id, batch[start:start + step], matcher, prefecture_id, counts)
                 applied += len(batch)
                 beat(position)  # progress: the share of the file whose rows are written
                 _pause_between_batches()
@@ -580,10 +580,16 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
                     raise RuntimeError("injected failure in the middle of an import")
     except ImportFileError as error:
         db.session.rollback()
+        undo_commit(job_id)
         _finish(job, JobState.VALIDATED, problem=problem_of(error))
         return
+    except BaseException:
+        db.session.rollback()
+        undo_commit(job_id)
+        raise
     if errors:
         db.session.rollback()
+        undo_commit(job_id)
         _finish(job, JobState.VALIDATED, **errors.outcome(job), row_count=applied + errors.rejected)
         return
     job = db.session.merge(job)
@@ -591,10 +597,9 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
     job.state, job.finished_at, job.errors, job.row_count = JobState.DONE, utcnow(), [], applied
     audit.record_event("import", ImportJob.__tablename__, job.id, target=job.target, filename=job.filename,
                        prefecture=prefecture_id, **counts)
-    alumni_operations.close_backlog(backlog)
+    db.session.execute(delete(ImportUndo).where(ImportUndo.job_id == job_id))  # final: nothing to undo any more
     db.session.commit()
     discard_upload(job)
-    alumni_operations.index_backlog()
 
 
 # How many batches of rows the checking thread may be ahead of the commit (memory: ~5 MB a batch of
@@ -655,31 +660,6 @@ def _checked_ahead(job: ImportJob, table, fileobj, errors: list):
         thread.join()
 
 
-def _check_before_writing(job: ImportJob, job_fingerprint: str, errors: list) -> tuple[Path | None, int]:
-    """SQLite, a commit without a kept check (the CLI's one pass): check the whole file first and
-    keep its valid rows as the wizard's check does, with no transaction open → (the kept rows' file,
-    or None when a row is bad; how many rows are valid). SQLite has one writer: a commit checking
-    beside its writes would keep every other user's save waiting for the check as well. On
-    PostgreSQL nobody waits for a commit, and the check runs beside it (`_checked_ahead`)."""
-    db.session.commit()  # the job was loaded in a write transaction: end it before checking
-    valid = 0
-    with reading():
-        with upload_path(job).open("rb") as fileobj, _open_table(job, fileobj, _max_rows()) as table:
-            beat = _Heartbeat(job.id, "validating", fileobj, job.size)
-            kept = _KeptRows(job, job_fingerprint)
-            try:
-                for row in _checked_rows(job, table, errors, on_row=lambda _number, _raw: beat()):
-                    valid += 1
-                    if not errors:
-                        kept.add(row)
-            except BaseException:
-                kept.close(keep=False)
-                raise
-            path = kept.close(keep=not errors)
-        db.session.commit()  # end the read transaction that reloading the job began
-    return path, valid
-
-
 def _pause_between_batches() -> None:
     """A test hook: CRM_IMPORT_BATCH_PAUSE=seconds slows the commit down between batches, so a test
     can kill the worker in the middle of it (tests/test_imports_kill.py)."""
@@ -696,7 +676,30 @@ def _finish(job: ImportJob, state: JobState, **fields) -> None:
     db.session.commit()
 
 
-def _apply_batch(batch: list[tuple[int, dict]], matcher: Matcher, prefecture_id: int, counts: dict) -> None:
+# --- Writing in batches, undone on failure ------------------------------------------------------------------
+# SQLite has one writer: an import writes at most this many rows a transaction (a few tenths of a
+# second of the write lock on a busy two-core machine), so that another user's save waits for no more.
+SQLITE_WRITE_ROWS = 1000
+# Between two batches of an import SQLite's write lock is free for this long: longer than the
+# longest sleep of its busy handler (100 ms), so a save that waited takes the lock before the next batch.
+BATCH_PAUSE_SECONDS = 0.12
+
+
+def _write_batch(job_id: int, batch: list[tuple[int, dict]], matcher: Matcher, prefecture_id: int, counts: dict) -> None:
+    """One batch in a transaction of its own: its rows, their search entries (SQLite) and its undo.
+    Other users' saves wait for one batch at most, never for the whole file."""
+    backlog = alumni_operations.index_later()
+    undo = _apply_batch(batch, matcher, prefecture_id, counts)
+    alumni_operations.index_now(backlog)
+    db.session.add(ImportUndo(job_id=job_id, data=pickle.dumps(undo, protocol=pickle.HIGHEST_PROTOCOL)))
+    db.session.commit()
+    if db.session.get_bind().dialect.name == "sqlite":
+        time.sleep(BATCH_PAUSE_SECONDS)
+
+
+def _apply_batch(batch: list[tuple[int, dict]], matcher: Matcher, prefecture_id: int, counts: dict) -> dict:
+    """Write a batch's rows → its undo: {"alumni": ids created, "placements": ids created,
+    "replaced": [(model name, id, version written, values replaced)]}."""
     matched = {number: matcher.find(values) for number, values in batch}
     existing_ids = {alumnus_id for alumnus_id in matched.values() if alumnus_id and alumnus_id > 0}
     existing = {}
@@ -705,10 +708,12 @@ def _apply_batch(batch: list[tuple[int, dict]], matcher: Matcher, prefecture_id:
         existing = {alumnus.id: alumnus for alumnus in db.session.scalars(statement)}
     new_rows: list[dict] = []
     pending: dict = {}  # a person new in this batch, by email and name: later rows add placements
+    replaced: list[tuple[object, dict]] = []
+    added: list[Placement] = []
     for number, values in batch:
         alumnus = existing.get(matched[number])
         if alumnus is not None:
-            counts["updated" if _update_alumnus(alumnus, values, prefecture_id) else "unchanged"] += 1
+            counts["updated" if _update_alumnus(alumnus, values, prefecture_id, replaced, added) else "unchanged"] += 1
             continue
         keys = [address for address in (values["alumnus"].get("email"), values["alumnus"].get("email_secondary")) if address]
         keys = keys or [values["latin_key"]]
@@ -722,30 +727,90 @@ def _apply_batch(batch: list[tuple[int, dict]], matcher: Matcher, prefecture_id:
         for key in keys:
             pending[key] = values
     db.session.flush()
+    undo = {"alumni": [], "placements": [placement.id for placement in added],
+            "replaced": [(type(record).__name__, record.id, record.version, old) for record, old in replaced]}
     if new_rows:
-        _create_alumni(new_rows, matcher, prefecture_id)
+        _create_alumni(new_rows, matcher, prefecture_id, undo)
         counts["created"] += len(new_rows)
     # Keep the session small: what was written is flushed, nothing of it is needed again.
     db.session.expunge_all()
+    return undo
 
 
-def _update_alumnus(alumnus: Alumnus, values: dict, prefecture_id: int) -> bool:
+def _update_alumnus(alumnus: Alumnus, values: dict, prefecture_id: int, replaced: list, added: list) -> bool:
+    """Bring an existing record in line with its row; what it replaces goes to `replaced` (record,
+    old values) and a placement it adds to `added`, for the batch's undo."""
     changed = {key: value for key, value in values["alumnus"].items() if getattr(alumnus, key) != value}
     if changed:
+        replaced.append((alumnus, {key: getattr(alumnus, key) for key in changed}))
         alumni_operations.set_fields(alumnus, changed)
     placement_values = values["placement"]
     present = values["placement_present"]
     placement = next((p for p in alumnus.placements
                       if p.prefecture_id == prefecture_id and p.start_year == placement_values["start_year"]), None)
     if placement is None:
-        alumni_operations.add_placement(alumnus, {"prefecture_id": prefecture_id, **placement_values})
+        added.append(alumni_operations.add_placement(alumnus, {"prefecture_id": prefecture_id, **placement_values}))
         return True
-    placement_changed = False
-    for key in present:
-        if getattr(placement, key) != placement_values[key]:
+    placement_old = {key: getattr(placement, key) for key in present if getattr(placement, key) != placement_values[key]}
+    if placement_old:
+        replaced.append((placement, placement_old))
+        for key in placement_old:
             setattr(placement, key, placement_values[key])
-            placement_changed = True
-    return bool(changed) and db.session.is_modified(alumnus) or placement_changed
+    return bool(changed) and db.session.is_modified(alumnus) or bool(placement_old)
+
+
+def undo_commit(job_id: int) -> None:
+    """Undo what a commit of the job wrote and did not make final, newest batch first, each batch in
+    a transaction of its own (as it was written). A record someone changed since the import wrote
+    it stays as they left it: an edited value is not put back, and a created record that was edited
+    or that other rows now point at is kept (an import of the file again then finds it)."""
+    while True:
+        undo = db.session.scalar(select(ImportUndo).where(ImportUndo.job_id == job_id)
+                                 .order_by(ImportUndo.id.desc()).limit(1))
+        if undo is None:
+            db.session.rollback()
+            return
+        _undo_batch(job_id, pickle.loads(undo.data))  # noqa: S301 — the server's own row (see ImportUndo)
+        db.session.delete(undo)
+        db.session.commit()
+
+
+UNDO_MODELS = {model.__name__: model for model in (Alumnus, Placement)}
+
+
+def _undo_batch(job_id: int, undo: dict) -> None:
+    for model_name, record_id, version, old in reversed(undo["replaced"]):
+        record = db.session.get(UNDO_MODELS[model_name], record_id)
+        if record is None or record.version != version:
+            continue
+        if isinstance(record, Alumnus):
+            alumni_operations.set_fields(record, old)
+        else:
+            for key, value in old.items():
+                setattr(record, key, value)
+    created_placements = set(undo["placements"])
+    for placement in db.session.scalars(select(Placement).where(Placement.id.in_(created_placements))):
+        if placement.version == 1 and placement.alumnus_id not in undo["alumni"]:
+            db.session.delete(placement)
+    db.session.flush()
+    removable = _untouched_since_import(undo["alumni"], created_placements)
+    if removable:
+        db.session.execute(delete(Placement).where(Placement.alumnus_id.in_(removable)))
+        db.session.execute(delete(Alumnus).where(Alumnus.id.in_(removable)))
+        audit.record_bulk_deletes(Alumnus.__tablename__, removable, import_job=job_id)
+
+
+def _untouched_since_import(created: list[int], created_placements: set[int]) -> list[int]:
+    """Of the alumni an import created, those nobody has edited, placed or pointed at since."""
+    if not created:
+        return []
+    untouched = set(db.session.scalars(select(Alumnus.id).where(Alumnus.id.in_(created), Alumnus.version == 1)))
+    for column in referencing_columns(Alumnus.__table__):
+        others = select(column).where(column.in_(untouched))
+        if column.table is Placement.__table__:
+            others = others.where(Placement.id.not_in(created_placements) | (Placement.version != 1))
+        untouched -= set(db.session.scalars(others))
+    return sorted(untouched)
 
 
 _latin_key = functools.lru_cache(maxsize=1 << 16)(names.latin_name_key)
@@ -769,7 +834,7 @@ def _new_alumnus_row(values: dict, now) -> dict:
     return row | {"created_at": now, "updated_at": now, "version": 1, "cease_use": False}
 
 
-def _create_alumni(new_rows: list[dict], matcher: Matcher, prefecture_id: int) -> None:
+def _create_alumni(new_rows: list[dict], matcher: Matcher, prefecture_id: int, undo: dict) -> None:
     now = utcnow()
     rows = [_new_alumnus_row(values, now) for values in new_rows]
     # Core inserts of many rows at once (no ORM objects: nothing of them is needed again).
@@ -778,7 +843,8 @@ def _create_alumni(new_rows: list[dict], matcher: Matcher, prefecture_id: int) -
     placements = [{"alumnus_id": alumnus_id, "prefecture_id": prefecture_id, "version": 1, **placement}
                   for alumnus_id, values in zip(ids, new_rows, strict=True)
                   for placement in (values["placement"], *values["more_placements"])]
-    insert_rows(connection, Placement.__table__, placements)
+    undo["alumni"].extend(ids)
+    undo["placements"].extend(insert_rows(connection, Placement.__table__, placements))
     placed: dict[int, list[dict]] = {}
     for placement in placements:
         placed.setdefault(placement["alumnus_id"], []).append(placement)
@@ -867,7 +933,7 @@ def wait(job_id: int, timeout: float = 60) -> None:
 
 
 def restart(job: ImportJob) -> None:
-    """Start a stale or failed job's phase again: nothing of an interrupted commit was kept."""
+    """Start a stale or failed job's phase again (an interrupted commit's batches are undone first)."""
     if job.state == JobState.FAILED:
         job.state = JobState.VALIDATED if job.errors == [] and job.preview is not None else JobState.UPLOADED
         job.problem = None
