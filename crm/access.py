@@ -339,11 +339,16 @@ def may_edit_placement(placement: Placement, user=None) -> bool:
     return may_place_in(placement.prefecture_id, user)
 
 
-def own_placements(alumnus: Alumnus, user=None) -> list[Placement]:
-    """The placements of a person the user's exports carry: the ones they may change (a re-import
-    writes placements back where they came from)."""
-    user = user if user is not None else current_user._get_current_object()
-    return [placement for placement in alumnus.placements if may_edit_placement(placement, user)]
+def editable_placements(user=None):
+    """`may_edit_placement` as an SQL condition on Placement: the placements a person's exports carry
+    for the user (a re-import writes placements back where they came from)."""
+    user = user if user is not None else current_user
+    role = getattr(user, "role", None)
+    if role == Role.ADMIN:
+        return true()
+    if role == Role.PREFECTURE_STAFF:
+        return Placement.prefecture_id == user.prefecture_id
+    return false()
 
 
 def load_editable_placement(record_id, user=None) -> Placement:
