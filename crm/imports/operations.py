@@ -60,6 +60,7 @@ from crm.alumni.models import Alumnus, Placement
 from crm.auth.models import Role, User
 from crm.db import insert_rows, reading, utcnow, write_intent, writing
 from crm.extensions import db
+from crm.imports import mappings
 from crm.imports.decoding import ImportFileError
 from crm.imports.limits import ReadLimits
 from crm.imports.models import JobState, ImportJob
@@ -222,7 +223,20 @@ def inspect_file(job: ImportJob, fmt: str | None = None, encoding: str | None = 
         job.problem = {"code": "encoding_unknown", "params": {}}
         return
     target = TARGETS[job.target]
+    matches = target.matches(job.headers, job.format)
     job.mapping = target.suggest(job.headers, job.format)
+    job.options = {**job.options, "scores": {header: match.score for header, match in matches.items() if match and match.key},
+                   "not_kept": [header for header, match in matches.items() if match and match.key is None]}
+    job.options.pop("saved_mapping", None)
+    job.options.pop("row_edits", None)  # edits name rows and columns of the file as it was read
+    if saved := mappings.proposed(job):
+        mappings.apply(job, saved)
+
+
+def unmapped(job: ImportJob) -> list[str]:
+    """The file's columns that will not be imported, other than those not kept on purpose."""
+    not_kept = set((job.options or {}).get("not_kept") or ())
+    return [header for header in job.headers or [] if not (job.mapping or {}).get(header) and header not in not_kept]
 
 
 def _flatten_card(card: dict) -> dict:
@@ -241,10 +255,18 @@ def mapped_rows(job: ImportJob, table) -> Iterator[tuple[int, dict]]:
     """(row number, {column key: raw value}) for the mapped columns; defaults fill empty cells."""
     mapping = {header: key for header, key in (job.mapping or {}).items() if key}
     defaults = {key: value for key, value in (job.options or {}).get("defaults", {}).items() if value}
+    joined = TARGETS[job.target].joined
+    parts = {key: [header for header, mapped in mapping.items() if mapped == key] for key in joined}
+    parts = {key: headers for key, headers in parts.items() if len(headers) > 1}
+    edits = (job.options or {}).get("row_edits") or {}
     for number, values in table.rows:
         if job.format == "vcard":
             values = _flatten_card(values)
+        if str(number) in edits:
+            values = {**values, **edits[str(number)]}
         row = {key: values.get(header) for header, key in mapping.items()}
+        for key, headers in parts.items():
+            row[key] = joined[key].join(part for header in headers if (part := text(values.get(header))))
         for key, value in defaults.items():
             if not text(row.get(key)) and not (key == "start_year" and text(row.get("period"))):
                 row[key] = value
@@ -256,7 +278,7 @@ def save_mapping(job: ImportJob, mapping: dict, defaults: dict) -> list[str]:
     target = TARGETS[job.target]
     keys = [key for key in mapping.values() if key]
     problems = []
-    for key in sorted({key for key in keys if keys.count(key) > 1}):
+    for key in sorted({key for key in keys if keys.count(key) > 1 and key not in target.joined}):
         problems.append(_("“%(column)s” is chosen for more than one column of the file.", column=_column_label(target, key)))
     for group in target.missing_required(set(keys), defaults):
         problems.append(_("Choose a column for “%(column)s”.",
@@ -412,6 +434,7 @@ def fingerprint(job: ImportJob) -> str:
             digest.update(chunk)
     settings = {"target": job.target, "format": job.format, "encoding": job.encoding, "delimiter": job.delimiter,
                 "sheet": job.sheet, "mapping": job.mapping, "defaults": (job.options or {}).get("defaults"),
+                "row_edits": (job.options or {}).get("row_edits"),
                 "prefecture": job.prefecture_id, "max_rows": _max_rows(),
                 "kept": CHECKED_FORMAT}  # a file kept in another layout is never read: checked again
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())

@@ -21,6 +21,7 @@ from flask_babel import force_locale, get_locale, lazy_gettext as _l
 from crm.alumni.forms import ConsentForm, ContactDetailsForm, PlacementFields, ProfileForm
 from crm.alumni.models import JapaneseLevel, Position, Sector
 from crm.imports.form_rules import FormRules
+from crm.imports.headers import HeaderMatcher, Match, assign, header_key
 from crm.reference.countries import _table as _country_table
 
 
@@ -35,12 +36,6 @@ class Column:
 
     def names(self) -> set[str]:
         return {header_key(name) for name in (self.key, self.en, self.ja, *self.synonyms)}
-
-
-def header_key(text: str) -> str:
-    """A header as compared for suggestions: NFKC, lower case, no spaces or punctuation."""
-    text = unicodedata.normalize("NFKC", str(text)).lower()
-    return re.sub(r"[\s_\-・/()（）:：.]+", "", text)
 
 
 @dataclass
@@ -58,6 +53,12 @@ class Target:
     runner: Callable | None = None
     # Offered in the wizard's upload form (members are uploaded from their association's page).
     wizard: bool = True
+    # Names of columns the CRM does not keep on purpose (recognised, reported, never mapped).
+    not_kept: tuple[str, ...] = ()
+    # (column key, qualifier hints) → column key: 氏名（姓） is the family name.
+    resolve: Callable[[str, frozenset], str] | None = None
+    # Column key → separator: columns a file may give in parts (フリガナ（姓）, フリガナ（名）), joined.
+    joined: dict[str, str] = field(default_factory=dict)
 
     @property
     def importable(self) -> bool:
@@ -72,20 +73,19 @@ class Target:
     def import_columns(self) -> list[Column]:
         return [column for column in self.columns if column.importable]
 
-    def suggest(self, headers: list[str], fmt: str | None = None) -> dict[str, str]:
-        """Header → column key, from English and Japanese names and synonyms (first match wins)."""
+    def matches(self, headers: list[str], fmt: str | None = None) -> dict[str, Match | None]:
+        """Header → its best match (column key or not kept on purpose, and how sure), or None."""
         by_name = {}
         for column in self.import_columns():
             for name in column.names():
                 by_name.setdefault(name, column.key)
         special = {header_key(h): key for h, key in self.format_synonyms.get(fmt or "", {}).items()}
-        mapping, taken = {}, set()
-        for header in headers:
-            key = special.get(header_key(header)) or by_name.get(header_key(header))
-            if key and key not in taken:
-                mapping[header] = key
-                taken.add(key)
-        return mapping
+        matcher = HeaderMatcher(by_name, {header_key(name) for name in self.not_kept}, self.resolve, special)
+        return {header: matcher.match(header) for header in headers}
+
+    def suggest(self, headers: list[str], fmt: str | None = None) -> dict[str, str]:
+        """Header → column key: the surest match first, each column once (parts of a joined column once each)."""
+        return assign(self.matches(headers, fmt), set(self.joined))
 
     def missing_required(self, mapped_keys: set[str], defaults: dict) -> list[tuple[str, ...]]:
         provided = mapped_keys | {key for key, value in defaults.items() if value}
@@ -253,7 +253,7 @@ ALUMNI_COLUMNS = [
     Column("family_name", "Family name", "姓", ("last name", "surname", "family name (latin)", "姓（ローマ字）", "名字", "苗字", "lastname")),
     Column("given_name", "Given name", "名", ("first name", "given name (latin)", "名（ローマ字）", "firstname", "forename")),
     Column("full_name", "Full name", "氏名", ("name", "名前", "氏名（ローマ字）", "full name (latin)", "fn")),
-    Column("name_katakana", "Name in katakana", "フリガナ", ("ふりがな", "カナ", "氏名カナ", "カタカナ", "katakana", "furigana",
+    Column("name_katakana", "Name in katakana", "フリガナ", ("ふりがな", "カナ", "氏名カナ", "カタカナ", "katakana", "furigana", "kana",
                                                              "family_name_kana", "name (katakana)")),
     Column("email", "Email", "メールアドレス", ("email address", "e-mail", "mail", "メール", "emails", "eメール", "電子メール")),
     Column("email_secondary", "Second email", "メールアドレス2", ("email 2", "secondary email", "サブメールアドレス", "予備メール")),
@@ -386,6 +386,24 @@ def validate_alumnus_row(raw: dict, rules: FormRules | None = None) -> tuple[dic
             "placement_present": {key for key in PLACEMENT_FIELDS if key in raw or (key != "organisation" and "period" in raw)}}, []
 
 
+# Asked for by some rosters, not needed for the purpose of use: never kept (APPI data minimisation).
+NOT_KEPT = ("生年月日", "誕生日", "性別", "マイナンバー", "個人番号", "年齢", "血液型", "本籍", "本籍地", "旅券番号",
+            "パスポート番号", "在留カード番号", "宗教", "健康状態", "既往歴", "写真", "顔写真", "家族構成", "配偶者",
+            "date of birth", "birth date", "birthday", "dob", "gender", "sex", "age", "passport number",
+            "my number", "religion", "photo")
+
+
+def resolve_alumni_column(key: str, hints: frozenset) -> str:
+    """氏名（姓） is the family name, 氏名（名） the given name, 氏名（カナ）, 姓（フリガナ） the katakana name."""
+    if key in ("full_name", "family_name", "given_name") and "kana" in hints:
+        return "name_katakana"
+    if key == "full_name" and hints & {"family", "given"} == {"family"}:
+        return "family_name"
+    if key == "full_name" and hints & {"family", "given"} == {"given"}:
+        return "given_name"
+    return key
+
+
 def alumnus_row_check() -> Callable:
     """The alumni row check for one pass over a file: the form's rules bound once (thread, language)."""
     return functools.partial(validate_alumnus_row, rules=_row_form())
@@ -399,6 +417,10 @@ ALUMNI = register(Target(
     bind_validate=alumnus_row_check,
     required=(("family_name", "full_name"), ("given_name", "full_name"), ("position",), ("start_year", "period")),
     format_synonyms={"linkedin": LINKEDIN_HEADERS, "vcard": VCARD_HEADERS},
+    not_kept=NOT_KEPT,
+    resolve=resolve_alumni_column,
+    # As a vCard's two katakana name parts are joined.
+    joined={"name_katakana": "・"},
 ))
 
 CONTACT_COLUMNS = [

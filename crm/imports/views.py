@@ -11,7 +11,7 @@ from crm.alumni.views import ALUMNI_ROLES, FILTER_KEYS
 from crm.exporting import export_target
 from crm.auth.models import Role
 from crm.extensions import db
-from crm.imports import bp, exports, operations
+from crm.imports import bp, exports, headers, mappings, operations
 from crm.imports.forms import FORMAT_LABELS, SettingsForm, UploadForm
 from crm.imports.models import ImportJob, JobState
 from crm.imports.problems import problem_message
@@ -81,7 +81,9 @@ def _job_context(job: ImportJob, **extra) -> dict:
     return {"job": job, "target": target, "settings": settings, "progress": operations.progress(job),
             "can_commit": _committable(job), "problem": problem_message(job.problem) if job.problem else None,
             "columns": target.import_columns(), "positions": Position, "format_labels": FORMAT_LABELS,
-            "defaults": (job.options or {}).get("defaults", {}), "JobState": JobState, **extra}
+            "defaults": (job.options or {}).get("defaults", {}), "JobState": JobState,
+            "scores": (job.options or {}).get("scores") or {}, "not_kept": (job.options or {}).get("not_kept") or [],
+            "unmapped": operations.unmapped(job), "sure": headers.SURE, "likely": headers.AFFIXED, **extra}
 
 
 def _render_job(job: ImportJob, status: int = 200, **extra):
@@ -125,6 +127,8 @@ def save_mapping(job_id: int):
         db.session.commit()
         return _render_job(job, 422, mapping_problems=problems)
     job.state = JobState.UPLOADED
+    if job.prefecture_id is not None:
+        mappings.remember(job, request.form.get("mapping_name"))
     db.session.commit()
     operations.start(job, JobState.VALIDATING, JobState.UPLOADED)
     db.session.expire_all()
