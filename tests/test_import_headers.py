@@ -1,10 +1,18 @@
 """Headers as offices write them: variants matched with a score, nothing left out silently, saved mappings."""
 from __future__ import annotations
 
-import pytest
+import datetime
+import io
 
-from crm.imports import headers as header_matching
-from crm.imports.targets import TARGETS
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from crm.alumni.models import Alumnus
+from crm.extensions import db
+from crm.imports import eras, headers as header_matching
+from crm.imports.readers import read_table
+from crm.imports.targets import TARGETS, date_text
 from tests.conftest import TOTTORI
 from tests.test_imports import alumni, csv_bytes, latest_job, map_and_check, commit, upload
 
@@ -108,3 +116,70 @@ def test_the_cli_uses_a_mapping_saved_in_the_wizard_by_name(app, signed_in, tmp_
     assert result.exit_code == 0, result.output
     assert "備考 → interests" in result.output
     assert runner.invoke(args=["import", "alumni", str(path), "--prefecture", "31", "--mapping", "none"]).exit_code == 1
+
+
+# --- Layouts -----------------------------------------------------------------------------------------
+
+def office_workbook() -> bytes:
+    """A roster as an office lays it out: a title and a date above the table, 氏名 and フリガナ merged
+    over 姓 | 名, 和暦 dates, a second sheet."""
+    workbook = openpyxl.Workbook()
+    notes = workbook.active
+    notes.title = "記入例"
+    notes.append(["この表の書き方"])
+    sheet = workbook.create_sheet("名簿")
+    sheet.append(["JET経験者名簿"])
+    sheet.append(["", "", "", "", "", "", "", "令和6年4月1日現在"])
+    sheet.append([])
+    sheet.append(["氏名", None, "フリガナ", None, "メールアドレス", "職種", "任用期間", "同意日"])
+    sheet.append(["姓", "名", "姓", "名", None, None, None, None])
+    for column in ("A4:B4", "C4:D4", "E4:E5", "F4:F5", "G4:G5", "H4:H5"):
+        sheet.merge_cells(column)
+    sheet.append(["Smith", "John", "スミス", "ジョン", "john@example.com", "ALT", "平成27年度～令和元年度", "令和5年4月1日"])
+    sheet.append(["Brown", "Kate", "ブラウン", "ケイト", "kate@example.com", "CIR", "H30-R2", datetime.datetime(2023, 4, 2)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_title_row_and_a_two_row_header_are_read_as_one_header():
+    table = read_table(io.BytesIO(office_workbook()), "roster.xlsx", sheet="名簿")
+    assert table.headers == ["氏名（姓）", "氏名（名）", "フリガナ（姓）", "フリガナ（名）", "メールアドレス", "職種", "任用期間", "同意日"]
+    rows = list(table.rows)
+    assert rows[0][0] == 6 and rows[0][1]["氏名（姓）"] == "Smith"
+
+
+def test_a_csv_with_a_title_and_blank_rows_above_the_header():
+    data = "JET経験者名簿,,\r\n,,\r\n氏名,メールアドレス,職種\r\nSmith John,john@example.com,ALT\r\n".encode("cp932")
+    table = read_table(io.BytesIO(data), "roster.csv")
+    assert table.headers == ["氏名", "メールアドレス", "職種"] and table.header_row == 3
+    assert [number for number, _ in table.rows] == [4]
+
+
+def test_a_sheet_is_chosen_in_the_cli_and_era_dates_and_years_are_imported(app, tmp_path):
+    path = tmp_path / "roster.xlsx"
+    path.write_bytes(office_workbook())
+    runner = app.test_cli_runner()
+    wrong = runner.invoke(args=["import", "alumni", str(path), "--prefecture", "31"])
+    assert wrong.exit_code == 1
+    result = runner.invoke(args=["import", "alumni", str(path), "--prefecture", "31", "--sheet", "名簿"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        people = {a.family_name: a for a in db.session.scalars(select(Alumnus))}
+        assert people["Smith"].name_katakana == "スミス・ジョン" and people["Smith"].consent_on == datetime.date(2023, 4, 1)
+        assert [(p.start_year, p.end_year) for p in people["Smith"].placements] == [(2015, 2019)]
+        assert [(p.start_year, p.end_year) for p in people["Brown"].placements] == [(2018, 2020)]
+
+
+@pytest.mark.parametrize("written, read", [
+    ("令和5年4月1日", "2023-04-01"), ("R5.4.1", "2023-04-01"), ("H31/4/30", "2019-04-30"), ("令和元年5月1日", "2019-05-01"),
+    ("２０２４年４月１日", "2024-04-01"), (45017, "2023-04-01"), ("45017", "2023-04-01"), ("㋿5.4.1", "2023-04-01"),
+])
+def test_era_dates_full_width_digits_and_excel_serials_are_dates(written, read):
+    assert date_text(written) == read
+
+
+@pytest.mark.parametrize("written, read", [("H31", "2019"), ("平成30年度", "2018"), ("令和元年", "2019"), ("２０１８年", "2018"),
+                                           ("R5", "2023"), ("2015", "2015")])
+def test_era_years(written, read):
+    assert eras.year_text(written) == read

@@ -20,6 +20,7 @@ from flask_babel import force_locale, get_locale, lazy_gettext as _l
 
 from crm.alumni.forms import ConsentForm, ContactDetailsForm, PlacementFields, ProfileForm
 from crm.alumni.models import JapaneseLevel, Position, Sector
+from crm.imports import eras
 from crm.imports.form_rules import FormRules
 from crm.imports.headers import HeaderMatcher, Match, assign, header_key
 from crm.reference.countries import _table as _country_table
@@ -146,9 +147,13 @@ _DATE = re.compile(r"(\d{4})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})\s*日
 
 
 def date_text(value) -> str:
-    """ISO date text for a DateField from a date cell, 2024-04-01, 2024/4/1 or 2024年4月1日."""
+    """ISO date text for a DateField from a date cell, 2024-04-01, 2024/4/1, 2024年4月1日, 和暦
+    (令和6年4月1日, R6.4.1) or an Excel serial day number."""
     if isinstance(value, datetime.datetime | datetime.date):
         return text(value)
+    found = eras.serial_date(value) or eras.era_date(text(value))
+    if found:
+        return found.isoformat()
     match = _DATE.fullmatch(unicodedata.normalize("NFKC", text(value)))
     if match:
         year, month, day = (int(part) for part in match.groups())
@@ -156,12 +161,9 @@ def date_text(value) -> str:
     return text(value)
 
 
-_YEAR = re.compile(r"(19|20|21)\d{2}")
-
-
 def years_from_period(value) -> tuple[str, str]:
-    """任用期間 such as "2015-2018", "2015年〜2018年", "H27–H30" is not guessed: the first two years."""
-    found = [match.group() for match in _YEAR.finditer(unicodedata.normalize("NFKC", text(value)))]
+    """任用期間 such as "2015-2018", "2015年〜2018年", "H27–H30", "平成27年度～令和元年度": the first two years."""
+    found = eras.years_in(text(value))
     return (found[0] if found else text(value), found[1] if len(found) > 1 else "")
 
 
@@ -335,6 +337,7 @@ def _choice_cell(key: str, value: str) -> str:
 
 _period_years = functools.lru_cache(maxsize=4096)(years_from_period)
 _split_name = functools.lru_cache(maxsize=4096)(split_full_name)
+_year_text = functools.lru_cache(maxsize=4096)(eras.year_text)
 
 
 def validate_alumnus_row(raw: dict, rules: FormRules | None = None) -> tuple[dict | None, list[tuple[str | None, str]]]:
@@ -349,6 +352,9 @@ def validate_alumnus_row(raw: dict, rules: FormRules | None = None) -> tuple[dic
     if row.get("period") and not row.get("start_year"):
         row["start_year"], end = _period_years(row["period"])
         row["end_year"] = row.get("end_year") or end
+    for key in ("start_year", "end_year"):
+        if row.get(key):
+            row[key] = _year_text(row[key])
     formdata = {key: row[key] for key in _TEXT_FIELDS if row.get(key)}
     for key in _CHOICE_CELLS:
         if row.get(key):
