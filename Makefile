@@ -45,6 +45,7 @@ run: $(STAMP) $(COMPILED) instance/config.py
 REDIS = { [ -n "$$CRM_TEST_REDIS_URL" ] || CRM_TEST_REDIS_URL=$$(scripts/ensure-redis) || exit 1; export CRM_TEST_REDIS_URL; }
 test: $(STAMP) $(COMPILED)
 	@scripts/ensure-chromium || [ -z "$$CRM_REQUIRE_BROWSER" ]
+	@scripts/ensure-libreoffice || true
 	@$(REDIS); $(MAKE) --no-print-directory test-sqlite
 	@$(REDIS); \
 	url="$${CRM_TEST_DATABASE_URL:-}"; \
