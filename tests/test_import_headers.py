@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from crm.alumni.models import Alumnus
 from crm.extensions import db
-from crm.imports import eras, headers as header_matching
+from crm.imports import eras, headers as header_matching, operations
+from crm.imports.models import JobState
 from crm.imports.readers import read_table
 from crm.imports.targets import TARGETS, date_text
 from tests.conftest import TOTTORI
@@ -183,3 +184,39 @@ def test_era_dates_full_width_digits_and_excel_serials_are_dates(written, read):
                                            ("R5", "2023"), ("2015", "2015")])
 def test_era_years(written, read):
     assert eras.year_text(written) == read
+
+
+# --- Corrections in the preview ------------------------------------------------------------------------
+
+def test_a_bad_cell_is_corrected_in_the_preview_and_the_corrected_value_is_imported(app, signed_in):
+    client = signed_in()
+    rows = [["Smith, John", "", "john@example", "US", "", "ALT", "2015-2018"],
+            ["Brown, Kate", "", "kate@example.com", "AU", "", "ALT", "2016-2018"]]
+    assert upload(client, csv_bytes(rows)).status_code == 303
+    job = latest_job(app)
+    map_and_check(client, app, job.id)
+    job = latest_job(app)
+    assert [(error["row"], error["column"], error["value"]) for error in job.errors] == [(2, "メールアドレス", "john@example")]
+    page = client.get(f"/imports/{job.id}").get_data(as_text=True)
+    assert f'/imports/{job.id}/rows/2' in page
+    still_bad = client.submit(f"/imports/{job.id}/rows/2", {"header": "メールアドレス", "value": "john@"}, htmx=True)
+    assert still_bad.status_code == 200 and latest_job(app).errors[0]["value"] == "john@"
+    fixed = client.submit(f"/imports/{job.id}/rows/2", {"header": "メールアドレス", "value": "john@example.com"}, htmx=True)
+    assert fixed.status_code == 200
+    operations.wait(job.id)
+    job = latest_job(app)
+    assert job.state == JobState.VALIDATED and not job.errors and job.row_count == 2
+    commit(client, job.id)
+    job = latest_job(app)
+    assert job.state == JobState.DONE and job.options["row_edits"] == {"2": {"メールアドレス": "john@example.com"}}
+    assert ("Smith", "John", None, "john@example.com") in alumni(app, TOTTORI)
+    assert 'id="corrected-rows"' in client.get(f"/imports/{job.id}").get_data(as_text=True)
+
+
+def test_a_correction_is_refused_outside_the_preview_and_for_a_column_the_file_does_not_have(app, signed_in):
+    client = signed_in()
+    upload(client, csv_bytes([["Smith, John", "", "john@example", "US", "", "ALT", "2015-2018"]]))
+    job = latest_job(app)
+    assert client.submit(f"/imports/{job.id}/rows/2", {"header": "メールアドレス", "value": "x@example.com"}, htmx=True).status_code == 409
+    map_and_check(client, app, job.id)
+    assert client.submit(f"/imports/{job.id}/rows/2", {"header": "nope", "value": "x"}, htmx=True).status_code == 409

@@ -362,6 +362,13 @@ class RowErrors(list):
         return {"errors": list(self), "options": {**(job.options or {}), "rejected_rows": self.rejected}}
 
 
+def error_entries(target: Target, reverse: dict, number: int, raw: dict, row_errors: list) -> list[dict]:
+    """A row's errors as the job lists them: the file's column (else the column's name), the message,
+    and the cell's value when the error is in one of the file's columns (to correct it in the preview)."""
+    return [{"row": number, "column": reverse.get(key) or (key and _column_label(target, key)), "message": message,
+             **({"value": text(raw.get(key))} if key in reverse else {})} for key, message in row_errors]
+
+
 def _checked_rows(job: ImportJob, table, errors: list, on_row=None) -> Iterator[tuple[int, dict]]:
     """Valid rows with their name key; errors (row, column, message) collected for the others,
     including a second row for the same person (same email, or same name and start year)."""
@@ -375,9 +382,8 @@ def _checked_rows(job: ImportJob, table, errors: list, on_row=None) -> Iterator[
             on_row(number, raw)
         values, row_errors = validate(raw)
         if values is None:
-            for key, message in row_errors:
-                errors.append({"row": number, "column": reverse.get(key) or (key and _column_label(target, key)),
-                               "message": message})
+            for error in error_entries(target, reverse, number, raw, row_errors):
+                errors.append(error)
             continue
         values["latin_key"] = _latin_key(values["alumnus"].get("family_name") or "", values["alumnus"].get("given_name") or "")
         # The same person may come twice with different placements; twice with the same start year

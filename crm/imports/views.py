@@ -11,7 +11,7 @@ from crm.alumni.views import ALUMNI_ROLES, FILTER_KEYS
 from crm.exporting import export_target
 from crm.auth.models import Role
 from crm.extensions import db
-from crm.imports import bp, exports, headers, mappings, operations
+from crm.imports import bp, corrections, exports, headers, mappings, operations
 from crm.imports.forms import FORMAT_LABELS, SettingsForm, UploadForm
 from crm.imports.models import ImportJob, JobState
 from crm.imports.problems import problem_message
@@ -83,7 +83,8 @@ def _job_context(job: ImportJob, **extra) -> dict:
             "columns": target.import_columns(), "positions": Position, "format_labels": FORMAT_LABELS,
             "defaults": (job.options or {}).get("defaults", {}), "JobState": JobState,
             "scores": (job.options or {}).get("scores") or {}, "not_kept": (job.options or {}).get("not_kept") or [],
-            "unmapped": operations.unmapped(job), "sure": headers.SURE, "likely": headers.AFFIXED, **extra}
+            "unmapped": operations.unmapped(job), "correctable": corrections.correctable(job),
+            "row_edits": (job.options or {}).get("row_edits") or {}, "sure": headers.SURE, "likely": headers.AFFIXED, **extra}
 
 
 def _render_job(job: ImportJob, status: int = 200, **extra):
@@ -133,6 +134,25 @@ def save_mapping(job_id: int):
     operations.start(job, JobState.VALIDATING, JobState.UPLOADED)
     db.session.expire_all()
     return _render_job(db.session.get(ImportJob, job_id))
+
+
+@bp.post("/<int:job_id>/rows/<int:row>")
+@roles(*JOB_ROLES)
+def correct_row(job_id: int, row: int):
+    job = access.load(ImportJob, job_id)
+    header = request.form.get("header", "")
+    if job.state != JobState.VALIDATED or not corrections.correctable(job) or header not in (job.headers or []):
+        return _render_job(job, 409)
+    if corrections.correct_cell(job, row, header, request.form.get("value", "")):
+        # Every listed error is corrected: the whole file is checked again (duplicates, counts, preview).
+        job.state = JobState.UPLOADED
+        db.session.commit()
+        operations.start(job, JobState.VALIDATING, JobState.UPLOADED)
+        db.session.expire_all()
+        job = db.session.get(ImportJob, job_id)
+    else:
+        db.session.commit()
+    return _render_job(job)
 
 
 @bp.post("/<int:job_id>/commit")
