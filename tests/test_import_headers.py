@@ -14,7 +14,7 @@ from crm.imports import eras, headers as header_matching, operations
 from crm.imports.models import JobState
 from crm.imports.readers import read_table
 from crm.imports.targets import TARGETS, date_text
-from tests.conftest import TOTTORI
+from tests.conftest import TOTTORI, fragment
 from tests.test_imports import alumni, csv_bytes, latest_job, map_and_check, commit, upload
 
 OFFICE_HEADERS = ["氏名（姓）", "氏名(名)", "フリガナ（姓）", "フリガナ（名）", "E-mail Address", "国籍", "現在の勤務先",
@@ -220,3 +220,28 @@ def test_a_correction_is_refused_outside_the_preview_and_for_a_column_the_file_d
     assert client.submit(f"/imports/{job.id}/rows/2", {"header": "メールアドレス", "value": "x@example.com"}, htmx=True).status_code == 409
     map_and_check(client, app, job.id)
     assert client.submit(f"/imports/{job.id}/rows/2", {"header": "nope", "value": "x"}, htmx=True).status_code == 409
+
+
+def test_a_correction_answers_htmx_with_the_wizard_fragment_and_a_form_post_with_the_page(app, signed_in):
+    client = signed_in()
+    upload(client, csv_bytes([["Smith, John", "", "john@example", "US", "", "ALT", "2015-2018"],
+                              ["Brown, Kate", "", "kate@", "AU", "", "ALT", "2016-2018"]]))
+    job = latest_job(app)
+    map_and_check(client, app, job.id)
+    htmx = client.submit(f"/imports/{job.id}/rows/2", {"header": "メールアドレス", "value": "john@"}, htmx=True)
+    assert fragment(htmx.get_data(as_text=True)) and 'id="import-job"' in htmx.get_data(as_text=True)
+    page = client.submit(f"/imports/{job.id}/rows/3", {"header": "メールアドレス", "value": "kate@"})
+    assert page.status_code == 200 and not fragment(page.get_data(as_text=True))
+
+
+def test_a_mapping_changed_by_hand_shows_no_score(app, signed_in):
+    client = signed_in()
+    upload(client, csv_bytes(OFFICE_ROWS, OFFICE_HEADERS))
+    job = latest_job(app)
+    mapping = {header: key for header, key in job.mapping.items() if header != "現在の勤務先"} | {"現在の勤務先": "job_title"}
+    client.submit(f"/imports/{job.id}/mapping", {f"column-{index}": mapping.get(header, "") for index, header in enumerate(job.headers)},
+                  htmx=True)
+    page = client.get(f"/imports/{latest_job(app).id}").get_data(as_text=True)
+    employer_row = page.split("現在の勤務先</label>")[1].split("</tr>")[0]
+    assert "Likely" not in employer_row and "%" not in employer_row
+    assert "Sure" in page.split("氏名（姓）</label>")[1].split("</tr>")[0]

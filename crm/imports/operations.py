@@ -225,7 +225,7 @@ def inspect_file(job: ImportJob, fmt: str | None = None, encoding: str | None = 
     target = TARGETS[job.target]
     matches = target.matches(job.headers, job.format)
     job.mapping = target.suggest(job.headers, job.format)
-    job.options = {**job.options, "scores": {header: match.score for header, match in matches.items() if match and match.key},
+    job.options = {**job.options, "scores": {header: [match.key, match.score] for header, match in matches.items() if match and match.key},
                    "not_kept": [header for header, match in matches.items() if match and match.key is None]}
     job.options.pop("saved_mapping", None)
     job.options.pop("row_edits", None)  # edits name rows and columns of the file as it was read
