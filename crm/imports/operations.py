@@ -262,7 +262,7 @@ def mapped_rows(job: ImportJob, table) -> Iterator[tuple[int, dict]]:
     for number, values in table.rows:
         if job.format == "vcard":
             values = _flatten_card(values)
-        if str(number) in edits:
+        if edits and str(number) in edits:
             values = {**values, **edits[str(number)]}
         row = {key: values.get(header) for header, key in mapping.items()}
         for key, headers in parts.items():
@@ -364,9 +364,11 @@ class RowErrors(list):
 
 def error_entries(target: Target, reverse: dict, number: int, raw: dict, row_errors: list) -> list[dict]:
     """A row's errors as the job lists them: the file's column (else the column's name), the message,
-    and the cell's value when the error is in one of the file's columns (to correct it in the preview)."""
+    and the cell's value when the error is in one of the file's columns (to correct it in the preview;
+    not a column joined from parts, whose value is no single cell's)."""
     return [{"row": number, "column": reverse.get(key) or (key and _column_label(target, key)), "message": message,
-             **({"value": text(raw.get(key))} if key in reverse else {})} for key, message in row_errors]
+             **({"value": text(raw.get(key))} if key in reverse and key not in target.joined else {})}
+            for key, message in row_errors]
 
 
 def _checked_rows(job: ImportJob, table, errors: list, on_row=None) -> Iterator[tuple[int, dict]]:

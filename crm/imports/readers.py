@@ -457,12 +457,12 @@ def _find_table_header(records: NumberedRecords) -> tuple[int, Record, NumberedR
     rest = ahead[index + 1:]
     if rest and (combined := _two_row_header(cells, rest[0][1])):
         cells, rest = combined, rest[1:]
-    return number, cells, itertools.chain(rest, _raising(problem) if problem else records)
+    return number, cells, _then_raising(rest, problem) if problem else itertools.chain(rest, records)
 
 
-def _raising(problem: ImportFileError) -> NumberedRecords:
+def _then_raising(rows: list, problem: ImportFileError) -> NumberedRecords:
+    yield from rows
     raise problem
-    yield  # a generator: raises when read
 
 
 def _two_row_header(top: list, below: list) -> list[str] | None:
