@@ -27,8 +27,8 @@ _SUFFIXES = ("欄", "名", "等", "など")
 
 # Qualifier words → hint. Compared after the same normalisation as headers.
 _HINT_WORDS = {
-    "family": ("姓", "苗字", "名字", "せい", "セイ", "family", "familyname", "last", "lastname", "surname"),
-    "given": ("名", "めい", "メイ", "first", "firstname", "given", "givenname", "forename"),
+    "family": ("姓", "苗字", "名字", "family", "familyname", "last", "lastname", "surname"),
+    "given": ("名", "first", "firstname", "given", "givenname", "forename"),
     "latin": ("ローマ字", "英字", "英語", "英文", "アルファベット", "romaji", "roman", "latin", "english", "alphabet"),
     "kana": ("カナ", "かな", "フリガナ", "ふりがな", "カタカナ", "katakana", "kana", "furigana"),
 }
@@ -41,6 +41,22 @@ def header_key(text: str) -> str:
 
 
 _HINTS = {header_key(word): hint for hint, words in _HINT_WORDS.items() for word in words}
+# Words that are a name part in katakana on their own (セイ | メイ: the readings of 姓 and 名).
+_KANA_PARTS = {"セイ": {"kana", "family"}, "メイ": {"kana", "given"}, "せい": {"kana", "family"}, "めい": {"kana", "given"}}
+_PART_WORDS = sorted({**{word: {hint} for word, hint in _HINTS.items()}, **_KANA_PARTS}.items(), key=lambda item: -len(item[0]))
+
+
+def hint_words(key: str) -> set[str] | None:
+    """The hints of a header made of qualifier words alone (姓カナ, メイ, 名(ローマ字) without brackets),
+    else None."""
+    hints: set[str] = set()
+    while key:
+        word = next((word for word, _ in _PART_WORDS if key.startswith(word)), None)
+        if word is None:
+            return None
+        hints |= dict(_PART_WORDS)[word]
+        key = key[len(word):]
+    return hints
 
 
 def split_qualifiers(header: str) -> tuple[str, set[str]]:
@@ -49,9 +65,7 @@ def split_qualifiers(header: str) -> tuple[str, set[str]]:
     hints = set()
     for qualifier in _BRACKETS.findall(text):
         for word in re.split(r"[\s・/,、]+", qualifier):
-            hint = _HINTS.get(header_key(word))
-            if hint:
-                hints.add(hint)
+            hints |= hint_words(header_key(word)) or set()
     return header_key(_BRACKETS.sub(" ", text)), hints
 
 
@@ -83,8 +97,11 @@ class HeaderMatcher:
     """Header → the best column key with a score, from each column's names and how qualifiers
     redirect them (`resolve`: (column key, hints) → column key)."""
 
-    def __init__(self, names: dict[str, str], not_kept: set[str], resolve=None, special: dict[str, str] | None = None):
+    def __init__(self, names: dict[str, str], not_kept: set[str], resolve=None, special: dict[str, str] | None = None,
+                 named_by_parts: str | None = None):
         self.names = names  # normalised name → column key
+        # The column a header of qualifier words alone stands for (姓カナ: the 氏名's katakana, family part).
+        self.named_by_parts = named_by_parts
         self.not_kept = not_kept  # normalised names of columns not kept on purpose
         self.resolve = resolve or (lambda key, hints: key)
         self.special = special or {}
@@ -100,6 +117,8 @@ class HeaderMatcher:
         if key in self.names:
             return Match(self.names[key], EXACT)
         base, hints = split_qualifiers(header)
+        if hints:  # 姓（カナ）: the family part of the katakana name
+            hints |= hint_words(base) or set()
         candidates = [(base, QUALIFIED if hints or base != key else EXACT)]
         candidates += [(stripped, AFFIXED) for stripped in _without_affixes(base)]
         for name, score in candidates:
@@ -107,6 +126,9 @@ class HeaderMatcher:
                 return Match(None, score)
             if name in self.names:
                 return Match(self.resolve(self.names[name], frozenset(hints)), score, frozenset(hints))
+        parts = hint_words(base) if self.named_by_parts else None
+        if parts and parts & {"family", "given"}:  # not "English" alone
+            return Match(self.resolve(self.named_by_parts, frozenset(parts | hints)), QUALIFIED, frozenset(parts | hints))
         if any(name in base for name in self._not_kept_contained):
             return Match(None, CONTAINED)
         for name in self._contained:

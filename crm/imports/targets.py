@@ -58,6 +58,8 @@ class Target:
     not_kept: tuple[str, ...] = ()
     # (column key, qualifier hints) → column key: 氏名（姓） is the family name.
     resolve: Callable[[str, frozenset], str] | None = None
+    # The column a header made of qualifier words alone names (姓カナ, セイ: parts of the full name).
+    named_by_parts: str | None = None
     # Column key → separator: columns a file may give in parts (フリガナ（姓）, フリガナ（名）), joined.
     joined: dict[str, str] = field(default_factory=dict)
 
@@ -81,7 +83,7 @@ class Target:
             for name in column.names():
                 by_name.setdefault(name, column.key)
         special = {header_key(h): key for h, key in self.format_synonyms.get(fmt or "", {}).items()}
-        matcher = HeaderMatcher(by_name, {header_key(name) for name in self.not_kept}, self.resolve, special)
+        matcher = HeaderMatcher(by_name, {header_key(name) for name in self.not_kept}, self.resolve, special, self.named_by_parts)
         return {header: matcher.match(header) for header in headers}
 
     def suggest(self, headers: list[str], fmt: str | None = None) -> dict[str, str]:
@@ -425,6 +427,7 @@ ALUMNI = register(Target(
     format_synonyms={"linkedin": LINKEDIN_HEADERS, "vcard": VCARD_HEADERS},
     not_kept=NOT_KEPT,
     resolve=resolve_alumni_column,
+    named_by_parts="full_name",
     # As a vCard's two katakana name parts are joined.
     joined={"name_katakana": "・"},
 ))
