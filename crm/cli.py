@@ -82,11 +82,19 @@ def import_group():
 @click.option("--prefecture", type=click.IntRange(1, 47), required=True, help="JIS code of the importing prefecture.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "xlsx", "linkedin", "vcard"]), help="Default: detected.")
 @click.option("--encoding", help="Default: detected (BOM, UTF-8, CP932, then a detector).")
+@click.option("--sheet", help="The XLSX sheet to read (default: the first).")
 @click.option("--position", type=click.Choice(["alt", "cir", "sea"]), help="For rows without a position.")
 @click.option("--start-year", type=int, help="For rows without a start year.")
+@click.option("--mapping", "mapping_name", help="A mapping the prefecture saved in the wizard, by name.")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=KEY",
+              help="Import the file's COLUMN as KEY (e.g. '氏名（姓）=family_name'). Repeatable.")
+@click.option("--ignore", "ignored", multiple=True, metavar="COLUMN", help="Leave this column of the file out on purpose. Repeatable.")
+@click.option("--ignore-unmapped", is_flag=True, help="Leave out every column not mapped.")
 @click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
-def import_alumni_command(path, prefecture, fmt, encoding, position, start_year, dry_run):
-    """Import alumni and their placements; exit status 1 when any row or the file is rejected."""
+def import_alumni_command(path, prefecture, fmt, encoding, sheet, position, start_year, mapping_name, maps, ignored,
+                          ignore_unmapped, dry_run):
+    """Import alumni and their placements; exit status 1 when any row or the file is rejected, or a
+    column of the file is neither mapped nor ignored (nothing is left out silently)."""
     from pathlib import Path
 
     from crm.imports import operations
@@ -99,17 +107,30 @@ def import_alumni_command(path, prefecture, fmt, encoding, position, start_year,
     # cycles worth collecting early, and the scans would grow with the file.
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
+    target = TARGETS["alumni"]
     office = operations.prefecture_office(prefecture, f"cli:import (prefecture {prefecture})")
     with operations.acting_for(office), Path(path).open("rb") as upload:
-        job = operations.save_upload(upload, Path(path).name, TARGETS["alumni"], office, 1 << 40)
-        if fmt or encoding:
-            operations.inspect_file(job, fmt, encoding)
-        problems = [] if job.problem else operations.save_mapping(job, job.mapping or {}, {"position": position or "", "start_year": str(start_year or "")})
+        job = operations.save_upload(upload, Path(path).name, target, office, 1 << 40)
+        if fmt or encoding or sheet:
+            operations.inspect_file(job, fmt, encoding, sheet=sheet)
+        problems = [] if job.problem else _chosen_mapping(job, target, mapping_name, maps, ignored)
+        if not job.problem and not problems:
+            problems = operations.save_mapping(job, job.mapping or {}, {"position": position or "", "start_year": str(start_year or "")})
         db.session.commit()
         if job.problem or problems:
             operations.discard_upload(job)
             for message in ([problem_message(job.problem)] if job.problem else problems):
                 click.echo(message, err=True)
+            sys.exit(1)
+        for header in (job.options or {}).get("not_kept") or ():
+            click.echo(f"not kept on purpose (not needed for the purpose of use): {header}", err=True)
+        left_out = [header for header in operations.unmapped(job) if header not in ignored]
+        if left_out and not ignore_unmapped and job.format != "vcard":
+            operations.discard_upload(job)
+            for header in left_out:
+                click.echo(f"unmapped column: {header}", err=True)
+            click.echo("Map each with --map 'COLUMN=KEY', or leave it out with --ignore COLUMN or --ignore-unmapped. "
+                       "Keys: " + ", ".join(column.key for column in target.import_columns()), err=True)
             sys.exit(1)
         click.echo(f"{job.format}, {job.encoding or '-'}: " + ", ".join(f"{h} → {k}" for h, k in job.mapping.items() if k))
         # A dry run only checks. Otherwise one pass checks and commits (the wizard's commit without a
@@ -132,6 +153,32 @@ def import_alumni_command(path, prefecture, fmt, encoding, position, start_year,
         click.echo(f"{job.row_count} rows checked, {job.error_rows} rejected" + ("" if job.errors or job.problem else " (dry run: nothing written)"))
     if job.errors or job.problem:
         sys.exit(1)
+
+
+def _chosen_mapping(job, target, mapping_name, maps, ignored) -> list[str]:
+    """Apply `--mapping NAME`, then each `--map COLUMN=KEY`; → problems (unknown name, column or key)."""
+    from crm.imports import mappings
+
+    problems = []
+    if mapping_name:
+        saved = mappings.named(job.prefecture_id, job.target, mapping_name)
+        if saved is None:
+            return [f"There is no saved mapping named {mapping_name!r} for this prefecture."]
+        problems += [f"The saved mapping's column {header!r} is not in this file." for header in mappings.apply(job, saved)]
+    keys = {column.key for column in target.import_columns()}
+    mapping = dict(job.mapping or {})
+    for item in maps:
+        header, equals, key = item.partition("=")
+        header, key = header.strip(), key.strip()
+        if not equals or header not in (job.headers or []):
+            problems.append(f"--map {item!r}: the file has no column {header!r}. Columns: " + ", ".join(job.headers or []))
+        elif key and key not in keys:
+            problems.append(f"--map {item!r}: unknown key {key!r}. Keys: " + ", ".join(sorted(keys)))
+        else:
+            mapping[header] = key
+    problems += [f"--ignore {header!r}: the file has no such column." for header in ignored if header not in (job.headers or [])]
+    job.mapping = {header: key for header, key in mapping.items() if header not in ignored}
+    return problems
 
 
 @click.group("export")

@@ -150,6 +150,7 @@ MATRIX = {
     ("imports.save_mapping", "POST", "/imports/{job}/mapping"): IMPORT_JOB,
     ("imports.commit_job", "POST", "/imports/{job}/commit"): {**IMPORT_JOB, Role.PREFECTURE_STAFF: 409},
     ("imports.restart_job", "POST", "/imports/{job}/restart"): {**IMPORT_JOB, Role.PREFECTURE_STAFF: 409},
+    ("imports.correct_row", "POST", "/imports/{job}/rows/2"): {**IMPORT_JOB, Role.PREFECTURE_STAFF: 409},
     ("imports.export", "GET", "/imports/export/alumni"): ALUMNI,
     ("imports.upload_members", "GET", "/imports/associations/{association}/members"): MEMBER_IMPORT,
     ("imports.upload_members", "POST", "/imports/associations/{association}/members"): MEMBER_IMPORT,

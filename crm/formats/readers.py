@@ -423,6 +423,73 @@ def _find_header(
     raise not_found or EmptyFileError()
 
 
+# How many non-blank rows may stand above and at the header (a title, a date, notes).
+_HEADER_SEARCH_ROWS = 10
+
+
+def _filled(cells: Record) -> int:
+    return sum(not _is_blank_cell(cell) for cell in cells)
+
+
+def _find_table_header(records: NumberedRecords) -> tuple[int, Record, NumberedRecords]:
+    """The header of a table as offices lay it out: below a title row or blank rows
+    (「JET経験者名簿」 then the table), and over two rows where cells are merged (氏名 over 姓 | 名,
+    read as 氏名（姓）, 氏名（名）). → (row number, header cells, the records after the header).
+
+    The header is the first row filled at least half as wide as the widest of the first rows."""
+    ahead, problem = [], None
+    try:
+        for number, cells in records:
+            if not _is_blank(cells):
+                ahead.append((number, list(cells)))
+                if len(ahead) >= _HEADER_SEARCH_ROWS:
+                    break
+    except ImportFileError as error:
+        # A problem in a row below the header is reported when that row is read, as without the look ahead.
+        if not ahead:
+            raise
+        problem = error
+    if not ahead:
+        raise EmptyFileError()
+    widest = max(_filled(cells) for _, cells in ahead)
+    index = next(i for i, (_, cells) in enumerate(ahead) if _filled(cells) * 2 > widest)
+    number, cells = ahead[index]
+    rest = ahead[index + 1:]
+    if rest and (combined := _two_row_header(cells, rest[0][1])):
+        cells, rest = combined, rest[1:]
+    return number, cells, _then_raising(rest, problem) if problem else itertools.chain(rest, records)
+
+
+def _then_raising(rows: list, problem: ImportFileError) -> NumberedRecords:
+    yield from rows
+    raise problem
+
+
+def _two_row_header(top: list, below: list) -> list[str] | None:
+    """The header's names when `below` names the parts of merged cells in `top` (each blank cell of
+    `top`, within the table, has a name below it), else None."""
+    def text(cells: list, index: int) -> str:
+        value = cells[index] if index < len(cells) else None
+        return "" if _is_blank_cell(value) else str(value).strip()
+
+    width = max(i + 1 for i in range(max(len(top), len(below))) if text(top, i) or text(below, i))
+    # A column is in a merged group when its top cell or the next one is blank; the other columns'
+    # cells are merged down over both rows, so nothing stands below them.
+    merged = [not text(top, i) or (i + 1 < width and not text(top, i + 1)) for i in range(width)]
+    if not any(merged) or any(bool(text(below, i)) != merged[i] for i in range(width)) or any(
+            not isinstance(value, str) for value in below if not _is_blank_cell(value)):
+        return None
+    names, parent = [], ""
+    for i in range(width):
+        parent = text(top, i) or parent
+        child = text(below, i)
+        if merged[i] and parent:
+            names.append(f"{parent} ({child})" if parent.isascii() else f"{parent}（{child}）")
+        else:
+            names.append(child or text(top, i))
+    return names
+
+
 def _header_names(cells: Record, row: int) -> list[str]:
     names = [
         "" if cell is None else restore_neutralised(str(cell).strip()) for cell in cells
@@ -605,7 +672,7 @@ def _read_delimited(
         )
         convert = _linkedin_value
     else:
-        header_row, cells = _find_header(records)
+        header_row, cells, records = _find_table_header(records)
         convert = _csv_value
     headers = _header_names(cells, header_row)
     return Table(
@@ -640,8 +707,7 @@ def _read_xlsx(fileobj: BinaryIO, sheet: str | None, limits: ReadLimits) -> Tabl
             chosen = sheet
         else:
             raise SheetNotFoundError(sheet=sheet, sheets=", ".join(names))
-        records = _damage_reported(workbook.rows(chosen))
-        header_row, cells = _find_header(records)
+        header_row, cells, records = _find_table_header(_damage_reported(workbook.rows(chosen)))
         headers = _header_names(cells, header_row)
     except BaseException:
         workbook.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, func
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.auth.models import enum_column
@@ -91,3 +91,21 @@ class ImportUndo(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), index=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SavedMapping(db.Model):
+    """A prefecture's column mapping for one kind of file, proposed again for a file with the same
+    headers and named for the CLI's `--mapping`."""
+
+    __tablename__ = "import_mappings"
+    __table_args__ = (UniqueConstraint("prefecture_id", "target", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefecture_id: Mapped[int] = mapped_column(ForeignKey("prefectures.id"), index=True)
+    target: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(100))
+    # The file's headers as matched (crm.imports.headers.header_key), hashed: files with the same headers.
+    headers_key: Mapped[str] = mapped_column(String(64), index=True)
+    mapping: Mapped[dict] = mapped_column(JSON)
+    defaults: Mapped[dict | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now())

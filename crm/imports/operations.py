@@ -61,6 +61,7 @@ from crm.extensions import db
 from crm.formats.decoding import ImportFileError
 from crm.formats.limits import ReadLimits
 from crm.formats.readers import VCARD_FIELDS, read_table
+from crm.imports import mappings
 from crm.imports.models import ImportJob, ImportUndo, JobState
 from crm.references import referencing_columns
 from crm.imports.targets import ALUMNUS_FIELDS, TARGETS, VCARD_EXTENSIONS, Target, text
@@ -221,7 +222,20 @@ def inspect_file(job: ImportJob, fmt: str | None = None, encoding: str | None = 
         job.problem = {"code": "encoding_unknown", "params": {}}
         return
     target = TARGETS[job.target]
+    matches = target.matches(job.headers, job.format)
     job.mapping = target.suggest(job.headers, job.format)
+    job.options = {**job.options, "scores": {header: [match.key, match.score] for header, match in matches.items() if match and match.key},
+                   "not_kept": [header for header, match in matches.items() if match and match.key is None]}
+    job.options.pop("saved_mapping", None)
+    job.options.pop("row_edits", None)  # edits name rows and columns of the file as it was read
+    if saved := mappings.proposed(job):
+        mappings.apply(job, saved)
+
+
+def unmapped(job: ImportJob) -> list[str]:
+    """The file's columns that will not be imported, other than those not kept on purpose."""
+    not_kept = set((job.options or {}).get("not_kept") or ())
+    return [header for header in job.headers or [] if not (job.mapping or {}).get(header) and header not in not_kept]
 
 
 def _flatten_card(card: dict) -> dict:
@@ -240,10 +254,18 @@ def mapped_rows(job: ImportJob, table) -> Iterator[tuple[int, dict]]:
     """(row number, {column key: raw value}) for the mapped columns; defaults fill empty cells."""
     mapping = {header: key for header, key in (job.mapping or {}).items() if key}
     defaults = {key: value for key, value in (job.options or {}).get("defaults", {}).items() if value}
+    joined = TARGETS[job.target].joined
+    parts = {key: [header for header, mapped in mapping.items() if mapped == key] for key in joined}
+    parts = {key: headers for key, headers in parts.items() if len(headers) > 1}
+    edits = (job.options or {}).get("row_edits") or {}
     for number, values in table.rows:
         if job.format == "vcard":
             values = _flatten_card(values)
+        if edits and str(number) in edits:
+            values = {**values, **edits[str(number)]}
         row = {key: values.get(header) for header, key in mapping.items()}
+        for key, headers in parts.items():
+            row[key] = joined[key].join(part for header in headers if (part := text(values.get(header))))
         for key, value in defaults.items():
             if not text(row.get(key)) and not (key == "start_year" and text(row.get("period"))):
                 row[key] = value
@@ -255,7 +277,7 @@ def save_mapping(job: ImportJob, mapping: dict, defaults: dict) -> list[str]:
     target = TARGETS[job.target]
     keys = [key for key in mapping.values() if key]
     problems = []
-    for key in sorted({key for key in keys if keys.count(key) > 1}):
+    for key in sorted({key for key in keys if keys.count(key) > 1 and key not in target.joined}):
         problems.append(_("“%(column)s” is chosen for more than one column of the file.", column=_column_label(target, key)))
     for group in target.missing_required(set(keys), defaults):
         problems.append(_("Choose a column for “%(column)s”.",
@@ -339,6 +361,15 @@ class RowErrors(list):
         return {"errors": list(self), "options": {**(job.options or {}), "rejected_rows": self.rejected}}
 
 
+def error_entries(target: Target, reverse: dict, number: int, raw: dict, row_errors: list) -> list[dict]:
+    """A row's errors as the job lists them: the file's column (else the column's name), the message,
+    and the cell's value when the error is in one of the file's columns (to correct it in the preview;
+    not a column joined from parts, whose value is no single cell's)."""
+    return [{"row": number, "column": reverse.get(key) or (key and _column_label(target, key)), "message": message,
+             **({"value": text(raw.get(key))} if key in reverse and key not in target.joined else {})}
+            for key, message in row_errors]
+
+
 def _checked_rows(job: ImportJob, table, errors: list, on_row=None) -> Iterator[tuple[int, dict]]:
     """Valid rows with their name key; errors (row, column, message) collected for the others,
     including a second row for the same person (same email, or same name and start year)."""
@@ -352,9 +383,8 @@ def _checked_rows(job: ImportJob, table, errors: list, on_row=None) -> Iterator[
             on_row(number, raw)
         values, row_errors = validate(raw)
         if values is None:
-            for key, message in row_errors:
-                errors.append({"row": number, "column": reverse.get(key) or (key and _column_label(target, key)),
-                               "message": message})
+            for error in error_entries(target, reverse, number, raw, row_errors):
+                errors.append(error)
             continue
         values["latin_key"] = _latin_key(values["alumnus"].get("family_name") or "", values["alumnus"].get("given_name") or "")
         # The same person may come twice with different placements; twice with the same start year
@@ -411,6 +441,7 @@ def fingerprint(job: ImportJob) -> str:
             digest.update(chunk)
     settings = {"target": job.target, "format": job.format, "encoding": job.encoding, "delimiter": job.delimiter,
                 "sheet": job.sheet, "mapping": job.mapping, "defaults": (job.options or {}).get("defaults"),
+                "row_edits": (job.options or {}).get("row_edits"),
                 "prefecture": job.prefecture_id, "max_rows": _max_rows(),
                 "kept": CHECKED_FORMAT}  # a file kept in another layout is never read: checked again
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())

@@ -63,9 +63,8 @@ def _checked_rows(job: ImportJob, importer: Importer, context, table, errors: li
         if values is not None:
             row_errors = importer.check(context, values)
         if row_errors:
-            for key, message in row_errors:
-                errors.append({"row": number, "column": reverse.get(key) or (key and operations._column_label(target, key)),
-                               "message": message})
+            for error in operations.error_entries(target, reverse, number, raw, row_errors):
+                errors.append(error)
             continue
         # Two rows of the file for one record: the same key, or the same existing record matched.
         keys = [importer.key(context, values)]

@@ -20,7 +20,9 @@ from flask_babel import force_locale, get_locale, lazy_gettext as _l
 
 from crm.alumni.forms import ConsentForm, ContactDetailsForm, PlacementFields, ProfileForm
 from crm.alumni.models import JapaneseLevel, Position, Sector
+from crm.imports import eras
 from crm.imports.form_rules import FormRules
+from crm.imports.headers import HeaderMatcher, Match, assign, header_key
 from crm.reference.countries import _table as _country_table
 
 
@@ -35,12 +37,6 @@ class Column:
 
     def names(self) -> set[str]:
         return {header_key(name) for name in (self.key, self.en, self.ja, *self.synonyms)}
-
-
-def header_key(text: str) -> str:
-    """A header as compared for suggestions: NFKC, lower case, no spaces or punctuation."""
-    text = unicodedata.normalize("NFKC", str(text)).lower()
-    return re.sub(r"[\s_\-・/()（）:：.]+", "", text)
 
 
 @dataclass
@@ -58,6 +54,14 @@ class Target:
     runner: Callable | None = None
     # Offered in the wizard's upload form (members are uploaded from their association's page).
     wizard: bool = True
+    # Names of columns the CRM does not keep on purpose (recognised, reported, never mapped).
+    not_kept: tuple[str, ...] = ()
+    # (column key, qualifier hints) → column key: 氏名（姓） is the family name.
+    resolve: Callable[[str, frozenset], str] | None = None
+    # The column a header made of qualifier words alone names (姓カナ, セイ: parts of the full name).
+    named_by_parts: str | None = None
+    # Column key → separator: columns a file may give in parts (フリガナ（姓）, フリガナ（名）), joined.
+    joined: dict[str, str] = field(default_factory=dict)
 
     @property
     def importable(self) -> bool:
@@ -72,20 +76,19 @@ class Target:
     def import_columns(self) -> list[Column]:
         return [column for column in self.columns if column.importable]
 
-    def suggest(self, headers: list[str], fmt: str | None = None) -> dict[str, str]:
-        """Header → column key, from English and Japanese names and synonyms (first match wins)."""
+    def matches(self, headers: list[str], fmt: str | None = None) -> dict[str, Match | None]:
+        """Header → its best match (column key or not kept on purpose, and how sure), or None."""
         by_name = {}
         for column in self.import_columns():
             for name in column.names():
                 by_name.setdefault(name, column.key)
         special = {header_key(h): key for h, key in self.format_synonyms.get(fmt or "", {}).items()}
-        mapping, taken = {}, set()
-        for header in headers:
-            key = special.get(header_key(header)) or by_name.get(header_key(header))
-            if key and key not in taken:
-                mapping[header] = key
-                taken.add(key)
-        return mapping
+        matcher = HeaderMatcher(by_name, {header_key(name) for name in self.not_kept}, self.resolve, special, self.named_by_parts)
+        return {header: matcher.match(header) for header in headers}
+
+    def suggest(self, headers: list[str], fmt: str | None = None) -> dict[str, str]:
+        """Header → column key: the surest match first, each column once (parts of a joined column once each)."""
+        return assign(self.matches(headers, fmt), set(self.joined))
 
     def missing_required(self, mapped_keys: set[str], defaults: dict) -> list[tuple[str, ...]]:
         provided = mapped_keys | {key for key, value in defaults.items() if value}
@@ -146,9 +149,13 @@ _DATE = re.compile(r"(\d{4})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})\s*日
 
 
 def date_text(value) -> str:
-    """ISO date text for a DateField from a date cell, 2024-04-01, 2024/4/1 or 2024年4月1日."""
+    """ISO date text for a DateField from a date cell, 2024-04-01, 2024/4/1, 2024年4月1日, 和暦
+    (令和6年4月1日, R6.4.1) or an Excel serial day number."""
     if isinstance(value, datetime.datetime | datetime.date):
         return text(value)
+    found = eras.serial_date(value) or eras.era_date(text(value))
+    if found:
+        return found.isoformat()
     match = _DATE.fullmatch(unicodedata.normalize("NFKC", text(value)))
     if match:
         year, month, day = (int(part) for part in match.groups())
@@ -156,12 +163,9 @@ def date_text(value) -> str:
     return text(value)
 
 
-_YEAR = re.compile(r"(19|20|21)\d{2}")
-
-
 def years_from_period(value) -> tuple[str, str]:
-    """任用期間 such as "2015-2018", "2015年〜2018年", "H27–H30" is not guessed: the first two years."""
-    found = [match.group() for match in _YEAR.finditer(unicodedata.normalize("NFKC", text(value)))]
+    """任用期間 such as "2015-2018", "2015年〜2018年", "H27–H30", "平成27年度～令和元年度": the first two years."""
+    found = eras.years_in(text(value))
     return (found[0] if found else text(value), found[1] if len(found) > 1 else "")
 
 
@@ -253,7 +257,7 @@ ALUMNI_COLUMNS = [
     Column("family_name", "Family name", "姓", ("last name", "surname", "family name (latin)", "姓（ローマ字）", "名字", "苗字", "lastname")),
     Column("given_name", "Given name", "名", ("first name", "given name (latin)", "名（ローマ字）", "firstname", "forename")),
     Column("full_name", "Full name", "氏名", ("name", "名前", "氏名（ローマ字）", "full name (latin)", "fn")),
-    Column("name_katakana", "Name in katakana", "フリガナ", ("ふりがな", "カナ", "氏名カナ", "カタカナ", "katakana", "furigana",
+    Column("name_katakana", "Name in katakana", "フリガナ", ("ふりがな", "カナ", "氏名カナ", "カタカナ", "katakana", "furigana", "kana",
                                                              "family_name_kana", "name (katakana)")),
     Column("email", "Email", "メールアドレス", ("email address", "e-mail", "mail", "メール", "emails", "eメール", "電子メール")),
     Column("email_secondary", "Second email", "メールアドレス2", ("email 2", "secondary email", "サブメールアドレス", "予備メール")),
@@ -335,6 +339,7 @@ def _choice_cell(key: str, value: str) -> str:
 
 _period_years = functools.lru_cache(maxsize=4096)(years_from_period)
 _split_name = functools.lru_cache(maxsize=4096)(split_full_name)
+_year_text = functools.lru_cache(maxsize=4096)(eras.year_text)
 
 
 def validate_alumnus_row(raw: dict, rules: FormRules | None = None) -> tuple[dict | None, list[tuple[str | None, str]]]:
@@ -349,6 +354,9 @@ def validate_alumnus_row(raw: dict, rules: FormRules | None = None) -> tuple[dic
     if row.get("period") and not row.get("start_year"):
         row["start_year"], end = _period_years(row["period"])
         row["end_year"] = row.get("end_year") or end
+    for key in ("start_year", "end_year"):
+        if row.get(key):
+            row[key] = _year_text(row[key])
     formdata = {key: row[key] for key in _TEXT_FIELDS if row.get(key)}
     for key in _CHOICE_CELLS:
         if row.get(key):
@@ -386,6 +394,24 @@ def validate_alumnus_row(raw: dict, rules: FormRules | None = None) -> tuple[dic
             "placement_present": {key for key in PLACEMENT_FIELDS if key in raw or (key != "organisation" and "period" in raw)}}, []
 
 
+# Asked for by some rosters, not needed for the purpose of use: never kept (APPI data minimisation).
+NOT_KEPT = ("生年月日", "誕生日", "性別", "マイナンバー", "個人番号", "年齢", "血液型", "本籍", "本籍地", "旅券番号",
+            "パスポート番号", "在留カード番号", "宗教", "健康状態", "既往歴", "写真", "顔写真", "家族構成", "配偶者",
+            "date of birth", "birth date", "birthday", "dob", "gender", "sex", "age", "passport number",
+            "my number", "religion", "photo")
+
+
+def resolve_alumni_column(key: str, hints: frozenset) -> str:
+    """氏名（姓） is the family name, 氏名（名） the given name, 氏名（カナ）, 姓（フリガナ） the katakana name."""
+    if key in ("full_name", "family_name", "given_name") and "kana" in hints:
+        return "name_katakana"
+    if key == "full_name" and hints & {"family", "given"} == {"family"}:
+        return "family_name"
+    if key == "full_name" and hints & {"family", "given"} == {"given"}:
+        return "given_name"
+    return key
+
+
 def alumnus_row_check() -> Callable:
     """The alumni row check for one pass over a file: the form's rules bound once (thread, language)."""
     return functools.partial(validate_alumnus_row, rules=_row_form())
@@ -399,6 +425,11 @@ ALUMNI = register(Target(
     bind_validate=alumnus_row_check,
     required=(("family_name", "full_name"), ("given_name", "full_name"), ("position",), ("start_year", "period")),
     format_synonyms={"linkedin": LINKEDIN_HEADERS, "vcard": VCARD_HEADERS},
+    not_kept=NOT_KEPT,
+    resolve=resolve_alumni_column,
+    named_by_parts="full_name",
+    # As a vCard's two katakana name parts are joined.
+    joined={"name_katakana": "・"},
 ))
 
 CONTACT_COLUMNS = [

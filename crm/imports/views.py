@@ -10,7 +10,7 @@ from crm.alumni.models import Position
 from crm.alumni.views import ALUMNI_ROLES, FILTER_KEYS
 from crm.auth.models import Role
 from crm.extensions import db
-from crm.imports import bp, exports, operations
+from crm.imports import bp, corrections, exports, headers, mappings, operations
 from crm.imports.forms import FORMAT_LABELS, SettingsForm, UploadForm
 from crm.imports.models import ImportJob, JobState
 from crm.formats.problems import problem_message
@@ -80,7 +80,10 @@ def _job_context(job: ImportJob, **extra) -> dict:
     return {"job": job, "target": target, "settings": settings, "progress": operations.progress(job),
             "can_commit": _committable(job), "problem": problem_message(job.problem) if job.problem else None,
             "columns": target.import_columns(), "positions": Position, "format_labels": FORMAT_LABELS,
-            "defaults": (job.options or {}).get("defaults", {}), "JobState": JobState, **extra}
+            "defaults": (job.options or {}).get("defaults", {}), "JobState": JobState,
+            "scores": (job.options or {}).get("scores") or {}, "not_kept": (job.options or {}).get("not_kept") or [],
+            "unmapped": operations.unmapped(job), "correctable": corrections.correctable(job),
+            "row_edits": (job.options or {}).get("row_edits") or {}, "sure": headers.SURE, "likely": headers.AFFIXED, **extra}
 
 
 def _render_job(job: ImportJob, status: int = 200, **extra):
@@ -124,10 +127,31 @@ def save_mapping(job_id: int):
         db.session.commit()
         return _render_job(job, 422, mapping_problems=problems)
     job.state = JobState.UPLOADED
+    if job.prefecture_id is not None:
+        mappings.remember(job, request.form.get("mapping_name"))
     db.session.commit()
     operations.start(job, JobState.VALIDATING, JobState.UPLOADED)
     db.session.expire_all()
     return _render_job(db.session.get(ImportJob, job_id))
+
+
+@bp.post("/<int:job_id>/rows/<int:row>")
+@roles(*JOB_ROLES)
+def correct_row(job_id: int, row: int):
+    job = access.load(ImportJob, job_id)
+    header = request.form.get("header", "")
+    if job.state != JobState.VALIDATED or not corrections.correctable(job) or header not in (job.headers or []):
+        return _render_job(job, 409)
+    if corrections.correct_cell(job, row, header, request.form.get("value", "")):
+        # Every listed error is corrected: the whole file is checked again (duplicates, counts, preview).
+        job.state = JobState.UPLOADED
+        db.session.commit()
+        operations.start(job, JobState.VALIDATING, JobState.UPLOADED)
+        db.session.expire_all()
+        job = db.session.get(ImportJob, job_id)
+    else:
+        db.session.commit()
+    return _render_job(job)
 
 
 @bp.post("/<int:job_id>/commit")
