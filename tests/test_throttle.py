@@ -170,7 +170,7 @@ def test_gunicorn_refuses_several_workers_that_would_count_alone(gunicorn):
 @pytest.fixture
 def proxied_app(app):
     """The app as deployed behind one TLS reverse proxy (CRM_TRUSTED_PROXIES=1), on the test database."""
-    keys = ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "IMPORT_FOLDER", "SESSION_COOKIE_SECURE")
+    keys = ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "QUEUE_URL", "QUEUE_IMMEDIATE", "SESSION_COOKIE_SECURE")
     proxied = create_app({**{key: app.config[key] for key in keys}, "TRUSTED_PROXIES": 1})
     proxied.test_client_class = CrmClient
     yield proxied

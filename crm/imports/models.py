@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, String, func
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.auth.models import enum_column
@@ -78,3 +78,26 @@ class ImportJob(db.Model):
     @property
     def listed_error_rows(self) -> int:
         return len({error["row"] for error in self.errors or () if error.get("row") is not None})
+
+
+class ImportUpload(db.Model):
+    """An uploaded file, in parts: every server and worker reads the same upload, and none keeps it
+    in a folder of its own."""
+
+    __tablename__ = "import_uploads"
+
+    stored_name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    part: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CheckedBatch(db.Model):
+    """A batch of the rows a check found valid, kept for the commit (see crm.imports.operations,
+    "What the check found"). Part -1 marks the rows as complete and holds their total size."""
+
+    __tablename__ = "import_checked_batches"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    part: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
