@@ -32,10 +32,14 @@ instance/config.py:
 	@printf '# Written by `make run` for local use. Production sets CRM_SECRET_KEY and keeps Secure cookies.\nSECRET_KEY = "%s"\nSESSION_COOKIE_SECURE = False\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(32))')" > $@
 	@chmod 600 $@
 
+# The task queue's worker (imports' checks and commits) runs in the background beside the server and
+# stops with it (Ctrl-C, or the server ending for any reason).
 run: $(STAMP) $(COMPILED) instance/config.py
 	$(BIN)/flask --app crm db upgrade
 	$(BIN)/flask --app crm seed-demo --if-empty
 	$(BIN)/flask --app crm reports warm
+	@$(BIN)/flask --app crm worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/flask --app crm run --host $(HOST) --port $(PORT)
 
 # The suite always runs on SQLite, then again on PostgreSQL when one can be had

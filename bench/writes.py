@@ -231,7 +231,7 @@ def run(database_url: str, scale: float = 1.0, reuse: bool = False):
         path = Path(folder) / "alumni-cp932.csv"
         write_csv(path, count)
         load = os.getloadavg()[0]
-        outcome = import_while_writing(database_url, writers, path, CRM_IMPORT_FOLDER=folder)
+        outcome = import_while_writing(database_url, writers, path, CRM_QUEUE_URL=f"sqlite:///{folder}/queue.db")
     times = [write.seconds * 1000 for write in outcome.writes]
     print(f"{label}: import of {count} rows {outcome.import_seconds:.1f} s ({outcome.import_output.strip().splitlines()[-1]}); "
           f"{len(times)} writes by {CLIENTS} users meanwhile, {len(outcome.failed)} failed "

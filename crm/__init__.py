@@ -9,7 +9,7 @@ from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import clock, config as settings
+from crm import clock, config as settings, tasks
 from crm.db import configure_engine, read_apart, write_intent
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -70,6 +70,8 @@ def _init_extensions(app: Flask) -> None:
     import crm.ratelimit  # noqa: F401  (registers the database:// storage before the limiter opens it)
 
     limiter.init_app(app)
+
+    tasks.init_app(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -1,4 +1,5 @@
-"""Command-line tools: `flask --app crm create-user …`, `flask --app crm seed-demo`, `flask --app crm reports warm`."""
+"""Command-line tools: `flask --app crm create-user …`, `flask --app crm seed-demo`, `flask --app crm reports warm`,
+`flask --app crm worker`."""
 from __future__ import annotations
 
 import gc
@@ -21,6 +22,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_group)
     app.cli.add_command(export_group)
     app.cli.add_command(reports_group)
+    app.cli.add_command(worker_command)
 
 
 @click.command("create-user")
@@ -69,6 +71,17 @@ def seed_demo_command(if_empty):
     for account in DEMO_ACCOUNTS:
         if account["email"] in present:
             click.echo(f"  {account['email']:<32} {account['password']:<24} {account['role'].value}")
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 32), help="Tasks run at once.")
+def worker_command(threads):
+    """Run the task queue's worker: imports' checks and commits, the reports' nightly warm-up. Stop
+    it with Ctrl-C or SIGINT (the running tasks finish) or SIGTERM."""
+    from crm import tasks
+
+    tasks.consume(threads)
 
 
 @click.group("import")
@@ -217,8 +230,7 @@ def warm_reports_command():
     """Compute and store the figures reports and the dashboard open on (run after `db upgrade`)."""
     from crm.reports import returns
 
-    computed, publications = returns.store_defaults()
-    db.session.commit()
+    computed, publications = returns.warm()
     click.echo(f"Report figures for FY{returns.default_year()} and the {returns.TREND_YEARS - 1} years before: "
                f"{computed} computed and stored, the others were current; protected publications (what the "
                f"ministry reads): {publications} computed and stored.")

@@ -8,7 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-INSTANCE = ROOT / "instance"
+# The instance folder: this server's own files (instance/config.py, the embedded task queue). Each
+# server of several may have its own (CRM_INSTANCE_PATH); what they share is in the database and Redis.
+INSTANCE = Path(os.environ.get("CRM_INSTANCE_PATH") or ROOT / "instance")
 
 # Variables an operator may set; each maps to the Flask config key of the same name without CRM_.
 ENVIRONMENT_KEYS = {
@@ -19,8 +21,9 @@ ENVIRONMENT_KEYS = {
     "CRM_DEBUG": "DEBUG",
     "CRM_SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "CRM_MAX_CONTENT_LENGTH": "MAX_CONTENT_LENGTH",
-    "CRM_IMPORT_FOLDER": "IMPORT_FOLDER",
+    "CRM_QUEUE_URL": "QUEUE_URL",
     "CRM_IMPORT_BATCH_ROWS": "IMPORT_BATCH_ROWS",
+    "CRM_IMPORT_STALE_SECONDS": "IMPORT_STALE_SECONDS",
     "CRM_IMPORT_MAX_CELL_CHARS": "IMPORT_MAX_CELL_CHARS",
     "CRM_IMPORT_MAX_ROW_CHARS": "IMPORT_MAX_ROW_CHARS",
     "CRM_IMPORT_MAX_UNPACKED_BYTES": "IMPORT_MAX_UNPACKED_BYTES",
@@ -28,7 +31,7 @@ ENVIRONMENT_KEYS = {
     "CRM_IMPORT_MAX_PACKING_RATIO": "IMPORT_MAX_PACKING_RATIO",
 }
 BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
-INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "TRUSTED_PROXIES", "IMPORT_MAX_CELL_CHARS",
+INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "IMPORT_STALE_SECONDS", "TRUSTED_PROXIES", "IMPORT_MAX_CELL_CHARS",
                 "IMPORT_MAX_ROW_CHARS", "IMPORT_MAX_UNPACKED_BYTES", "IMPORT_MAX_SHARED_TEXT_BYTES",
                 "IMPORT_MAX_PACKING_RATIO"}
 
@@ -62,9 +65,12 @@ class Defaults:
     # IMPORT_MAX_CELL_CHARS, IMPORT_MAX_ROW_CHARS, IMPORT_MAX_UNPACKED_BYTES, IMPORT_MAX_SHARED_TEXT_BYTES
     # and IMPORT_MAX_PACKING_RATIO bound the memory an upload is read in; their defaults are
     # crm.formats.limits.ReadLimits (readers use them outside the app too).
-    # Uploads, checked rows and progress files of import jobs; every process that runs jobs (web,
-    # CLI) must share it. Default: instance/imports.
-    IMPORT_FOLDER = None
+    # The task queue (crm/tasks.py) the web servers hand background work to and `flask --app crm
+    # worker` takes it from: `redis://host:6379/1` for several servers (all share it); default: a
+    # SQLite file in the instance folder, for one server and its worker. QUEUE_IMMEDIATE runs each
+    # task at once in the process that starts it (tests).
+    QUEUE_URL = None
+    QUEUE_IMMEDIATE = False
 
     # Sign-in throttling counts in the database every worker and server shares (crm/ratelimit.py);
     # `redis://host:6379/0` is the alternative. `memory://` counts per process: development only.

@@ -106,8 +106,11 @@ def app(database_url, tmp_path_factory):
             "TESTING": True,
             "SECRET_KEY": "test-secret-key",
             "SQLALCHEMY_DATABASE_URI": database_url,
-            # Job files of this run only: job numbers restart with every test database.
-            "IMPORT_FOLDER": str(tmp_path_factory.mktemp("imports")),
+            # Background tasks run at once, in the process that starts them (the test's request),
+            # on a queue of this run only: job numbers restart with every test database. A worker
+            # in another process (tests/test_queue.py) is given the same QUEUE_URL.
+            "QUEUE_URL": f"sqlite:///{tmp_path_factory.mktemp('queue') / 'queue.db'}",
+            "QUEUE_IMMEDIATE": True,
             # Small batches: a few thousand rows make several, so tests can fail or kill a commit
             # between written batches.
             "IMPORT_BATCH_ROWS": 1000,

@@ -35,7 +35,7 @@ def test_users_save_while_a_large_import_commits(app, database_url, tmp_path):
     writers = make_writers(app)
     path = tmp_path / "alumni-cp932.csv"
     write_csv(path, IMPORT_ROWS)
-    outcome = import_while_writing(database_url, writers, path, CRM_IMPORT_FOLDER=app.config["IMPORT_FOLDER"])
+    outcome = import_while_writing(database_url, writers, path, CRM_QUEUE_URL=app.config["QUEUE_URL"])
     assert f"imported: {IMPORT_ROWS} created" in outcome.import_output
     assert len(outcome.writes) >= 4 * CLIENTS, "the writers should have written throughout the import"
     assert not outcome.failed, sorted({write.status for write in outcome.failed})

@@ -15,7 +15,7 @@ def failing_app(app, database_url, tmp_path):
     fails a flush before the user is loaded — as a unique-key clash in a write does."""
     failing = create_app({**{key: app.config[key] for key in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "RATELIMIT_STORAGE_URI")},
                           "TESTING": True, "PROPAGATE_EXCEPTIONS": False, "SESSION_COOKIE_SECURE": False,
-                          "IMPORT_FOLDER": str(tmp_path)})
+                          "QUEUE_URL": f"sqlite:///{tmp_path / 'queue.db'}", "QUEUE_IMMEDIATE": True})
     failing.test_client_class = CrmClient
 
     def fail_a_flush():

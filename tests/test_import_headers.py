@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crm.alumni.models import Alumnus
 from crm.extensions import db
-from crm.imports import eras, headers as header_matching, operations
+from crm.imports import eras, headers as header_matching
 from crm.imports.models import JobState
 from crm.formats.readers import read_table
 from crm.imports.targets import TARGETS, date_text
@@ -83,7 +83,6 @@ def save_office_mapping(client, app):
     data = {f"column-{index}": ("interests" if header == "備考" else (job.mapping or {}).get(header, ""))
             for index, header in enumerate(job.headers)}
     client.submit(f"/imports/{job.id}/mapping", {**data, "mapping_name": "県教委名簿"}, htmx=True)
-    operations.wait(job.id)
 
 
 def test_the_wizard_proposes_the_saved_mapping_for_a_file_with_the_same_headers(app, signed_in):
@@ -209,7 +208,6 @@ def test_a_bad_cell_is_corrected_in_the_preview_and_the_corrected_value_is_impor
     assert still_bad.status_code == 200 and latest_job(app).errors[0]["value"] == "john@"
     fixed = client.submit(f"/imports/{job.id}/rows/2", {"header": "メールアドレス", "value": "john@example.com"}, htmx=True)
     assert fixed.status_code == 200
-    operations.wait(job.id)
     job = latest_job(app)
     assert job.state == JobState.VALIDATED and not job.errors and job.row_count == 2
     commit(client, job.id)

@@ -2,15 +2,14 @@
 undo of those batches when the job starts again, and every row imported exactly once.
 
 The worker is the CLI (`flask --app crm import alumni FILE --prefecture 31`) in its own process on the
-test database, slowed down between batches by CRM_IMPORT_BATCH_PAUSE so that the test can watch its
-progress file and SIGKILL it in the middle of the commit. Each batch is written in a transaction of
-its own (other users' saves wait for one batch at most) with its undo; only the job's last
-transaction makes the import final.
+test database and the test's task queue (where it reports progress), slowed down between batches by
+CRM_IMPORT_BATCH_PAUSE so that the test can watch its progress and SIGKILL it in the middle of the
+commit. Each batch is written in a transaction of its own (other users' saves wait for one batch at
+most) with its undo; only the job's last transaction makes the import final.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
@@ -25,10 +24,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from crm.alumni.models import Alumnus
+from crm import tasks
 from crm.config import ROOT
 from crm.db import write_intent
 from crm.extensions import db
-from crm.imports import operations
 from crm.imports.models import ImportJob, ImportUndo, JobState
 from tests.test_imports import csv_bytes, distinct_names, undone_in_audit
 
@@ -59,7 +58,7 @@ def until(condition, what: str, worker: subprocess.Popen | None = None, timeout:
 
 def start_worker(app, path: Path) -> subprocess.Popen:
     env = {**os.environ, "CRM_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "CRM_SECRET_KEY": "kill-test",
-           "CRM_IMPORT_FOLDER": app.config["IMPORT_FOLDER"], "CRM_IMPORT_BATCH_PAUSE": str(PAUSE_SECONDS),
+           "CRM_QUEUE_URL": app.config["QUEUE_URL"], "CRM_IMPORT_BATCH_PAUSE": str(PAUSE_SECONDS),
            "CRM_IMPORT_BATCH_ROWS": str(BATCH_ROWS)}
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "crm", "import", "alumni", str(path), "--prefecture", "31"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -83,15 +82,10 @@ def job_of(app, filename: str) -> ImportJob | None:
 
 
 def progress_since(app, job_id: int, since: float) -> dict | None:
-    """The job's progress file as the worker last wrote it (none left over from an earlier run)."""
-    with app.test_request_context():
-        path = operations.folder() / f"job-{job_id}.progress"
-    try:
-        if path.stat().st_mtime < since:
-            return None
-        return json.loads(path.read_text())
-    except (OSError, ValueError):  # not written yet
-        return None
+    """The job's progress as the worker last reported it (none left over from an earlier run)."""
+    with app.app_context():
+        reported = tasks.reported(f"import-job-{job_id}")
+    return reported if reported and reported["at"] >= since else None
 
 
 def writer_holds_rows(app, database_url: str) -> bool:
@@ -125,7 +119,7 @@ def test_a_killed_worker_leaves_whole_batches_which_the_restarted_job_undoes_the
     path = tmp_path / "kill-test.csv"
     path.write_bytes(csv_bytes([[f"{name}, Test", "", f"kill-{year}-{i}@example.com", "US", "", "ALT", f"{year}-{year + 2}"]
                                 for i, name in enumerate(distinct_names(ROWS // 4)) for year in (2012, 2014, 2016, 2018)]))
-    launched = time.time() - 1  # file times may be coarser than the clock
+    launched = time.time()
     worker = start_worker(app, path)
     try:
         job = until(lambda: job_of(app, path.name), "the job to be created", worker)
@@ -156,7 +150,6 @@ def test_a_killed_worker_leaves_whole_batches_which_the_restarted_job_undoes_the
         until(lambda: "stopped responding" in client.get(f"/imports/{job.id}").text, "the job to be shown as stopped")
         response = client.submit(f"/imports/{job.id}/restart", {}, htmx=True)
         assert response.status_code == 200
-        operations.wait(job.id, timeout=WAIT_SECONDS)
     finally:
         app.config["IMPORT_STALE_SECONDS"] = 60
 

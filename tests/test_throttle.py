@@ -170,7 +170,7 @@ def test_gunicorn_refuses_several_workers_that_would_count_alone(gunicorn):
 @pytest.fixture
 def proxied_app(app):
     """The app as deployed behind one TLS reverse proxy (CRM_TRUSTED_PROXIES=1), on the test database."""
-    keys = ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "IMPORT_FOLDER", "SESSION_COOKIE_SECURE")
+    keys = ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "QUEUE_URL", "QUEUE_IMMEDIATE", "SESSION_COOKIE_SECURE")
     proxied = create_app({**{key: app.config[key] for key in keys}, "TRUSTED_PROXIES": 1})
     proxied.test_client_class = CrmClient
     yield proxied
@@ -253,7 +253,7 @@ def test_behind_a_declared_proxy_a_flood_locks_out_only_its_own_address(proxied_
     attacker, newcomer = proxied_app.test_client(), proxied_app.test_client()
     for n in range(25):
         failed_sign_in(attacker, f"nobody-{n}@example.jp", **via_proxy("203.0.113.9"))
-    assert failed_sign_in(attacker, f"nobody-99@example.jp", **via_proxy("203.0.113.9")) == 429
+    assert failed_sign_in(attacker, "nobody-99@example.jp", **via_proxy("203.0.113.9")) == 429
     assert sign_in(newcomer, email, **via_proxy("198.51.100.7")) == 303
 
 

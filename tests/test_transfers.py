@@ -43,11 +43,9 @@ def _run_wizard(client, app, upload_url: str, data: bytes, name: str, target: st
     job = _latest_job(app)
     mapping = {f"column-{index}": (job.mapping or {}).get(header, "") for index, header in enumerate(job.headers)}
     client.submit(f"/imports/{job.id}/mapping", mapping, htmx=True)
-    operations.wait(job.id)
     job = _latest_job(app)
     if operations.can_commit(job):
         client.submit(f"/imports/{job.id}/commit", {}, htmx=True)
-        operations.wait(job.id)
     return _latest_job(app)
 
 

@@ -25,7 +25,7 @@ from crm.config import ROOT
 from crm.formats.limits import (CellTooLargeError, PackedTooDenseError, PartTooLargeError, ReadLimits, RowTooLargeError,
                                 TextTooLargeError)
 from crm.formats.readers import FieldTooLargeError, MalformedFileError, NotSpreadsheetError, read_table
-from tests.test_imports import JAPANESE_HEADERS, csv_bytes, latest_job, map_and_check, upload
+from tests.test_imports import csv_bytes, latest_job, map_and_check, upload
 
 MIB = 1 << 20
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -380,7 +380,7 @@ def test_the_cli_stays_within_200_mb_whatever_the_file_holds(app, tmp_path):
     }
     assert within.stat().st_size < 20 * MIB
     env = {**os.environ, "CRM_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "CRM_SECRET_KEY": "bounds-test",
-           "CRM_IMPORT_FOLDER": app.config["IMPORT_FOLDER"], "LANG": "ja_JP.UTF-8"}
+           "CRM_QUEUE_URL": app.config["QUEUE_URL"], "LANG": "ja_JP.UTF-8"}
     result = subprocess.run([sys.executable, "-c", _MEASURING_CHILD, *(str(path) for path, _ in files.values())],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -109,3 +109,26 @@ class SavedMapping(db.Model):
     mapping: Mapped[dict] = mapped_column(JSON)
     defaults: Mapped[dict | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, server_default=func.now())
+
+
+class ImportUpload(db.Model):
+    """An uploaded file, in parts: every server and worker reads the same upload, and none keeps it
+    in a folder of its own."""
+
+    __tablename__ = "import_uploads"
+
+    stored_name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    part: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CheckedBatch(db.Model):
+    """A batch of the rows a check found valid, kept for the commit (see crm.imports.operations,
+    "What the check found"). Part -1 marks the rows as complete and holds their total size."""
+
+    __tablename__ = "import_checked_batches"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    part: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

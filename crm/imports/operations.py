@@ -39,30 +39,30 @@ import os
 import pickle
 import queue
 import secrets
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 
 from flask import current_app, g
 from flask_babel import force_locale, get_locale, gettext as _
 from flask_login import current_user
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import selectinload
 
-from crm import audit
+from crm import audit, tasks
 from crm.access import scoped
 from crm.alumni import names, operations as alumni_operations
 from crm.alumni.models import Alumnus, Placement
 from crm.auth.models import Role, User
-from crm.db import insert_rows, reading, utcnow, write_intent, writing
+from crm.db import insert_rows, read_apart, reading, utcnow, write_intent, writing
 from crm.extensions import db
 from crm.formats.decoding import ImportFileError
 from crm.formats.limits import ReadLimits
 from crm.formats.readers import VCARD_FIELDS, read_table
 from crm.imports import mappings
-from crm.imports.models import ImportJob, ImportUndo, JobState
+from crm.imports.models import CheckedBatch, ImportJob, ImportUndo, ImportUpload, JobState
 from crm.references import referencing_columns
 from crm.imports.targets import ALUMNUS_FIELDS, TARGETS, VCARD_EXTENSIONS, Target, text
 
@@ -103,19 +103,14 @@ def prefecture_office(prefecture_id: int, label: str):
 
 
 # --- Stored uploads and progress ---------------------------------------------------------------------
+# An upload is kept in the database, in parts, and a job's progress in the task queue's store: any web
+# server or worker reads them, none keeps them in a folder of its own.
 
-def folder() -> Path:
-    path = Path(current_app.config.get("IMPORT_FOLDER") or Path(current_app.instance_path) / "imports")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def upload_path(job: ImportJob) -> Path:
-    return folder() / job.stored_name
+UPLOAD_PART_BYTES = 1 << 20
 
 
 class UploadGone(ImportFileError):
-    """The job's file is no longer kept: the CLI's dry run, a refused upload or a cleaned folder
+    """The job's file is no longer kept: the CLI's dry run, a refused upload or a finished import
     discards it, while the job stays listed."""
 
     code = "upload_gone"
@@ -123,56 +118,45 @@ class UploadGone(ImportFileError):
 
 
 def open_upload(job: ImportJob):
-    """The job's stored file for reading; a file that is gone is a file problem (UploadGone), shown
-    like any other, never a FileNotFoundError and a 500."""
-    try:
-        return upload_path(job).open("rb")
-    except FileNotFoundError:
-        raise UploadGone() from None
+    """The job's stored file for reading: a temporary copy (readers seek in it, and the parts are read
+    once); a file that is gone is a file problem (UploadGone), shown like any other."""
+    copy = tempfile.TemporaryFile()
+    parts = (select(ImportUpload.data).where(ImportUpload.stored_name == job.stored_name)
+             .order_by(ImportUpload.part).execution_options(yield_per=1))
+    found = False
+    for data in db.session.scalars(parts):
+        copy.write(data)
+        found = True
+    if not found:
+        copy.close()
+        raise UploadGone()
+    copy.seek(0)
+    return copy
 
 
-def _progress_path(job_id: int) -> Path:
-    return folder() / f"job-{job_id}.progress"
-
-
-def write_progress(job_id: int, phase: str, fraction: float) -> None:
-    """Progress and heartbeat in a small file: the apply transaction holds SQLite's write lock, so a
-    progress row in the database could not be written by the worker while it runs."""
-    path = _progress_path(job_id)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"phase": phase, "percent": int(min(max(fraction, 0), 1) * 100)}))
-    os.replace(temporary, path)
-
-
-def progress(job: ImportJob) -> dict:
-    """{"percent": n, "phase": …, "stale": bool} for the progress bar."""
-    path = _progress_path(job.id)
-    try:
-        data = json.loads(path.read_text())
-        age = time.time() - path.stat().st_mtime
-    except (OSError, ValueError):
-        data, age = {"percent": 0, "phase": job.state.value}, None
-    started = job.started_at
-    if age is None and started is not None:
-        age = (utcnow() - started).total_seconds()
-    stale_after = current_app.config.get("IMPORT_STALE_SECONDS", 60)
-    data["stale"] = bool(job.running and job.id not in _THREADS and age is not None and age > stale_after)
-    return data
+def upload_kept(job: ImportJob) -> bool:
+    """Whether the job's file is still there to be imported (a CLI dry run discards it)."""
+    return db.session.scalar(select(ImportUpload.part).where(ImportUpload.stored_name == job.stored_name).limit(1)) is not None
 
 
 def save_upload(stream, filename: str, target: Target, user, max_bytes: int) -> ImportJob:
-    """Store the upload in chunks (refusing it past `max_bytes`) and open a job for it."""
+    """Store the upload in parts (refusing it past `max_bytes`) and open a job for it; the caller commits."""
     stored_name = f"{secrets.token_hex(16)}.upload"
-    path = folder() / stored_name
-    size = 0
-    with path.open("wb") as out:
-        while chunk := stream.read(1 << 16):
-            size += len(chunk)
-            if size > max_bytes:
-                out.close()
-                path.unlink(missing_ok=True)
-                raise FileTooLarge()
-            out.write(chunk)
+    size = part = 0
+    data = bytearray()
+    while True:
+        chunk = stream.read(1 << 16)
+        size += len(chunk)
+        if size > max_bytes:
+            db.session.execute(delete(ImportUpload).where(ImportUpload.stored_name == stored_name))
+            raise FileTooLarge()
+        data += chunk
+        # An empty file is kept as one empty part: it is there, it has no rows.
+        if len(data) >= UPLOAD_PART_BYTES or not chunk and (data or not part):
+            db.session.execute(insert(ImportUpload).values(stored_name=stored_name, part=part, data=bytes(data)))
+            part, data = part + 1, bytearray()
+        if not chunk:
+            break
     job = ImportJob(target=target.name, prefecture_id=user.prefecture_id, created_by_id=user.id,
                     filename=(filename or "upload")[-255:], stored_name=stored_name, size=size, options={})
     db.session.add(job)
@@ -182,13 +166,38 @@ def save_upload(stream, filename: str, target: Target, user, max_bytes: int) -> 
 
 
 def discard_upload(job: ImportJob) -> None:
-    with contextlib.suppress(OSError):
-        upload_path(job).unlink()
-    for path in folder().glob(f"job-{job.id}-*.checked"):
-        with contextlib.suppress(OSError):
-            path.unlink()
-    with contextlib.suppress(OSError):
-        _progress_path(job.id).unlink()
+    """Remove the job's upload, the rows its check kept and its progress (in a transaction of its own)."""
+    with writing():
+        db.session.execute(delete(ImportUpload).where(ImportUpload.stored_name == job.stored_name))
+        db.session.execute(delete(CheckedBatch).where(CheckedBatch.job_id == job.id))
+        db.session.commit()
+    tasks.forget(_progress_key(job.id))
+
+
+def _progress_key(job_id: int) -> str:
+    return f"import-job-{job_id}"
+
+
+def write_progress(job_id: int, phase: str, fraction: float) -> None:
+    """Progress and heartbeat in the queue's store: the commit's transaction holds SQLite's write
+    lock, so a progress row in the database could not be written by the worker while it runs."""
+    tasks.report(_progress_key(job_id), {"phase": phase, "percent": int(min(max(fraction, 0), 1) * 100), "at": time.time()})
+
+
+def progress(job: ImportJob) -> dict:
+    """{"percent": n, "phase": …, "stale": bool} for the progress bar; stale: a running job whose
+    worker has reported nothing for `stale_after` (since the phase began, when it has not yet)."""
+    data = tasks.reported(_progress_key(job.id))
+    started = job.started_at.timestamp() if job.started_at is not None else None
+    if data is None or started is not None and data["at"] < started:  # nothing yet of this phase
+        data = {"percent": 0, "phase": job.state.value, "at": started}
+    heard = data.pop("at")
+    data["stale"] = bool(job.running and heard is not None and time.time() - heard > stale_after().total_seconds())
+    return data
+
+
+def stale_after() -> datetime.timedelta:
+    return datetime.timedelta(seconds=current_app.config.get("IMPORT_STALE_SECONDS", 60))
 
 
 # --- Reading a job's file -------------------------------------------------------------------------------
@@ -429,7 +438,7 @@ class _Heartbeat:
 
 
 # --- What the check found, kept for the commit ----------------------------------------------------------
-# The check writes every valid row's values to a file named after the job's fingerprint (the upload's
+# The check keeps every valid row's values in the database under the job's fingerprint (the upload's
 # bytes and every setting that decides how rows are read and validated). The commit reads the rows
 # from there when the fingerprint is still the same, and checks the file again otherwise: rows are
 # validated once, not twice, and never trusted across a change of file or mapping.
@@ -443,72 +452,82 @@ def fingerprint(job: ImportJob) -> str:
                 "sheet": job.sheet, "mapping": job.mapping, "defaults": (job.options or {}).get("defaults"),
                 "row_edits": (job.options or {}).get("row_edits"),
                 "prefecture": job.prefecture_id, "max_rows": _max_rows(),
-                "kept": CHECKED_FORMAT}  # a file kept in another layout is never read: checked again
+                "kept": CHECKED_FORMAT}  # rows kept in another layout are never read: checked again
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
-def _checked_path(job: ImportJob, job_fingerprint: str) -> Path:
-    return folder() / f"job-{job.id}-{job_fingerprint[:32]}.checked"
+class _Kept(SimpleNamespace):
+    """Where a check's complete rows are: `job_id`, `fingerprint`, how many `parts`, their `size` in bytes."""
 
 
-def _checked_values(job: ImportJob, job_fingerprint: str):
-    """The file of valid rows the last check wrote, or None when there is none for this fingerprint."""
+def _checked_values(job: ImportJob, job_fingerprint: str) -> _Kept | None:
+    """The valid rows the last check kept, or None when there are none (complete) for this fingerprint."""
     checked = (job.options or {}).get("checked") or {}
-    path = _checked_path(job, job_fingerprint)
-    if checked.get("fingerprint") != job_fingerprint or not path.exists():
+    if checked.get("fingerprint") != job_fingerprint:
         return None
-    return path
+    end = db.session.scalar(select(CheckedBatch.data).where(
+        CheckedBatch.job_id == job.id, CheckedBatch.fingerprint == job_fingerprint, CheckedBatch.part == _END))
+    return None if end is None else _Kept(job_id=job.id, fingerprint=job_fingerprint, **json.loads(end))
 
 
-# The layout of a kept file: pickles of lists of (row number, values), a batch of rows a pickle.
-CHECKED_FORMAT = 2
-
-
-def _write_checked(spill, rows: list[tuple[int, dict]]) -> None:
-    # Pickle, not JSON: the file is the server's own (written by the check, read by the commit, never
-    # uploaded), and it keeps enumerations, dates and sets as they are, at a fraction of the cost. A
-    # batch of rows a pickle, not one: the keys and repeated values are written once a batch, and
-    # writing and reading take a quarter of the time (and the file a quarter of the bytes).
-    pickle.dump(rows, spill, protocol=pickle.HIGHEST_PROTOCOL)
+# The layout of kept rows: a pickle of a list of (row number, values) a batch of rows.
+CHECKED_FORMAT = 3
+# The part that ends a complete set of kept rows: without it, the rows are an interrupted check's.
+_END = -1
 
 
 class _KeptRows:
-    """A check's valid rows, written to the job's kept-rows file a batch at a time."""
+    """A check's valid rows, kept a batch at a time, each in a short transaction of its own: the
+    check itself holds no write lock, and the rows of an earlier check of the job go first."""
 
     def __init__(self, job: ImportJob, job_fingerprint: str):
-        self.path = _checked_path(job, job_fingerprint)
-        self.partial = self.path.with_suffix(".partial")
-        self.spill = self.partial.open("wb")
+        self.job_id, self.fingerprint = job.id, job_fingerprint
         self.batch_rows = _batch_rows()
         self.rows: list[tuple[int, dict]] = []
+        self.parts = self.size = 0
+        self._write(delete(CheckedBatch).where(CheckedBatch.job_id == self.job_id))
+
+    def _write(self, statement) -> None:
+        with writing(), db.engine.begin() as connection:
+            connection.execute(statement)
+
+    def _store(self, part: int, data: bytes) -> None:
+        self._write(insert(CheckedBatch).values(job_id=self.job_id, fingerprint=self.fingerprint, part=part, data=data))
 
     def add(self, row: tuple[int, dict]) -> None:
         self.rows.append(row)
         if len(self.rows) >= self.batch_rows:
-            _write_checked(self.spill, self.rows)
-            self.rows = []
+            self._flush()
 
-    def close(self, keep: bool) -> Path | None:
-        """→ the file, complete (keep), or None (removed)."""
-        if keep and self.rows:
-            _write_checked(self.spill, self.rows)
-        self.spill.close()
+    def _flush(self) -> None:
+        # Pickle, not JSON: the rows are the server's own (written by the check, read by the commit,
+        # never uploaded), and it keeps enumerations, dates and sets as they are, at a fraction of
+        # the cost. A batch of rows a pickle: the keys and repeated values are written once a batch.
+        data = pickle.dumps(self.rows, protocol=pickle.HIGHEST_PROTOCOL)
+        self._store(self.parts, data)
+        self.parts, self.size, self.rows = self.parts + 1, self.size + len(data), []
+
+    def close(self, keep: bool) -> _Kept | None:
+        """→ the rows, complete (keep), or None (removed)."""
         if not keep:
-            self.partial.unlink()
+            self._write(delete(CheckedBatch).where(CheckedBatch.job_id == self.job_id))
             return None
-        os.replace(self.partial, self.path)
-        return self.path
+        if self.rows:
+            self._flush()
+        self._store(_END, json.dumps({"parts": self.parts, "size": self.size}).encode())
+        return _Kept(job_id=self.job_id, fingerprint=self.fingerprint, parts=self.parts, size=self.size)
 
 
-def _read_checked(fileobj) -> Iterator[tuple[int, list[tuple[int, dict]]]]:
-    """(file position after the batch, batch of rows) for each batch the check kept."""
-    while True:
-        try:
-            rows = pickle.load(fileobj)
-        except EOFError:
-            return
-        yield fileobj.tell(), rows
+def _read_checked(kept: _Kept) -> Iterator[tuple[int, list[tuple[int, dict]]]]:
+    """(bytes read after the batch, batch of rows) for each batch the check kept; one part read at a
+    time, in the caller's transaction."""
+    position = 0
+    for part in range(kept.parts):
+        data = db.session.scalar(select(CheckedBatch.data).where(
+            CheckedBatch.job_id == kept.job_id, CheckedBatch.fingerprint == kept.fingerprint, CheckedBatch.part == part))
+        position += len(data)
+        yield position, pickle.loads(data)
 
 
 def _name_as_read(values: dict) -> str | None:
@@ -588,11 +607,8 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
             db.session.commit()
         with contextlib.ExitStack() as stack:
             if checked is not None:  # the file and settings the check passed: its rows, not checked again
-                # Binary: a text file cannot tell its position while iterated, and the heartbeat
-                # (progress and liveness) needs it.
-                fileobj = stack.enter_context(checked.open("rb"))
-                beat = _Heartbeat(job_id, "applying", fileobj, checked.stat().st_size)
-                batches = _read_checked(fileobj)
+                beat = _Heartbeat(job_id, "applying", None, checked.size)
+                batches = _read_checked(checked)
             else:
                 fileobj = stack.enter_context(open_upload(job))
                 table = stack.enter_context(_open_table(job, fileobj, _max_rows()))
@@ -887,24 +903,27 @@ def _create_alumni(new_rows: list[dict], matcher: Matcher, prefecture_id: int, u
 
 # --- Running jobs -------------------------------------------------------------------------------------------
 
-_THREADS: dict[int, threading.Thread] = {}
-
-
-def begin(job_id: int, expected: JobState, state: JobState) -> None:
-    """Move a job from `expected` to `state` (a running phase), or raise JobBusy: one click wins."""
-    result = db.session.execute(
+def begin(job_id: int, expected: JobState, state: JobState) -> int:
+    """Move a job from `expected` to `state` (a running phase) → its attempt's number, or raise
+    JobBusy: one click wins."""
+    attempt = db.session.scalar(
         update(ImportJob).where(ImportJob.id == job_id, ImportJob.state == expected)
         .values(state=state, started_at=utcnow(), attempts=ImportJob.attempts + 1, finished_at=None)
+        .returning(ImportJob.attempts)
     )
-    if result.rowcount != 1:
+    if attempt is None:
         db.session.rollback()
         raise JobBusy()
     db.session.commit()
+    return attempt
 
 
 def run_phase(job_id: int, state: JobState, fail_after_rows: int | None = None) -> None:
     """Run the check or the commit of a job that `begin` moved to `state` (worker or CLI)."""
-    job = db.session.get(ImportJob, job_id)
+    # Read apart: a check must not begin inside a transaction that holds SQLite's write lock (its
+    # kept rows are written beside it).
+    db.session.commit()  # the caller's transaction (the CLI's, which read the job after `begin`) ends here
+    job = read_apart(db.session(), lambda session: session.get(ImportJob, job_id))
     write_progress(job_id, state.value, 0)
     try:
         if TARGETS[job.target].runner is not None:
@@ -921,46 +940,40 @@ def run_phase(job_id: int, state: JobState, fail_after_rows: int | None = None) 
 
 
 def start(job: ImportJob, state: JobState, expected: JobState) -> None:
-    """Start a phase in a background thread acting as the importer; the request returns at once."""
-    begin(job.id, expected, state)
-    app = current_app._get_current_object()
-    job_id, user_id, prefecture_id = job.id, job.created_by_id, job.prefecture_id
+    """Start a phase in the task queue's worker, acting as the importer; the request returns at once."""
     # Row errors are stored as text: in the language of the person who started the phase.
-    language = str(get_locale())
-
-    def work():
-        with app.app_context(), contextlib.ExitStack() as stack:
-            try:
-                # A job the CLI began (killed, then started again here) has no account behind it: it
-                # goes on as the CLI's stand-in for the prefecture's office.
-                importer = db.session.get(User, user_id) if user_id is not None else \
-                    prefecture_office(prefecture_id, f"cli:import (prefecture {prefecture_id})")
-                stack.enter_context(acting_for(importer))
-                stack.enter_context(force_locale(language))
-            except Exception:
-                # The phase never ran: say so in the log and on the job, not "running" until it looks stale.
-                log.exception("import job %s could not start", job_id)
-                db.session.rollback()
-                _finish(db.session.get(ImportJob, job_id), JobState.FAILED, problem={"code": "internal", "params": {}})
-            else:
-                try:
-                    run_phase(job_id, state)
-                except Exception:  # logged by run_phase; the job says "failed"
-                    pass
-            finally:
-                db.session.remove()
-                _THREADS.pop(job_id, None)
-
-    thread = threading.Thread(target=work, name=f"import-{job.id}", daemon=True)
-    _THREADS[job.id] = thread
-    thread.start()
+    job_id, language = job.id, str(get_locale())
+    attempt = begin(job_id, expected, state)
+    # Nothing read after the commit: a task run at once (QUEUE_IMMEDIATE) must find SQLite's write lock free.
+    tasks.enqueue("imports.run_phase", job_id, state.value, attempt, language)
 
 
-def wait(job_id: int, timeout: float = 60) -> None:
-    """Wait for a job's background thread (tests, CLI)."""
-    thread = _THREADS.get(job_id)
-    if thread is not None:
-        thread.join(timeout)
+@tasks.task("imports.run_phase")
+def run_queued_phase(job_id: int, state_value: str, attempt: int, language: str) -> None:
+    """The worker's side of `start`: the phase, unless the job has moved on since (a task of an
+    earlier attempt, queued still when the job was restarted, does nothing)."""
+    state = JobState(state_value)
+    job = read_apart(db.session(), lambda session: session.get(ImportJob, job_id))
+    if job is None or job.state != state or job.attempts != attempt:
+        log.info("import job %s: attempt %s of %s is no longer due", job_id, attempt, state_value)
+        return
+    user_id, prefecture_id = job.created_by_id, job.prefecture_id
+    with contextlib.ExitStack() as stack:
+        try:
+            # A job the CLI began (killed, then started again from the wizard) has no account behind
+            # it: it goes on as the CLI's stand-in for the prefecture's office.
+            importer = read_apart(db.session(), lambda session: session.get(User, user_id)) if user_id is not None else \
+                prefecture_office(prefecture_id, f"cli:import (prefecture {prefecture_id})")
+            stack.enter_context(acting_for(importer))
+            stack.enter_context(force_locale(language))
+        except Exception:
+            # The phase never ran: say so in the log and on the job, not "running" until it looks stale.
+            log.exception("import job %s could not start", job_id)
+            db.session.rollback()
+            _finish(db.session.get(ImportJob, job_id), JobState.FAILED, problem={"code": "internal", "params": {}})
+            return
+        with contextlib.suppress(Exception):  # logged by run_phase; the job says "failed"
+            run_phase(job_id, state)
 
 
 def restart(job: ImportJob) -> None:
@@ -982,10 +995,3 @@ def can_commit(job: ImportJob) -> bool:
     return job.state == JobState.VALIDATED and not job.errors and not job.problem and job.row_count > 0
 
 
-def upload_kept(job: ImportJob) -> bool:
-    """Whether the job's file is still there to be imported (a CLI dry run discards it)."""
-    return upload_path(job).exists()
-
-
-def stale_after() -> datetime.timedelta:
-    return datetime.timedelta(seconds=current_app.config.get("IMPORT_STALE_SECONDS", 60))

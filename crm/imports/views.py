@@ -62,8 +62,7 @@ def accept_upload(form, target: str) -> ImportJob | None:
     finally:
         upload_file.close()
     if job.problem and job.problem["code"] in REFUSED:
-        operations.discard_upload(job)
-        db.session.rollback()
+        db.session.rollback()  # the job and its stored upload with it
         form.file.errors = [problem_message(job.problem)]
         return None
     return job
