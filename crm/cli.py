@@ -110,7 +110,7 @@ def import_alumni_command(path, prefecture, fmt, encoding, sheet, position, star
     column of the file is neither mapped nor ignored (nothing is left out silently)."""
     from pathlib import Path
 
-    from crm.imports import operations
+    from crm.imports import acting, checking, operations, storage
     from crm.imports.models import JobState
     from crm.formats.problems import problem_message
     from crm.imports.targets import TARGETS
@@ -121,25 +121,25 @@ def import_alumni_command(path, prefecture, fmt, encoding, sheet, position, star
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
     target = TARGETS["alumni"]
-    office = operations.prefecture_office(prefecture, f"cli:import (prefecture {prefecture})")
-    with operations.acting_for(office), Path(path).open("rb") as upload:
+    office = acting.prefecture_office(prefecture, f"cli:import (prefecture {prefecture})")
+    with acting.acting_for(office), Path(path).open("rb") as upload:
         job = operations.save_upload(upload, Path(path).name, target, office, 1 << 40)
         if fmt or encoding or sheet:
-            operations.inspect_file(job, fmt, encoding, sheet=sheet)
+            checking.inspect_file(job, fmt, encoding, sheet=sheet)
         problems = [] if job.problem else _chosen_mapping(job, target, mapping_name, maps, ignored)
         if not job.problem and not problems:
-            problems = operations.save_mapping(job, job.mapping or {}, {"position": position or "", "start_year": str(start_year or "")})
+            problems = checking.save_mapping(job, job.mapping or {}, {"position": position or "", "start_year": str(start_year or "")})
         db.session.commit()
         if job.problem or problems:
-            operations.discard_upload(job)
+            storage.discard_upload(job)
             for message in ([problem_message(job.problem)] if job.problem else problems):
                 click.echo(message, err=True)
             sys.exit(1)
         for header in (job.options or {}).get("not_kept") or ():
             click.echo(f"not kept on purpose (not needed for the purpose of use): {header}", err=True)
-        left_out = [header for header in operations.unmapped(job) if header not in ignored]
+        left_out = [header for header in checking.unmapped(job) if header not in ignored]
         if left_out and not ignore_unmapped and job.format != "vcard":
-            operations.discard_upload(job)
+            storage.discard_upload(job)
             for header in left_out:
                 click.echo(f"unmapped column: {header}", err=True)
             click.echo("Map each with --map 'COLUMN=KEY', or leave it out with --ignore COLUMN or --ignore-unmapped. "
@@ -162,7 +162,7 @@ def import_alumni_command(path, prefecture, fmt, encoding, sheet, position, star
     if job.state.value == "done":
         click.echo(f"imported: {job.created_count} created, {job.updated_count} updated, {job.unchanged_count} unchanged")
     else:
-        operations.discard_upload(job)
+        storage.discard_upload(job)
         click.echo(f"{job.row_count} rows checked, {job.error_rows} rejected" + ("" if job.errors or job.problem else " (dry run: nothing written)"))
     if job.errors or job.problem:
         sys.exit(1)
@@ -206,10 +206,10 @@ def export_group():
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
 def export_alumni_command(prefecture, fmt, output):
     """Export a prefecture's alumni and placements."""
-    from crm.imports import exports, operations
+    from crm.imports import acting, exports
 
-    office = operations.prefecture_office(prefecture, f"cli:export (prefecture {prefecture})")
-    with operations.acting_for(office):
+    office = acting.prefecture_office(prefecture, f"cli:export (prefecture {prefecture})")
+    with acting.acting_for(office):
         if fmt == "csv-cp932":
             # What the web export's confirmation step shows: values CP932 cannot hold, as they will read.
             for value, shown in exports.cp932_changes("alumni", {}):

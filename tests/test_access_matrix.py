@@ -165,12 +165,12 @@ def _import_job_sample(app) -> dict:
     import io
 
     from crm.extensions import db
-    from crm.imports import operations
+    from crm.imports import acting, operations
     from crm.imports.targets import TARGETS
 
     with app.app_context():
-        office = operations.prefecture_office(31, "test")
-        with operations.acting_for(office):
+        office = acting.prefecture_office(31, "test")
+        with acting.acting_for(office):
             job = operations.save_upload(io.BytesIO("氏名,職種\r\nSmith John,ALT\r\n".encode("cp932")), "a.csv",
                                          TARGETS["alumni"], office, 1 << 20)
             db.session.commit()

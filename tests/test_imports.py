@@ -19,7 +19,7 @@ from crm.alumni.models import Alumnus, ContactEntry, Placement
 from crm.audit import AuditEntry
 from crm.auth.models import Role
 from crm.extensions import db
-from crm.imports import operations
+from crm.imports import operations, storage, writing
 from crm.imports.models import ImportJob, ImportUndo, ImportUpload, JobState
 from tests.conftest import HYOGO, TOTTORI, fragment
 
@@ -158,11 +158,11 @@ def test_a_mapping_changed_after_the_check_gives_a_different_fingerprint(app, si
     map_and_check(client, app, job.id)
     with app.app_context():
         job = db.session.get(ImportJob, job.id)
-        before = operations.fingerprint(job)
-        assert operations._checked_values(job, before) is not None
+        before = storage.fingerprint(job)
+        assert storage.checked_values(job, before) is not None
         job.mapping = {**job.mapping, "国籍": "residence_country", "居住国": ""}
-        assert operations.fingerprint(job) != before
-        assert operations._checked_values(job, operations.fingerprint(job)) is None
+        assert storage.fingerprint(job) != before
+        assert storage.checked_values(job, storage.fingerprint(job)) is None
 
 
 def test_reimporting_the_same_file_creates_no_duplicates_and_a_changed_row_is_audited(app, signed_in):
@@ -338,7 +338,7 @@ def test_an_undone_commit_puts_back_what_it_replaced_and_keeps_what_others_chang
                                         contacted_on=datetime.date(2025, 6, 1), channel="email", direction="outgoing", summary="Welcome"))
             db.session.commit()
 
-    monkeypatch.setattr(operations, "_pause_between_batches", others_edit_after_the_first_batch)
+    monkeypatch.setattr(writing, "_pause_between_batches", others_edit_after_the_first_batch)
     original = operations.apply_job
     monkeypatch.setattr(operations, "apply_job", lambda job, fail_after_rows=None: original(job, fail_after_rows=20))
     commit(client, job.id)

@@ -8,7 +8,7 @@ import: the job records which cells were edited.
 """
 from __future__ import annotations
 
-from crm.imports import operations
+from crm.imports import checking, storage
 from crm.imports.models import ImportJob
 from crm.imports.targets import TARGETS
 
@@ -36,11 +36,11 @@ def row_errors(job: ImportJob, row: int) -> list[dict]:
     """The row's errors as the job's check lists them, with the corrections made so far."""
     target = TARGETS[job.target]
     reverse = {key: header for header, key in (job.mapping or {}).items() if key}
-    with operations.open_upload(job) as fileobj, operations._open_table(job, fileobj) as table:
-        for number, raw in operations.mapped_rows(job, table):
+    with storage.open_upload(job) as fileobj, checking.open_table(job, fileobj) as table:
+        for number, raw in checking.mapped_rows(job, table):
             if number == row:
                 values, errors = target.row_check()(raw)
-                return [] if values is not None else operations.error_entries(target, reverse, number, raw, errors)
+                return [] if values is not None else checking.error_entries(target, reverse, number, raw, errors)
             if number > row:
                 break
     return []

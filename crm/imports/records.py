@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from crm import audit
 from crm.db import utcnow, write_intent, writing
 from crm.extensions import db
-from crm.imports import operations
 from crm.formats.decoding import ImportFileError
+from crm.imports import checking, progress, storage
 from crm.imports.models import ImportJob, JobState
 from crm.imports.targets import TARGETS, text
 
@@ -56,14 +56,14 @@ def _checked_rows(job: ImportJob, importer: Importer, context, table, errors: li
     target = TARGETS[job.target]
     reverse = {key: header for header, key in (job.mapping or {}).items() if key}
     seen: dict = {}
-    for number, raw in operations.mapped_rows(job, table):
+    for number, raw in checking.mapped_rows(job, table):
         if on_row:
             on_row()
         values, row_errors = target.validate(raw)
         if values is not None:
             row_errors = importer.check(context, values)
         if row_errors:
-            for error in operations.error_entries(target, reverse, number, raw, row_errors):
+            for error in checking.error_entries(target, reverse, number, raw, row_errors):
                 errors.append(error)
             continue
         # Two rows of the file for one record: the same key, or the same existing record matched.
@@ -81,27 +81,27 @@ def _checked_rows(job: ImportJob, importer: Importer, context, table, errors: li
 
 
 def _table(job: ImportJob, fileobj):
-    return operations._open_table(job, fileobj, operations._max_rows())
+    return checking.open_table(job, fileobj, storage.max_rows())
 
 
 def validate(job: ImportJob, importer: Importer) -> None:
     """The check pass: errors, row count and preview into the job; nothing else is written."""
-    errors = operations.RowErrors()
+    errors = checking.RowErrors()
     preview: list[dict] = []
     count, problem = 0, None
     token = write_intent.set(False)
     try:
         context = importer.context(job)
-        with operations.open_upload(job) as fileobj, _table(job, fileobj) as table:
-            beat = operations._Heartbeat(job.id, "validating", fileobj, job.size)
+        with storage.open_upload(job) as fileobj, _table(job, fileobj) as table:
+            beat = progress.Heartbeat(job.id, "validating", fileobj, job.size)
             try:
                 for number, raw, values in _checked_rows(job, importer, context, table, errors, on_row=beat):
                     count += 1
-                    if len(preview) < operations.PREVIEW_ROWS:
+                    if len(preview) < checking.PREVIEW_ROWS:
                         preview.append({"row": number, "action": "update" if importer.find(context, values) else "create",
                                         "values": {key: text(value) for key, value in raw.items()}})
             except ImportFileError as error:
-                problem = operations.problem_of(error)
+                problem = checking.problem_of(error)
         count += errors.rejected
         db.session.rollback()
     finally:
@@ -116,20 +116,20 @@ def validate(job: ImportJob, importer: Importer) -> None:
 
 def apply(job: ImportJob, importer: Importer, fail_after_rows: int | None = None) -> None:
     """The commit pass: every row checked again, then all written in one transaction, or none."""
-    errors = operations.RowErrors()
+    errors = checking.RowErrors()
     rows: list[dict] = []
     context = importer.context(job)
     try:
-        with operations.open_upload(job) as fileobj, _table(job, fileobj) as table:
-            beat = operations._Heartbeat(job.id, "applying", fileobj, job.size)
+        with storage.open_upload(job) as fileobj, _table(job, fileobj) as table:
+            beat = progress.Heartbeat(job.id, "applying", fileobj, job.size)
             rows = [values for _number, _raw, values in _checked_rows(job, importer, context, table, errors, on_row=beat)]
     except ImportFileError as error:
         db.session.rollback()
-        operations._finish(job, JobState.VALIDATED, problem=operations.problem_of(error))
+        progress.finish(job, JobState.VALIDATED, problem=checking.problem_of(error))
         return
     if errors:
         db.session.rollback()
-        operations._finish(job, JobState.VALIDATED, **errors.outcome(job))
+        progress.finish(job, JobState.VALIDATED, **errors.outcome(job))
         return
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for applied, values in enumerate(rows, start=1):
@@ -148,7 +148,7 @@ def apply(job: ImportJob, importer: Importer, fail_after_rows: int | None = None
     audit.record_event("import", ImportJob.__tablename__, job.id, target=job.target, filename=job.filename,
                        prefecture=job.prefecture_id, **(job.options or {}).get("scope", {}), **counts)
     db.session.commit()
-    operations.discard_upload(job)
+    storage.discard_upload(job)
 
 
 def runner(importer: Importer):

@@ -10,10 +10,10 @@ from crm.alumni.models import Position
 from crm.alumni.views import ALUMNI_ROLES, FILTER_KEYS
 from crm.auth.models import Role
 from crm.extensions import db
-from crm.imports import bp, corrections, exports, headers, mappings, operations
+from crm.formats.problems import problem_message
+from crm.imports import bp, checking, corrections, exports, headers, mappings, operations, progress, storage
 from crm.imports.forms import FORMAT_LABELS, SettingsForm, UploadForm
 from crm.imports.models import ImportJob, JobState
-from crm.formats.problems import problem_message
 from crm.imports.targets import TARGETS
 
 # Imports write placements in the importer's prefecture: prefecture staff only (administrators use
@@ -56,7 +56,7 @@ def accept_upload(form, target: str) -> ImportJob | None:
     try:
         job = operations.save_upload(upload_file.stream, upload_file.filename, TARGETS[target], current_user,
                                      current_app.config.get("IMPORT_MAX_BYTES", current_app.config["MAX_CONTENT_LENGTH"]))
-    except operations.FileTooLarge:
+    except storage.FileTooLarge:
         db.session.rollback()
         abort(413)
     finally:
@@ -69,19 +69,19 @@ def accept_upload(form, target: str) -> ImportJob | None:
 
 
 def _committable(job: ImportJob) -> bool:
-    return operations.can_commit(job) and operations.upload_kept(job)
+    return operations.can_commit(job) and storage.upload_kept(job)
 
 
 def _job_context(job: ImportJob, **extra) -> dict:
     target = TARGETS[job.target]
     settings = SettingsForm(formdata=None, data={"format": job.format or "", "encoding": job.encoding or "",
                                                  "delimiter": job.delimiter or "", "sheet": job.sheet or ""})
-    return {"job": job, "target": target, "settings": settings, "progress": operations.progress(job),
+    return {"job": job, "target": target, "settings": settings, "progress": progress.progress(job),
             "can_commit": _committable(job), "problem": problem_message(job.problem) if job.problem else None,
             "columns": target.import_columns(), "positions": Position, "format_labels": FORMAT_LABELS,
             "defaults": (job.options or {}).get("defaults", {}), "JobState": JobState,
             "scores": (job.options or {}).get("scores") or {}, "not_kept": (job.options or {}).get("not_kept") or [],
-            "unmapped": operations.unmapped(job), "correctable": corrections.correctable(job),
+            "unmapped": checking.unmapped(job), "correctable": corrections.correctable(job),
             "row_edits": (job.options or {}).get("row_edits") or {}, "sure": headers.SURE, "likely": headers.AFFIXED, **extra}
 
 
@@ -102,7 +102,7 @@ def change_settings(job_id: int):
     form = SettingsForm()
     if job.running or not form.validate_on_submit():
         return _render_job(job, 409 if job.running else 422)
-    operations.inspect_file(job, form.format.data, form.encoding.data, form.delimiter.data, form.sheet.data)
+    checking.inspect_file(job, form.format.data, form.encoding.data, form.delimiter.data, form.sheet.data)
     db.session.commit()
     return _render_job(job)
 
@@ -121,7 +121,7 @@ def save_mapping(job_id: int):
     defaults = {"position": request.form.get("default_position", "") if request.form.get("default_position") in
                 {p.value for p in Position} else "",
                 "start_year": request.form.get("default_start_year", "").strip()[:4]}
-    problems = operations.save_mapping(job, mapping, defaults)
+    problems = checking.save_mapping(job, mapping, defaults)
     if problems:
         db.session.commit()
         return _render_job(job, 422, mapping_problems=problems)
