@@ -50,7 +50,7 @@ REDIS = { [ -n "$$CRM_TEST_REDIS_URL" ] || CRM_TEST_REDIS_URL=$$(scripts/ensure-
 test: $(STAMP) $(COMPILED)
 	$(BIN)/lint-imports
 	@scripts/ensure-chromium || [ -z "$$CRM_REQUIRE_BROWSER" ]
-	@scripts/ensure-libreoffice || true
+	@scripts/ensure-libreoffice || [ -z "$$CRM_REQUIRE_LIBREOFFICE" ]
 	@$(REDIS); $(MAKE) --no-print-directory test-sqlite
 	@$(REDIS); \
 	url="$${CRM_TEST_DATABASE_URL:-}"; \
