@@ -188,3 +188,33 @@ def test_an_imports_people_join_the_search_in_the_batch_that_writes_them(app, si
     assert f"{names[5].upper()}," in found(names[5].lower()) and f"{names[29].upper()}," in found(names[29][:2].lower())
     assert "RENAMEDAFTER" in found("renamedafter") and "RENAMEDAFTER" in found("re")
     assert f"{names[1].upper()}," not in found(names[1].lower())
+
+
+def test_between_two_batches_an_import_waits_while_other_users_keep_committing(app, make_alumnus, monkeypatch):
+    """SQLite: after a batch the import leaves the write lock free until a pause passes with no other
+    commit, so that several saves waiting behind the batch all go before the next one (at most
+    BATCH_PAUSES_AT_MOST pauses)."""
+    from crm.imports import writing
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL: an import keeps no other writer waiting, and does not pause")
+    alumnus = make_alumnus(TOTTORI)
+    other_commits = [2]  # two other users save, one in each of the first two pauses
+    pauses = []
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        if other_commits[0]:
+            other_commits[0] -= 1
+            with sqlite3.connect(make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database) as other:
+                other.execute("UPDATE alumni SET city = ? WHERE id = ?", (f"City {other_commits[0]}", alumnus))
+
+    monkeypatch.setattr(writing.time, "sleep", sleep)
+    with app.app_context():
+        writing._let_other_writers_in()
+        assert pauses == [writing.BATCH_PAUSE_SECONDS] * 3  # two pauses with a commit, then a quiet one
+        pauses.clear()
+        other_commits[0] = 100  # others never stop: the import goes on after the last pause allowed
+        writing._let_other_writers_in()
+        assert len(pauses) == writing.BATCH_PAUSES_AT_MOST

@@ -105,6 +105,9 @@ SQLITE_WRITE_ROWS = 1000
 # Between two batches of an import SQLite's write lock is free for this long: longer than the
 # longest sleep of its busy handler (100 ms), so a save that waited takes the lock before the next batch.
 BATCH_PAUSE_SECONDS = 0.12
+# The pause goes on while other users keep committing (several saves were waiting: each takes its
+# turn), up to this many pauses between two batches.
+BATCH_PAUSES_AT_MOST = 4
 
 
 def _write_batch(job_id: int, batch: list[tuple[int, dict]], matcher: Matcher, prefecture_id: int, counts: dict) -> None:
@@ -116,7 +119,27 @@ def _write_batch(job_id: int, batch: list[tuple[int, dict]], matcher: Matcher, p
     db.session.add(ImportUndo(job_id=job_id, data=pickle.dumps(undo, protocol=pickle.HIGHEST_PROTOCOL)))
     db.session.commit()
     if db.session.get_bind().dialect.name == "sqlite":
-        time.sleep(BATCH_PAUSE_SECONDS)
+        _let_other_writers_in()
+
+
+def _let_other_writers_in() -> None:
+    """SQLite: leave the write lock free until a pause passes in which nobody else committed, so that
+    every save that waited behind the batch goes before the next one (PRAGMA data_version changes
+    when another connection commits)."""
+    with reading(), db.engine.connect() as connection:
+        seen = _data_version(connection)
+        for _pause in range(BATCH_PAUSES_AT_MOST):
+            time.sleep(BATCH_PAUSE_SECONDS)
+            version = _data_version(connection)
+            if version == seen:
+                return
+            seen = version
+
+
+def _data_version(connection) -> int:
+    version = connection.exec_driver_sql("PRAGMA data_version").scalar_one()
+    connection.rollback()
+    return version
 
 
 def _apply_batch(batch: list[tuple[int, dict]], matcher: Matcher, prefecture_id: int, counts: dict) -> dict:
