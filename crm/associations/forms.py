@@ -25,6 +25,7 @@ from crm.associations.models import (
 )
 from crm.extensions import db
 from crm.forms import DateField, DateTimeLocalField, IntegerField, SelectField, at_most_days_ahead, choices
+from crm.glossary import term
 from crm.reference.models import Prefecture
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("This cannot be negative."))
@@ -70,15 +71,15 @@ class NewAssociationForm(AssociationForm):
 
 
 class MemberForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(term("member_name"), validators=[DataRequired(), Length(max=200)])
     name_kana = StringField(_l("Name (kana)"), validators=[Optional(), Length(max=200)])
     kind = SelectField(_l("Individual or organisation"), choices=choices(MemberKind.choices()), validators=[DataRequired()])
     member_type = SelectField(_l("Member type"), choices=choices(MemberType.choices()), validators=[DataRequired()])
     # Exchange associations are older than JET: the earliest is the first year one could be founded in.
     joined_on = DateField(_l("Joined on"), validators=[Optional(), at_most_days_ahead(366)], earliest=FIRST_ASSOCIATION_DAY)
     status = SelectField(_l("Status"), choices=choices(MemberStatus.choices()), validators=[DataRequired()])
-    email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    email = EmailField(term("email_address"), validators=[Optional(), Email(), Length(max=254)])
+    phone = StringField(term("phone_number"), validators=[Optional(), Length(max=40)])
     postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=10)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     consent_to_contact = BooleanField(_l("Agrees to be contacted"))
