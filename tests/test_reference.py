@@ -97,3 +97,34 @@ def test_date_on_31_march_and_1_april_gets_consecutive_labels(app):
     with app.test_request_context(), force_locale("ja"):
         assert fiscal_year.label(fiscal_year.fiscal_year_of(date(2020, 3, 31))) == "令和元年度"
         assert fiscal_year.label(fiscal_year.fiscal_year_of(date(2020, 4, 1))) == "令和2年度"
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("2025", 2025), ("FY2025", 2025), ("令和7", 2025), ("令和7年度", 2025), ("R7", 2025), ("r7", 2025), ("７", 2025),
+    ("7", 2025), ("7年度", 2025), ("令和元年度", 2019), ("H31", 2019), ("平成30", 2018), ("Ｓ62", 1987), ("２０２５", 2025),
+    ("", None), ("soon", None), ("0", None), ("令和", None),
+])
+def test_a_fiscal_year_is_read_however_it_is_typed(typed, expected):
+    assert fiscal_year.parse(typed) == expected
+
+
+def test_a_fiscal_year_field_shows_the_label_and_takes_back_what_it_shows(app):
+    from werkzeug.datastructures import MultiDict
+    from wtforms import Form
+
+    from crm.forms import FiscalYearField
+
+    class YearForm(Form):
+        year = FiscalYearField(earliest=1989)
+
+    with app.test_request_context(), force_locale("ja"):
+        shown = YearForm(data={"year": 2025})
+        assert 'value="令和7年度"' in shown.year()
+        typed_back = YearForm(MultiDict({"year": "令和7年度"}))
+        assert typed_back.validate() and typed_back.year.data == 2025
+        too_early = YearForm(MultiDict({"year": "1987"}))
+        assert not too_early.validate() and "1989" in too_early.year.errors[0]
+        nonsense = YearForm(MultiDict({"year": "next year"}))
+        assert not nonsense.validate() and "令和7" in nonsense.year.errors[0]
+    with app.test_request_context(), force_locale("en"):
+        assert 'value="FY2025"' in YearForm(data={"year": 2025}).year()

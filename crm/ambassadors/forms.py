@@ -8,7 +8,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional,
 
 from crm import clock
 from crm.ambassadors.models import ActivityKind
-from crm.forms import CountryField, DateField, IntegerField, SelectField, VersionedForm, at_most_days_ahead, choices, strip
+from crm.forms import CountryField, DateField, FiscalYearField, IntegerField, SelectField, VersionedForm, at_most_days_ahead, choices, strip
 from crm.glossary import term
 
 YEN = NumberRange(min=0, max=10**13, message=_l("Enter an amount between 0 and 10 trillion yen."))
@@ -90,7 +90,7 @@ class ActivityLogForm(AlumnusChoiceMixin, ActivityForm):
 
 
 class InvestmentForm(VersionedForm):
-    fiscal_year = IntegerField(_l("Fiscal year (年度)"), validators=[DataRequired(), NumberRange(min=1987, max=2100)])
+    fiscal_year = FiscalYearField(_l("Fiscal year (年度)"), validators=[DataRequired()])
     alt_count = IntegerField(_l("ALTs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
     cir_count = IntegerField(_l("CIRs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
     sea_count = IntegerField(_l("SEAs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)

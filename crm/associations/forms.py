@@ -24,7 +24,7 @@ from crm.associations.models import (
     Secretariat,
 )
 from crm.extensions import db
-from crm.forms import DateField, DateTimeLocalField, IntegerField, SelectField, at_most_days_ahead, choices
+from crm.forms import DateField, DateTimeLocalField, FiscalYearField, IntegerField, SelectField, at_most_days_ahead, choices
 from crm.glossary import term
 from crm.reference.models import Prefecture
 
@@ -90,7 +90,7 @@ class MemberForm(FlaskForm):
 
 
 class AssessFeesForm(FlaskForm):
-    fiscal_year = IntegerField(_l("Fiscal year"), validators=[DataRequired(), NumberRange(min=1989, max=2100)])
+    fiscal_year = FiscalYearField(_l("Fiscal year"), validators=[DataRequired()], earliest=1989)
     amount = IntegerField(_l("Annual fee (yen)"), validators=[DataRequired(message=_l("Enter the annual fee.")), NOT_NEGATIVE], render_kw=YEN)
 
 
