@@ -517,3 +517,22 @@ def test_ministry_overview_holds_no_personal_data_and_suppresses_small_counts(ap
     assert "&lt;10" in programs and ">4<" not in programs and ">7<" not in programs and "300" in programs
     kinds = html.split("Associations by kind and prefecture")[1].split("</table>")[0]
     assert "Tottori" in kinds and "Hyogo" in kinds
+
+
+def test_members_sort_by_their_reading(app, make_association, make_member, signed_in):
+    association = make_association()
+    for name, kana in (("和田 花子", "ワダ・ハナコ"), ("青木 一郎", "アオキ・イチロウ"), ("山本 由美", "ヤマモト・ユミ")):
+        make_member(association, name=name, name_kana=kana)
+    page = signed_in(Role.ASSOCIATION_STAFF, association=association).get(f"/associations/{association}/members?sort=name").text
+    assert page.index("青木 一郎") < page.index("山本 由美") < page.index("和田 花子")
+
+
+def test_a_reading_is_kept_in_katakana_however_it_was_typed(app):
+    from werkzeug.datastructures import MultiDict
+
+    from crm.associations.forms import MemberForm
+
+    with app.test_request_context():
+        for typed in ("やまもと ゆみ", "ﾔﾏﾓﾄ ﾕﾐ"):
+            form = MemberForm(MultiDict({"name_kana": typed}), meta={"csrf": False})
+            assert form.name_kana.data == "ヤマモト・ユミ"

@@ -128,3 +128,21 @@ def test_a_fiscal_year_field_shows_the_label_and_takes_back_what_it_shows(app):
         assert not nonsense.validate() and "令和7" in nonsense.year.errors[0]
     with app.test_request_context(), force_locale("en"):
         assert 'value="FY2025"' in YearForm(data={"year": 2025}).year()
+
+
+def test_country_pickers_list_the_usual_countries_first_then_the_rest_as_people_read_them(app):
+    from crm.reference.countries import MOST_PARTICIPANTS, country_choices
+
+    with app.test_request_context(), force_locale("en"):
+        english = country_choices()
+        names = [name for _, name in english[len(MOST_PARTICIPANTS):]]
+        assert [code for code, _ in english[:3]] == ["US", "GB", "CA"]
+        assert names.index("Åland Islands") < names.index("Albania") and names[-1] == "Zimbabwe"
+    with app.test_request_context(), force_locale("ja"):
+        japanese = dict(country_choices())
+        names = list(japanese.values())[len(MOST_PARTICIPANTS):]
+        assert japanese["TZ"] == "タンザニア" and japanese["GE"] == "ジョージア"
+        assert names[0].startswith("ア") and names[-1].startswith("ワ")
+        # アルーバ reads あるうば: before アルジェリア, not after アルメニア.
+        assert names.index("アルーバ") < names.index("アルジェリア")
+        assert "アメリカ合衆国外諸島" in names and names.index("中央アフリカ共和国") < names.index("チリ")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, EmailField, FieldList, Form, FormField, HiddenField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL, ValidationError
 
+from crm.alumni.names import normalise_kana
 from crm.associations.models import (
     AssociationKind,
     FundingSource,
@@ -70,9 +71,15 @@ class NewAssociationForm(AssociationForm):
         return self
 
 
+def _katakana(value):
+    """A reading stored as katakana whatever was typed (ひらがな, half-width), so that members sort
+    by reading (あいうえお順)."""
+    return (normalise_kana(value) or None) if value else value
+
+
 class MemberForm(FlaskForm):
     name = StringField(term("member_name"), validators=[DataRequired(), Length(max=200)])
-    name_kana = StringField(_l("Name (kana)"), validators=[Optional(), Length(max=200)])
+    name_kana = StringField(_l("Name (kana)"), filters=[_katakana], validators=[Optional(), Length(max=200)])
     kind = SelectField(_l("Individual or organisation"), choices=choices(MemberKind.choices()), validators=[DataRequired()])
     member_type = SelectField(_l("Member type"), choices=choices(MemberType.choices()), validators=[DataRequired()])
     # Exchange associations are older than JET: the earliest is the first year one could be founded in.
