@@ -146,3 +146,18 @@ def test_country_pickers_list_the_usual_countries_first_then_the_rest_as_people_
         # アルーバ reads あるうば: before アルジェリア, not after アルメニア.
         assert names.index("アルーバ") < names.index("アルジェリア")
         assert "アメリカ合衆国外諸島" in names and names.index("中央アフリカ共和国") < names.index("チリ")
+
+
+def test_a_list_sorted_by_country_follows_the_names_shown(app, make_alumnus, signed_in):
+    from crm.auth.models import User
+
+    for family, country in (("Usa", "US"), ("Ala", "AX"), ("Zim", "ZW"), ("Alb", "AL")):
+        make_alumnus(31, family=family, residence_country=country)
+    client = signed_in()
+    page = client.get("/alumni?sort=country").text
+    assert page.index("ALA") < page.index("ALB") < page.index("USA") < page.index("ZIM")
+    with app.app_context():
+        db.session.execute(db.update(User).values(locale="ja"))
+        db.session.commit()
+    page = client.get("/alumni?sort=country").text  # オーランド, アルバニア, ジンバブエ, 米国 (べいこく)
+    assert page.index("ALB") < page.index("ALA") < page.index("ZIM") < page.index("USA")

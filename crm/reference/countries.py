@@ -18,6 +18,7 @@ from functools import cache
 import pycountry
 import pykakasi
 from pyuca import Collator
+from sqlalchemy import case
 
 from crm.i18n import is_japanese
 
@@ -97,6 +98,19 @@ def _collator() -> Collator:
 def sort_key(name: str, japanese: bool):
     """How people order names in that language."""
     return reading(name) if japanese else _collator().sort_key(name)
+
+
+def in_name_order(column):
+    """An SQL expression that orders a column of country codes by the names shown in the current
+    language (sorting by the code put 米国 (US) near the end of a Japanese list)."""
+    positions = _positions(is_japanese())
+    return case(positions, value=column, else_=len(positions))
+
+
+@cache
+def _positions(japanese: bool) -> dict[str, int]:
+    names = sorted(_table(), key=lambda code: sort_key(country_name(code, japanese), japanese))
+    return {code: index for index, code in enumerate(names)}
 
 
 @cache
