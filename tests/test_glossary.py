@@ -18,13 +18,15 @@ ROLES = [Role.ADMIN, Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF, Role.MINISTR
 SAME_MEANING: list[set] = [
     # Japanese nouns have no plural.
     {"Alumni", "Alumnus"}, {"Activities", "Activity"}, {"Tag", "Tags"}, {"Program", "Programs"},
-    {"Indicator", "Indicators"}, {"Partner", "Partners"},
+    {"Indicator", "Indicators"}, {"Partner", "Partners"}, {"User", "Users"}, {"Alumni network", "Alumni networks"},
     {"Ambassador", "Ambassadors", "Hometown ambassador", "Hometown ambassadors"},
     # An adjective and its noun.
     {"Municipal", "Municipality"}, {"Prefectural", "Prefecture"},
     # A longer and a shorter wording of one thing.
     {"Fiscal year", "Fiscal year (年度)"}, {"Log activity", "Log an activity"},
-    {"Alumni associations abroad", "Japan alumni associations abroad"},
+    {"Alumni associations abroad", "Japan alumni associations abroad", "Japan alumni association abroad"},
+    # What a contact entry or an activity was about.
+    {"Description", "Summary"},
 ]
 
 
