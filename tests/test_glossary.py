@@ -130,3 +130,15 @@ def test_no_page_says_two_things_the_same_way(app, make_user, make_association, 
                     continue
             failures += [f"{role.value} {url}: {clash}" for clash in clashes(recorded)]
     assert not failures, "\n".join(failures)
+
+
+def test_two_enumerations_sharing_a_value_keep_their_own_labels(app):
+    from flask_babel import force_locale
+
+    from crm.alumni.models import Sector
+    from crm.ambassadors.models import ActivityKind
+
+    with app.test_request_context(), force_locale("ja"):
+        assert Sector.BUSINESS.label == "企業"
+        assert ActivityKind.BUSINESS.label == "ビジネス・貿易の紹介"
+        assert ActivityKind.TOURISM.label == "観光PR" and Sector.TOURISM.label == "観光"
