@@ -104,7 +104,8 @@ def _headed(target: Target, records: Iterator[dict], japanese: bool) -> tuple[li
 
 
 def _tag_name(tag: str) -> str:
-    found = db.session.get(Tag, int(tag)) if str(tag).isdigit() else None
+    tag_id = request_int(tag)
+    found = db.session.get(Tag, tag_id) if tag_id is not None else None
     return found.name if found else tag
 
 
