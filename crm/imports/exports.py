@@ -2,8 +2,8 @@
 XLSX with typed cells, or vCard (alumni).
 
 The file with Japanese headers is for people: countries, sectors and Japanese levels read as names
-(国名, 分野). The file with English headers is the round-trip format: it keeps the codes the import
-reads back. The export page says which filter applies and how many records it holds.
+(国名, 分野), which the import also reads back. The file with English headers keeps the codes.
+The export page says which filter applies and how many records it holds.
 
 Rows come from the same scoped queries as the lists (`crm.alumni.operations.alumni_query`, which
 starts from `listable()`: never another prefecture's people, never anyone whose use has ceased), and
@@ -85,8 +85,12 @@ def _named(enumeration):
 
 
 # Codes shown by name in the file for people (Japanese headers), by target and column.
-NAMES = {"alumni": {"residence_country": lambda code: country_name(code, japanese=True), "sector": _named(Sector),
-                    "japanese_level": _named(JapaneseLevel)}}
+def _japanese_country(code: str) -> str:
+    return country_name(code, japanese=True)
+
+
+NAMES = {"alumni": {"residence_country": _japanese_country, "sector": _named(Sector), "japanese_level": _named(JapaneseLevel)},
+         "activities": {"country": _japanese_country}}
 
 
 def _headed(target: Target, records: Iterator[dict], japanese: bool) -> tuple[list[str], Iterator[dict]]:
