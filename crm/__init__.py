@@ -55,6 +55,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from crm.glossary import term
+    from crm.numbers import FILTERS
     from crm.i18n import compiled_catalogues, format_date, select_locale
 
     db.init_app(app)
@@ -67,6 +69,8 @@ def _init_extensions(app: Flask) -> None:
                           ";".join(compiled_catalogues(Path(app.instance_path) / "translations")))
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["dateformat"] = format_date
+    app.jinja_env.globals["term"] = term
+    app.jinja_env.filters.update(FILTERS)
     import crm.ratelimit  # noqa: F401  (registers the database:// storage before the limiter opens it)
 
     limiter.init_app(app)

@@ -28,6 +28,7 @@ from wtforms.validators import Optional, StopValidation, ValidationError
 
 from crm import clock
 from crm.db import LARGEST_INTEGER, LARGEST_SMALL_INTEGER
+from crm.reference import fiscal_year
 from crm.reference.countries import country_choices, is_country
 
 FIRST_DAY = date(1987, 1, 1)  # the JET Programme's first year
@@ -61,6 +62,36 @@ class IntegerField(wtforms.IntegerField):
         if self.data is not None and not -self.largest <= self.data <= self.largest:
             raise StopValidation(_("Enter a number between %(min)s and %(max)s.",
                                    min=format_decimal(-self.largest), max=format_decimal(self.largest)))
+
+
+class FiscalYearField(IntegerField):
+    """A 年度, typed as people write it (2025, 令和7, R7, 7) and shown as the app labels it
+    elsewhere (令和7年度, FY2025), from `earliest` to 2100."""
+
+    def __init__(self, label=None, validators=None, earliest: int = FIRST_DAY.year, **kwargs):
+        kwargs.setdefault("description", _l("For example 2025, 令和7 or R7."))
+        # Text, not a number input: 令和7年度 must be shown and typed back as it is.
+        kwargs.setdefault("widget", wtforms.widgets.TextInput())
+        super().__init__(label, validators, **kwargs)
+        self.earliest = earliest
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        self.data = fiscal_year.parse(valuelist[0])
+        if self.data is None:
+            raise ValueError(_("Enter a fiscal year such as 2025, 令和7 or R7."))
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return fiscal_year.label(self.data) if self.data is not None else ""
+
+    def pre_validate(self, form):
+        if self.data is not None and not self.earliest <= self.data <= LAST_DAY.year:
+            raise StopValidation(_("Enter a fiscal year from %(earliest)s (%(label)s) to %(latest)s.", earliest=self.earliest,
+                                   label=fiscal_year.label(self.earliest), latest=LAST_DAY.year))
 
 
 class _DateBounds:

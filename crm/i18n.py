@@ -88,9 +88,11 @@ def is_japanese() -> bool:
     return get_locale().language == "ja"
 
 
-# Translated enumeration labels by (language, member): catalogues do not change while the app
-# runs, and a list renders the same few labels on every row.
-_translated_labels: dict[tuple[str, StrEnum], str] = {}
+# Translated enumeration labels by (language, enumeration, value): catalogues do not change while
+# the app runs, and a list renders the same few labels on every row. The enumeration is part of the
+# key because members are strings: Sector.BUSINESS == ActivityKind.BUSINESS == "business", and
+# keyed by member alone an activity kind read as whichever sector label was cached first (企業).
+_translated_labels: dict[tuple[str, type, str], str] = {}
 
 
 class LabelledEnum(StrEnum):
@@ -108,7 +110,7 @@ class LabelledEnum(StrEnum):
         string outside a request (module-level form choices translate when shown)."""
         if not has_request_context():
             return self._lazy_label
-        key = (get_locale().language, self)
+        key = (get_locale().language, type(self), self._value_)
         label = _translated_labels.get(key)
         if label is None:
             label = _translated_labels[key] = str(self._lazy_label)

@@ -72,6 +72,8 @@ def paginate(statement: Select, columns: dict, default_sort: str, tiebreak, per_
     key, descending = sort_from_request(columns, default_sort)
     requested = page_number()
     column = columns[key]
+    if not hasattr(column, "desc"):
+        column = column()  # an order that depends on the request, such as the language
     ordered = statement.order_by(column.desc() if descending else column.asc(), tiebreak)
     if rows_by_key and count_limit is not None and (found := _bounded_page(ordered, tiebreak, requested, per_page, count_limit)):
         total, more, keys = found

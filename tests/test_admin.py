@@ -206,3 +206,15 @@ def test_audit_trail_browse_and_filter(app, admin, make_user):
     assert fragment(part.get_data(as_text=True))
     none = admin.htmx_get("/admin/audit?actor=nobody-at-all").get_data(as_text=True)
     assert "audited@example.jp" not in none
+
+
+def test_the_audit_trail_reads_as_sentences_in_the_readers_language(app, admin, make_alumnus):
+    alumnus = make_alumnus(TOTTORI, family="Sato", email="sato@example.org")
+    with app.app_context():
+        db.session.execute(db.update(User).where(User.role == Role.ADMIN).values(locale="ja"))
+        db.session.commit()
+    html = admin.get("/admin/audit?record_type=alumni").get_data(as_text=True)
+    assert f'<a href="/alumni/{alumnus}">JET経験者 {alumnus}</a>を作成しました。' in html
+    assert "<dt>メールアドレス</dt>" in html and "<dt>email</dt>" not in html
+    assert "日時（日本時間）" in html
+    assert '<option selected value="alumni">JET経験者</option>' in html or '<option value="alumni" selected>JET経験者</option>' in html

@@ -264,15 +264,15 @@ def test_marking_a_fee_paid_updates_the_fee_summary_out_of_band(app, two_associa
     make_fee(make_member(mine, name="前年 度"), fiscal_year=2024, amount_due=9000)
     client = staff_of(mine)
     before = client.get(f"/associations/{mine}/fees?fy=2025").text
-    assert "2,000 yen (1 of 2 members)" in before and "40.0%" in before
+    assert "¥2,000 (1 of 2 members)" in before and "40.0%" in before
     prefix = f"fee-{fee}-"
     paid = client.submit(f"/associations/fees/{fee}/pay", {prefix + "paid_on": "2025-06-02", prefix + "method": "cash", prefix + "version": "1"},
                          htmx=True).text
     summary = paid[paid.index('id="fee-summary"'):]
     assert 'hx-swap-oob="true"' in paid[paid.index("<section"):paid.index(">", paid.index("<section"))]
-    assert "5,000 yen (2 of 2 members)" in summary and "100.0%" in summary and "9,000" not in summary
+    assert "¥5,000 (2 of 2 members)" in summary and "100.0%" in summary and "9,000" not in summary
     # Without htmx the list page shows the same figures after the redirect.
-    assert "5,000 yen (2 of 2 members)" in client.get(f"/associations/{mine}/fees?fy=2025").text
+    assert "¥5,000 (2 of 2 members)" in client.get(f"/associations/{mine}/fees?fy=2025").text
 
 
 def test_paying_a_fee_twice_is_refused_with_a_clear_error(app, two_associations, staff_of, make_member, make_fee):
@@ -517,3 +517,22 @@ def test_ministry_overview_holds_no_personal_data_and_suppresses_small_counts(ap
     assert "&lt;10" in programs and ">4<" not in programs and ">7<" not in programs and "300" in programs
     kinds = html.split("Associations by kind and prefecture")[1].split("</table>")[0]
     assert "Tottori" in kinds and "Hyogo" in kinds
+
+
+def test_members_sort_by_their_reading(app, make_association, make_member, signed_in):
+    association = make_association()
+    for name, kana in (("和田 花子", "ワダ・ハナコ"), ("青木 一郎", "アオキ・イチロウ"), ("山本 由美", "ヤマモト・ユミ")):
+        make_member(association, name=name, name_kana=kana)
+    page = signed_in(Role.ASSOCIATION_STAFF, association=association).get(f"/associations/{association}/members?sort=name").text
+    assert page.index("青木 一郎") < page.index("山本 由美") < page.index("和田 花子")
+
+
+def test_a_reading_is_kept_in_katakana_however_it_was_typed(app):
+    from werkzeug.datastructures import MultiDict
+
+    from crm.associations.forms import MemberForm
+
+    with app.test_request_context():
+        for typed in ("やまもと ゆみ", "ﾔﾏﾓﾄ ﾕﾐ"):
+            form = MemberForm(MultiDict({"name_kana": typed}), meta={"csrf": False})
+            assert form.name_kana.data == "ヤマモト・ユミ"

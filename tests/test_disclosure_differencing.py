@@ -46,7 +46,7 @@ LABELS = {
     "Active ambassadors": "ambassadors", "Verified activities": "activities", "Economic value (yen)": "economic_value",
     "Funds raised (yen)": "funds_raised", "People reached": "people_reached", "Visitors brought": "visitors",
     "Media items": "media_items", "JET participants hosted": "participants", "Investment (yen)": "investment_yen",
-    "Return (yen)": "return_yen", "Return ÷ investment": "return_ratio",
+    "Return (yen)": "return_yen", "Return as a percentage of investment": "return_ratio",
 }
 COUNTS = {"tracked", "reachable", "engaged", "ambassadors", "participants", "residence"}
 SUMS = ("activities", "economic_value", "funds_raised", "people_reached", "visitors", "media_items")

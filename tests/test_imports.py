@@ -668,3 +668,33 @@ def test_countries_are_read_from_the_names_japanese_offices_write(app, cell, cod
 
     with app.app_context():
         assert country_code(cell) == code
+
+
+def _reading_japanese(app):
+    from crm.auth.models import User
+
+    with app.app_context():
+        db.session.execute(db.update(User).values(locale="ja"))
+        db.session.commit()
+
+
+def test_the_export_page_says_which_filter_applies_and_how_many_records(app, signed_in, make_alumnus):
+    make_alumnus(TOTTORI, family="Able", residence_country="US", sector="education")
+    make_alumnus(TOTTORI, family="Baker", residence_country="GB")
+    client = signed_in()
+    page = client.get("/imports/export/alumni?country=US").get_data(as_text=True)
+    assert "Country of residence" in page and "United States" in page and "1 record." in page
+    assert "2 records." in client.get("/imports/export/alumni").get_data(as_text=True)
+    _reading_japanese(app)
+    page = client.get("/imports/export/alumni?country=US&sector=education").get_data(as_text=True)
+    assert "米国" in page and "教育" in page and "全1件" in page
+
+
+def test_the_japanese_header_file_names_countries_and_sectors_the_english_one_keeps_codes(app, signed_in, make_alumnus):
+    make_alumnus(TOTTORI, family="Able", residence_country="US", sector="education")
+    client = signed_in()
+    english = list(csv.DictReader(io.StringIO(client.get("/imports/export/alumni?format=csv").data.decode("utf-8-sig"))))
+    assert english[0]["Country of residence"] == "US" and english[0]["Sector"] == "education"
+    _reading_japanese(app)
+    japanese = list(csv.DictReader(io.StringIO(client.get("/imports/export/alumni?format=csv").data.decode("utf-8-sig"))))
+    assert japanese[0]["居住国"] == "米国" and japanese[0]["分野"] == "教育"

@@ -47,7 +47,7 @@ def test_report_figures_match_the_hand_computed_fixture(app, small_tottori):
     # Verified only: 31 March 2025 is FY2024, 1 April 2025 is FY2025; reported and rejected ignored.
     assert (now["activities"], now["economic_value"], now["funds_raised"]) == (2, 3_000_000, 100_000)
     assert (now["people_reached"], now["visitors"], now["participants"], now["investment_yen"]) == (50, 20, 12, 32_000_000)
-    assert now["return_ratio"] == round(3_100_000 / 32_000_000, 2)
+    assert now["return_ratio"] == round(100 * 3_100_000 / 32_000_000, 1)
     assert data["kinds"]["rows"][returns.ActivityKind.BUSINESS]["economic_value"] == 2_000_000
     assert data["kinds"]["rows"][returns.ActivityKind.TOURISM]["activities"] == 1
     assert data["countries"]["residence"] == {"US": 2, "CA": 1, "GB": 1, "other": 0}

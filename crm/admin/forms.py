@@ -64,7 +64,7 @@ class AuditFilterForm(FlaskForm):
 
     actor = StringField(_l("Who"), validators=[Optional(), Length(max=320)])
     action = SelectField(_l("Action"), validators=[Optional()])
-    record_type = StringField(_l("Record type"), validators=[Optional(), Length(max=60)])
+    record_type = SelectField(_l("Record type"), validators=[Optional()])
     record_id = StringField(_l("Record id"), validators=[Optional(), Length(max=60)])
     since = DateField(_l("From"), validators=[Optional()])
     until = DateField(_l("To"), validators=[Optional()])

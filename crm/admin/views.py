@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from crm import access, htmx
 from crm.access import roles
-from crm.admin import bp, operations
+from crm.admin import bp, operations, trail
 from crm.admin.forms import AuditFilterForm, PasswordResetForm, UserCreateForm, UserEditForm
 from crm.audit import AuditEntry
 from crm.auth import operations as accounts
@@ -153,6 +153,7 @@ def reset_password(user_id: int):
 def audit_trail():
     form = AuditFilterForm(request.args)
     form.action.choices = choices(operations.AUDIT_ACTIONS.items(), blank=True)
+    form.record_type.choices = choices(trail.record_type_choices(), blank=True)
     filters = form.data if form.validate() else {}
     statement = operations.audit_query(
         **{key: filters.get(key) for key in ("actor", "action", "record_type", "record_id", "since", "until")}
@@ -160,5 +161,5 @@ def audit_trail():
     page = paginate(statement, operations.AUDIT_SORTS, "-at", AuditEntry.id.desc())
     return htmx.render(
         "admin/audit/index.html", "admin/audit/_rows.html",
-        page=page, form=form, actions=operations.AUDIT_ACTIONS,
+        page=page, form=form, trail=trail,
     )

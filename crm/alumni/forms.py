@@ -14,6 +14,7 @@ from crm import clock
 from crm.alumni.names import has_kana_letters, normalise_kana
 from crm.alumni.models import FIRST_JET_YEAR, Channel, Direction, JapaneseLevel, Platform, Position, Sector
 from crm.forms import CountryField, DateField, IntegerField, SelectField, VersionedForm, at_most_days_ahead, choices, strip
+from crm.glossary import term
 from crm.reference.prefectures import prefecture_choices
 
 
@@ -50,7 +51,7 @@ class ProfileForm(VersionedForm):
     name_katakana = StringField(_l("Name in katakana"), filters=[strip], validators=[Optional(), Length(max=100), in_katakana])
     citizenship = CountryField(_l("Citizenship"))
     employer = StringField(_l("Current employer"), filters=[strip], validators=[Optional(), Length(max=200)])
-    sector = SelectField(_l("Sector"), choices=choices(Sector.choices(), blank=True), coerce=_optional_enum, validators=[Optional()])
+    sector = SelectField(term("sector"), choices=choices(Sector.choices(), blank=True), coerce=_optional_enum, validators=[Optional()])
     job_title = StringField(_l("Job title"), filters=[strip], validators=[Optional(), Length(max=200)])
     languages = StringField(_l("Languages"), filters=[strip], validators=[Optional(), Length(max=200)])
     japanese_level = SelectField(_l("Japanese level"), choices=choices(JapaneseLevel.choices(), blank=True), coerce=_optional_enum, validators=[Optional()])
@@ -58,10 +59,10 @@ class ProfileForm(VersionedForm):
 
 
 class ContactDetailsForm(VersionedForm):
-    email = EmailField(_l("Email"), filters=[_lower], validators=[Optional(), Email(), Length(max=254)])
+    email = EmailField(term("email_address"), filters=[_lower], validators=[Optional(), Email(), Length(max=254)])
     email_secondary = EmailField(_l("Second email"), filters=[_lower], validators=[Optional(), Email(), Length(max=254)])
-    phone = StringField(_l("Phone"), filters=[strip], validators=[Optional(), Length(max=40)])
-    residence_country = CountryField(_l("Country of residence"))
+    phone = StringField(term("phone_number"), filters=[strip], validators=[Optional(), Length(max=40)])
+    residence_country = CountryField(term("country_of_residence"))
     city = StringField(_l("City"), filters=[strip], validators=[Optional(), Length(max=100)])
     linkedin_url = URLField(_l("LinkedIn URL"), filters=[strip], validators=[Optional(), URL(), Length(max=300)])
 
@@ -121,15 +122,15 @@ class ContactEntryForm(FlaskForm):
 
 
 class AlumniGroupForm(VersionedForm):
-    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    name = StringField(term("organisation_name"), filters=[strip], validators=[DataRequired(), Length(max=200)])
     platform = SelectField(_l("Platform"), choices=choices(Platform.choices()), validators=[DataRequired()])
     url = URLField(_l("URL"), filters=[strip], validators=[Optional(), URL(), Length(max=300)])
     member_count = IntegerField(_l("Members"), validators=[Optional(), NumberRange(min=0, max=10_000_000)])
 
 
 class JapanAlumniAssociationForm(VersionedForm):
-    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired(), Length(max=200)])
-    country = CountryField(_l("Country"), validators=[DataRequired()])
+    name = StringField(term("organisation_name"), filters=[strip], validators=[DataRequired(), Length(max=200)])
+    country = CountryField(term("country"), validators=[DataRequired()])
     city = StringField(_l("City"), filters=[strip], validators=[Optional(), Length(max=100)])
     founded_year = IntegerField(_l("Founded"), validators=[Optional(), NumberRange(min=1900, max=2100)])
     member_count = IntegerField(_l("Members"), validators=[Optional(), NumberRange(min=0, max=10_000_000)])

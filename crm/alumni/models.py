@@ -21,6 +21,7 @@ from crm.audit import Audited
 from crm.auth.models import User, enum_column
 from crm.db import UNMODELLED_INDEXES, UNMODELLED_TABLES, UTCDateTime, utcnow
 from crm.extensions import db
+from crm.glossary import term
 from crm.i18n import LabelledEnum
 from crm.reference.countries import country_name
 from crm.reference.models import Prefecture
@@ -56,13 +57,13 @@ class Position(LabelledEnum):
 
 
 class Channel(LabelledEnum):
-    EMAIL = "email", _l("Email")
-    MEETING = "meeting", _l("Meeting")
-    EVENT = "event", _l("Event")
-    SNS = "sns", _l("SNS")
-    PHONE = "phone", _l("Phone")
-    VISIT = "visit", _l("Visit")
-    NOTE = "note", _l("Note")
+    EMAIL = "email", term("channel.email")
+    MEETING = "meeting", term("channel.meeting")
+    EVENT = "event", term("channel.event")
+    SNS = "sns", term("channel.sns")
+    PHONE = "phone", term("channel.phone")
+    VISIT = "visit", term("channel.visit")
+    NOTE = "note", term("channel.note")
 
 
 class Direction(LabelledEnum):

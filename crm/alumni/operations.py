@@ -22,11 +22,12 @@ from crm.alumni.models import (
 from crm.db import LARGEST_INTEGER, request_int, utcnow
 from crm.extensions import db
 from crm.i18n import is_japanese
+from crm.reference.countries import in_name_order
 from crm.reference.models import Prefecture
 
 ALUMNUS_SORTS = {
     "name": Alumnus.family_name,
-    "country": Alumnus.residence_country,
+    "country": lambda: in_name_order(Alumnus.residence_country),
     "employer": Alumnus.employer,
     "updated": Alumnus.updated_at,
 }
@@ -550,7 +551,7 @@ def group_query():
 
 JAPAN_ASSOCIATION_SORTS = {
     "name": JapanAlumniAssociation.name,
-    "country": JapanAlumniAssociation.country,
+    "country": lambda: in_name_order(JapanAlumniAssociation.country),
     "founded": JapanAlumniAssociation.founded_year,
     "members": JapanAlumniAssociation.member_count,
 }

@@ -8,7 +8,8 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional,
 
 from crm import clock
 from crm.ambassadors.models import ActivityKind
-from crm.forms import CountryField, DateField, IntegerField, SelectField, VersionedForm, at_most_days_ahead, choices, strip
+from crm.forms import CountryField, DateField, FiscalYearField, IntegerField, SelectField, VersionedForm, at_most_days_ahead, choices, strip
+from crm.glossary import term
 
 YEN = NumberRange(min=0, max=10**13, message=_l("Enter an amount between 0 and 10 trillion yen."))
 COUNT = NumberRange(min=0, max=100_000_000, message=_l("Enter a number of 0 or more."))
@@ -42,7 +43,7 @@ class AlumnusChoiceMixin:
 
 
 class AmbassadorForm(VersionedForm):
-    title = StringField(_l("Title"), filters=[strip], validators=[DataRequired(), Length(max=200)],
+    title = StringField(term("ambassador_title"), filters=[strip], validators=[DataRequired(), Length(max=200)],
                         description=_l("For example: 鳥取県ふるさと大使"))
     region = StringField(_l("Region abroad"), filters=[strip], validators=[Optional(), Length(max=200)])
     term_start_on = DateField(_l("Term starts"), validators=[DataRequired()])
@@ -59,8 +60,8 @@ class AppointmentForm(AlumnusChoiceMixin, AmbassadorForm):
 
 class ActivityForm(VersionedForm):
     occurred_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=clock.today)
-    kind = SelectField(_l("Kind"), choices=choices(ActivityKind.choices()), validators=[DataRequired()])
-    country = CountryField(_l("Country"))
+    kind = SelectField(term("activity_kind"), choices=choices(ActivityKind.choices()), validators=[DataRequired()])
+    country = CountryField(term("country"))
     description = TextAreaField(_l("Description"), filters=[strip], validators=[DataRequired(), Length(max=4000)])
     people_reached = IntegerField(_l("People reached"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
     visitors_brought = IntegerField(_l("Visitors brought"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
@@ -89,7 +90,7 @@ class ActivityLogForm(AlumnusChoiceMixin, ActivityForm):
 
 
 class InvestmentForm(VersionedForm):
-    fiscal_year = IntegerField(_l("Fiscal year (年度)"), validators=[DataRequired(), NumberRange(min=1987, max=2100)])
+    fiscal_year = FiscalYearField(_l("Fiscal year (年度)"), validators=[DataRequired()])
     alt_count = IntegerField(_l("ALTs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
     cir_count = IntegerField(_l("CIRs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)
     sea_count = IntegerField(_l("SEAs hosted"), filters=[_zero_if_blank], validators=[Optional(), COUNT], default=0)

@@ -20,22 +20,23 @@ from crm.audit import Audited
 from crm.auth.models import User, enum_column
 from crm.db import UTCDateTime, utcnow
 from crm.extensions import db
+from crm.glossary import term
 from crm.i18n import LabelledEnum
 from crm.reference.models import Prefecture
 
 
 class ActivityKind(LabelledEnum):
-    ARTICLE = "article", _l("Article or media contribution")
-    POLICY_PROPOSAL = "policy_proposal", _l("Policy proposal")
-    PROMOTION_EVENT = "promotion_event", _l("Promotion event abroad")
-    BUSINESS = "business", _l("Business or trade introduction")
-    TOURISM = "tourism", _l("Tourism promotion")
-    INBOUND_VISITORS = "inbound_visitors", _l("Inbound visitors hosted")
-    FUNDRAISING = "fundraising", _l("Fundraising or disaster support")
-    STUDENT_RECRUITMENT = "student_recruitment", _l("Student recruitment")
-    FURUSATO_NOZEI = "furusato_nozei", _l("Furusato nozei promotion")
-    TEACHING = "teaching", _l("Teaching Japanese language or culture abroad")
-    OTHER = "other", _l("Other")
+    ARTICLE = "article", term("activity.article")
+    POLICY_PROPOSAL = "policy_proposal", term("activity.policy_proposal")
+    PROMOTION_EVENT = "promotion_event", term("activity.promotion_event")
+    BUSINESS = "business", term("activity.business")
+    TOURISM = "tourism", term("activity.tourism")
+    INBOUND_VISITORS = "inbound_visitors", term("activity.inbound_visitors")
+    FUNDRAISING = "fundraising", term("activity.fundraising")
+    STUDENT_RECRUITMENT = "student_recruitment", term("activity.student_recruitment")
+    FURUSATO_NOZEI = "furusato_nozei", term("activity.furusato_nozei")
+    TEACHING = "teaching", term("activity.teaching")
+    OTHER = "other", term("activity.other")
 
 
 class ActivityStatus(LabelledEnum):

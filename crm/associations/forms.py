@@ -10,6 +10,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, EmailField, FieldList, Form, FormField, HiddenField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL, ValidationError
 
+from crm.alumni.names import normalise_kana
 from crm.associations.models import (
     AssociationKind,
     FundingSource,
@@ -24,7 +25,8 @@ from crm.associations.models import (
     Secretariat,
 )
 from crm.extensions import db
-from crm.forms import DateField, DateTimeLocalField, IntegerField, SelectField, at_most_days_ahead, choices
+from crm.forms import DateField, DateTimeLocalField, FiscalYearField, IntegerField, SelectField, at_most_days_ahead, choices
+from crm.glossary import term
 from crm.reference.models import Prefecture
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("This cannot be negative."))
@@ -69,16 +71,22 @@ class NewAssociationForm(AssociationForm):
         return self
 
 
+def _katakana(value):
+    """A reading stored as katakana whatever was typed (ひらがな, half-width), so that members sort
+    by reading (あいうえお順)."""
+    return (normalise_kana(value) or None) if value else value
+
+
 class MemberForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    name_kana = StringField(_l("Name (kana)"), validators=[Optional(), Length(max=200)])
+    name = StringField(term("member_name"), validators=[DataRequired(), Length(max=200)])
+    name_kana = StringField(_l("Name (kana)"), filters=[_katakana], validators=[Optional(), Length(max=200)])
     kind = SelectField(_l("Individual or organisation"), choices=choices(MemberKind.choices()), validators=[DataRequired()])
     member_type = SelectField(_l("Member type"), choices=choices(MemberType.choices()), validators=[DataRequired()])
     # Exchange associations are older than JET: the earliest is the first year one could be founded in.
     joined_on = DateField(_l("Joined on"), validators=[Optional(), at_most_days_ahead(366)], earliest=FIRST_ASSOCIATION_DAY)
     status = SelectField(_l("Status"), choices=choices(MemberStatus.choices()), validators=[DataRequired()])
-    email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    email = EmailField(term("email_address"), validators=[Optional(), Email(), Length(max=254)])
+    phone = StringField(term("phone_number"), validators=[Optional(), Length(max=40)])
     postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=10)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     consent_to_contact = BooleanField(_l("Agrees to be contacted"))
@@ -89,7 +97,7 @@ class MemberForm(FlaskForm):
 
 
 class AssessFeesForm(FlaskForm):
-    fiscal_year = IntegerField(_l("Fiscal year"), validators=[DataRequired(), NumberRange(min=1989, max=2100)])
+    fiscal_year = FiscalYearField(_l("Fiscal year"), validators=[DataRequired()], earliest=1989)
     amount = IntegerField(_l("Annual fee (yen)"), validators=[DataRequired(message=_l("Enter the annual fee.")), NOT_NEGATIVE], render_kw=YEN)
 
 

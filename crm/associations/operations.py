@@ -139,7 +139,8 @@ MEMBER_FIELDS = (
     "consent_to_contact",
 )
 MEMBER_SORTS = {
-    "name": Member.name,
+    # By reading where one is recorded (あいうえお順), else by the name as written.
+    "name": func.coalesce(func.nullif(Member.name_kana, ""), Member.name),
     "kind": Member.kind,
     "joined": Member.joined_on,
     "status": Member.status,

@@ -36,6 +36,7 @@ from crm.disclosure import legend as marker_legend
 from crm.editing import STALE_MESSAGE, save_inline
 from crm.exporting import download, streamed
 from crm.extensions import db
+from crm.glossary import term
 from crm.listing import paginate
 from crm.reference import fiscal_year as fy
 
@@ -289,7 +290,7 @@ def export_reminders(association_id: int, fmt: str):
     """Members who have not paid the 年度's fee, with the contact details they agreed to be reached at."""
     association = access.load_editable_association(association_id)
     year = fy.requested()
-    headers = [_("Name"), _("Fiscal year"), _("Amount due (yen)"), _("Agrees to be contacted"), _("Email"), _("Phone"), _("Postal code"), _("Address")]
+    headers = [term("member_name"), _("Fiscal year"), _("Amount due (yen)"), _("Agrees to be contacted"), term("email_address"), term("phone_number"), _("Postal code"), _("Address")]
     rows = operations.fee_reminders(association, year)
     return download(
         rows, headers, fmt, f"fee-reminders-{association.id}-{year}",

@@ -1,6 +1,10 @@
 """Exports: any filtered alumni list and the contact log, streamed as CSV (UTF-8 with BOM or CP932),
 XLSX with typed cells, or vCard (alumni).
 
+The file with Japanese headers is for people: countries, sectors and Japanese levels read as names
+(国名, 分野), which the import also reads back. The file with English headers keeps the codes.
+The export page says which filter applies and how many records it holds.
+
 Rows come from the same scoped queries as the lists (`crm.alumni.operations.alumni_query`, which
 starts from `listable()`: never another prefecture's people, never anyone whose use has ceased), and
 contact entries from `scoped(ContactEntry)`: only the user's own prefecture's log. Every export is
@@ -11,18 +15,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flask import render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from crm import audit, clock
 from crm.access import editable_placements, scoped
 from crm.alumni import operations as alumni_operations
-from crm.alumni.models import Alumnus, ContactEntry, Placement
+from crm.alumni.models import Alumnus, ContactEntry, JapaneseLevel, Placement, Position, Sector, Tag
 from crm.db import request_int, write_intent
 from crm.exporting import streamed
 from crm.extensions import db
+from crm.glossary import term
 from crm.i18n import is_japanese
+from crm.reference import fiscal_year
+from crm.reference.countries import country_name
 from crm.reference.models import Prefecture
 from crm.imports.targets import TARGETS, VCARD_EXTENSIONS, Target
 from crm.formats.writers import cp932_unrepresentable, iter_csv, iter_vcards, xlsx_chunks
@@ -92,15 +100,64 @@ def contact_records(filters: dict) -> Iterator[dict]:
 RECORDS = {"alumni": alumni_records, "contacts": contact_records}
 
 
+def _named(enumeration):
+    def name(code):
+        return str(enumeration(code).label) if code in enumeration._value2member_map_ else code
+    return name
+
+
+# Codes shown by name in the file for people (Japanese headers), by target and column.
+def _japanese_country(code: str) -> str:
+    return country_name(code, japanese=True)
+
+
+NAMES = {"alumni": {"residence_country": _japanese_country, "sector": _named(Sector), "japanese_level": _named(JapaneseLevel)},
+         "activities": {"country": _japanese_country}}
+
+
 def _headed(target: Target, records: Iterator[dict], japanese: bool) -> tuple[list[str], Iterator[dict]]:
     columns = [column for column in target.columns if column.key not in ("full_name", "period")]
     headers = [target.header(column, japanese) for column in columns]
+    names = NAMES.get(target.name, {}) if japanese else {}
+    shown = [names.get(column.key) for column in columns]
 
     def rows():
         for record in records:
-            yield [record.get(column.key) for column in columns]
+            yield [value if name is None or value in (None, "") else name(value)
+                   for name, value in zip(shown, (record.get(column.key) for column in columns))]
 
     return headers, rows()
+
+
+def _tag_name(tag: str) -> str:
+    tag_id = request_int(tag)
+    found = db.session.get(Tag, tag_id) if tag_id is not None else None
+    return found.name if found else tag
+
+
+FILTER_LABELS = {
+    "q": _l("Search"), "country": term("country_of_residence"), "sector": term("sector"), "position": _l("Position"),
+    "year_from": _l("Placed from"), "year_to": _l("Placed until"), "tag": _l("Tag"), "consent": _l("Consent"),
+    "ambassador": _l("Hometown ambassador"), "status": _l("Status"), "alumnus": _l("Alumnus"), "fy": _l("Fiscal year"),
+}
+SHOWN_VALUES = {
+    "country": country_name, "sector": _named(Sector), "position": _named(Position), "fy": lambda year: fiscal_year.label(int(year)) if str(year).isdigit() else year,
+    "tag": _tag_name,
+}
+
+
+def applied_filter(filters: dict) -> list[tuple[str, str]]:
+    """(label, value) of each filter the export applies, as the page shows it."""
+    return [(str(FILTER_LABELS[key]), str(SHOWN_VALUES.get(key, str)(value)))
+            for key, value in filters.items() if value not in (None, "") and key in FILTER_LABELS]
+
+
+def record_count(target_name: str, filters: dict) -> int:
+    """How many records the export holds (alumni: people, one row per placement in the file)."""
+    if target_name == "alumni":
+        statement = alumni_operations.filtered_alumni(filters)
+        return db.session.scalar(select(func.count()).select_from(statement.subquery()))
+    return sum(1 for _ in RECORDS[target_name](filters))
 
 
 def cp932_changes(target_name: str, filters: dict, limit: int = 200) -> list[tuple[str, str]]:
@@ -180,7 +237,8 @@ def export_target(target: str, filters: dict, *, endpoint: str, url_args: dict, 
     context = {"target": target, "label": TARGETS[target].label, "formats": formats, "endpoint": endpoint,
                "url_args": {key: value for key, value in url_args.items() if value not in (None, "")}}
     if fmt not in formats:
-        return render_template("imports/export.html", **context)
+        return render_template("imports/export.html", applied=applied_filter(filters), count=record_count(target, filters),
+                               names=target in NAMES, **context)
     if fmt == "csv-cp932" and request.args.get("confirmed") != "1":
         changes = cp932_changes(target, filters)
         if changes:

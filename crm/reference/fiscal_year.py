@@ -5,6 +5,8 @@ investment rows can never disagree about 31 March and 1 April.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date
 
 from flask import request
@@ -24,6 +26,9 @@ ERAS = (
     (1868, "明治"),
 )
 FIRST_MONTH = 4
+# What people type for an era: its name, its initial (R7, H31), and 元 for the first year.
+ERA_INITIALS = {"R": "令和", "H": "平成", "S": "昭和", "T": "大正", "M": "明治"}
+_TYPED = re.compile(r"^(?:FY)?(?P<era>令和|平成|昭和|大正|明治|[RHSTM])?(?P<number>\d{1,4}|元)(?:年度?)?$", re.IGNORECASE)
 
 
 def fiscal_year_of(day: date) -> int:
@@ -54,6 +59,25 @@ def japanese_label(fiscal_year: int) -> str:
             number = fiscal_year - first_year + 1
             return f"{era}{'元' if number == 1 else number}年度"
     raise ValueError(f"no era known for fiscal year {fiscal_year}")
+
+
+def parse(text: str | None) -> int | None:
+    """The 年度 someone typed, however they wrote it: 2025, FY2025, 令和7, 令和7年度, R7, 令和元;
+    full-width digits too. A bare number of one or two digits is a year of the current era (staff
+    say 7年度 for 令和7年度). None when it is no 年度 at all."""
+    typed = unicodedata.normalize("NFKC", text or "").replace(" ", "").upper()
+    match = _TYPED.match(typed)
+    if not match:
+        return None
+    era, number = match["era"], match["number"]
+    number = 1 if number == "元" else int(number)
+    if era is None:
+        if number >= 100:
+            return number
+        era = ERAS[0][1]
+    era = ERA_INITIALS.get(era, era)
+    first_year = next(first for first, name in ERAS if name == era)
+    return first_year + number - 1 if number >= 1 else None
 
 
 def english_label(fiscal_year: int) -> str:

@@ -260,7 +260,7 @@ def _protect_year(figures: dict, year: int, previous: ProtectedYear | None = Non
         investment = get("investment_yen", p)
         values["investment_yen"] = investment
         values["return_ratio"] = None if not investment else (
-            HIDDEN if hidden_return else round(values["return_yen"] / investment, 2))
+            HIDDEN if hidden_return else round(100 * values["return_yen"] / investment, 1))
         participants = None if national else get("participants", p)
         values["participants"] = None if participants is None else suppress_count(participants)
         values["reachable_percent"] = percent(values["reachable"], values["tracked"])

@@ -116,9 +116,11 @@ class YearFigures:
 
     @property
     def return_ratio(self) -> float | None:
+        """The return as a percentage of the investment (one decimal): a ratio rounded to two
+        places read 0.01 for nearly every prefecture."""
         if not self.investment_yen:
             return None
-        return round(self.return_yen / self.investment_yen, 2)
+        return round(100 * self.return_yen / self.investment_yen, 1)
 
 
 def current_year() -> int:

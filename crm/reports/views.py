@@ -34,7 +34,7 @@ INDICATOR_LABELS = {
     "participants": _l("JET participants hosted"),
     "investment_yen": _l("Investment (yen)"),
     "return_yen": _l("Return (yen)"),
-    "return_ratio": _l("Return ÷ investment"),
+    "return_ratio": _l("Return as a percentage of investment"),
 }
 
 

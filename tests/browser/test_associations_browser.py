@@ -24,7 +24,7 @@ def test_mark_a_fee_paid_inline_without_reload(page, make_association, make_memb
     expect(page.locator(f"#fee-{fee}")).to_contain_text("Bank transfer")
     expect(page.locator(f"#fee-{fee}")).not_to_contain_text("Not paid")
     # The 年度's summary follows without a reload (an out-of-band swap).
-    expect(page.locator("#fee-summary")).to_contain_text("3,000 yen (1 of 1 members)")
+    expect(page.locator("#fee-summary")).to_contain_text("¥3,000 (1 of 1 members)")
     expect(page.locator("#fee-summary")).to_contain_text("100.0%")
     assert page.evaluate("window.notReloaded") is True
     screenshot(page, "association-fee-paid-inline")

@@ -1,0 +1,54 @@
+"""Numbers as people read them, one style per language: counts grouped by thousands, money in yen
+with a real minus sign (−¥1,083,000,000), percentages at the precision they were computed at (one decimal).
+
+Templates use these as filters (`count`, `yen`, `percent`); tables give numeric cells the `number`
+class, which right-aligns them in tabular figures.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+from babel.numbers import NumberPattern, parse_pattern
+from flask import has_request_context
+from flask_babel import get_locale
+
+MINUS = "\N{MINUS SIGN}"
+
+
+def _locale():
+    return get_locale() if has_request_context() else "en"
+
+
+@cache
+def _pattern(digits: int) -> NumberPattern:
+    # Parsed once: a list formats a figure per row.
+    return parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
+
+
+def _grouped(magnitude: float | int, digits: int = 0) -> str:
+    return _pattern(digits).apply(magnitude, _locale())
+
+
+def _sign(value: float | int, signed: bool) -> str:
+    if value < 0:
+        return MINUS
+    return "+" if signed and value > 0 else ""
+
+
+def count(value: float | int, signed: bool = False, digits: int = 0) -> str:
+    """1,083 · −12 · +3 (signed: a change)."""
+    return _sign(value, signed) + _grouped(abs(value), digits)
+
+
+def yen(value: int, signed: bool = False) -> str:
+    """¥1,083,000,000 · −¥1,083,000,000 · +¥5,000 (signed: a change)."""
+    return f"{_sign(value, signed)}¥{_grouped(abs(value), 0)}"
+
+
+def percent(value: float | int, signed: bool = False, digits: int = 1) -> str:
+    """66.3% for 66.3 (a value already in percent): the app computes percentages to one decimal
+    (55 of 83 is 66.3%), and shows them so — never padded to "66.30"."""
+    return f"{_sign(value, signed)}{_grouped(abs(value), digits)}%"
+
+
+FILTERS = {"count": count, "yen": yen, "percent": percent}
