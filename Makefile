@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres fuzz messages bench clean
+.PHONY: install run test test-sqlite test-postgres fuzz messages bench clean vendor
 
 # The catalogues are compiled here and, should a .mo be missing or stale, again at start-up (crm/i18n.py).
 install: $(STAMP) $(COMPILED)
@@ -46,6 +46,7 @@ REDIS = { [ -n "$$CRM_TEST_REDIS_URL" ] || CRM_TEST_REDIS_URL=$$(scripts/ensure-
 test: $(STAMP) $(COMPILED)
 	$(BIN)/lint-imports
 	@scripts/ensure-chromium || [ -z "$$CRM_REQUIRE_BROWSER" ]
+	@scripts/vendor-assets axe || [ -z "$$CRM_REQUIRE_BROWSER" ]
 	@$(REDIS); $(MAKE) --no-print-directory test-sqlite
 	@$(REDIS); \
 	url="$${CRM_TEST_DATABASE_URL:-}"; \
@@ -77,6 +78,11 @@ fuzz: $(STAMP) $(COMPILED)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o crm/translations/messages.pot .
 	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-fuzzy-matching --ignore-obsolete
+
+# The pinned npm files: the design tokens served from static/vendor/ (committed; this re-fetches and
+# checks them) and axe-core for the browser tests (tests/browser/vendor/, not committed).
+vendor:
+	scripts/vendor-assets
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
