@@ -81,7 +81,13 @@
       wrap.className = "table-wrap";
       wrap.tabIndex = 0;
       wrap.setAttribute("role", "region");
-      wrap.setAttribute("aria-label", tableName(table));
+      var name = tableName(table);
+      // A section already named by the same heading: the table is then named as that section's table.
+      var section = table.closest("[aria-labelledby], [aria-label]");
+      var sectionName = section && (section.getAttribute("aria-label")
+        || (document.getElementById(section.getAttribute("aria-labelledby")) || {}).textContent || "").trim();
+      if (sectionName === name) name += document.documentElement.lang === "ja" ? "（表）" : " (table)";
+      wrap.setAttribute("aria-label", name);
       table.parentNode.insertBefore(wrap, table);
       wrap.appendChild(table);
     });
