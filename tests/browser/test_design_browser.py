@@ -35,13 +35,18 @@ def records(make_user, make_association, make_member, make_fee, make_program, ma
         Role.MINISTRY_REVIEWER: make_user(Role.MINISTRY_REVIEWER)[1],
     }
     records = {
-        Role.ADMIN: ["/admin/users", f"/alumni/{alumnus}", "/reports/national"],
-        Role.PREFECTURE_STAFF: [f"/alumni/{alumnus}", f"/associations/{association}", f"/associations/members/{member}",
-                                f"/associations/programs/{program}", f"/ambassadors/{ambassador}",
-                                f"/ambassadors/activities/{activity}", f"/alumni/{alumnus}/merge", "/alumni/new"],
+        Role.ADMIN: ["/admin/users/new", f"/alumni/{alumnus}", "/reports/national", "/account", "/no-such-page"],
+        Role.PREFECTURE_STAFF: [f"/alumni/{alumnus}", "/alumni/new", f"/alumni/{alumnus}/merge", "/alumni/groups/new",
+                                f"/associations/{association}", f"/associations/{association}/edit",
+                                f"/associations/members/{member}", f"/associations/{association}/members/new",
+                                f"/associations/programs/{program}", f"/associations/programs/{program}/edit",
+                                f"/ambassadors/{ambassador}", f"/ambassadors/{ambassador}/edit",
+                                f"/ambassadors/activities/{activity}", f"/ambassadors/activities/{activity}/edit",
+                                "/imports/export/alumni", "/account"],
         Role.ASSOCIATION_STAFF: [f"/associations/members/{member}", f"/associations/programs/{program}",
-                                 f"/associations/{association}/calendar", f"/associations/{association}/report"],
-        Role.MINISTRY_REVIEWER: [],
+                                 f"/associations/{association}/calendar", f"/associations/{association}/report",
+                                 f"/associations/{association}/programs/new", "/account"],
+        Role.MINISTRY_REVIEWER: ["/account"],
     }
     return accounts, records
 
@@ -68,7 +73,8 @@ def test_every_page_reflows_to_a_390_px_screen(page, records, role):
         if width > 390:
             wider[url] = width
     assert wider == {}, f"pages wider than a 390 px screen: {wider}"
-    assert page.console_errors == []
+    # The error page is among the pages: its own 404 is expected, anything else is not.
+    assert [error for error in page.console_errors if "404 (NOT FOUND)" not in error] == []
 
 
 def test_a_wide_table_scrolls_inside_its_named_focusable_wrapper(page, records):
