@@ -81,3 +81,12 @@ def test_a_refused_save_sends_no_toast(app, client, make_user):
     prefix = f"user-{user_id}-"
     response = client.submit(f"/admin/users/{user_id}", {prefix + "display_name": "", prefix + "version": 0}, htmx=True)
     assert response.status_code in (409, 422) and "HX-Trigger" not in response.headers
+
+
+def test_a_record_page_is_titled_by_its_record_and_its_breadcrumbs_lead_to_its_list(signed_in, make_alumnus):
+    client = signed_in()
+    alumnus = make_alumnus(TOTTORI, family="Crumb", given="Ann")
+    html = client.get(f"/alumni/{alumnus}").get_data(as_text=True)
+    assert re.search(r"<title>([^<]*)</title>", html).group(1).startswith("CRUMB, Ann ·")
+    crumbs = re.search(r'<nav class="breadcrumbs" aria-label="Breadcrumbs">(.*?)</nav>', html, re.S).group(1)
+    assert re.findall(r'href="([^"]+)"', crumbs) == ["/", "/alumni"]
