@@ -104,6 +104,15 @@
     }
     return document.title;
   }
+  // The navigation folds behind a Menu button on narrow screens (CSS decides when it is folded).
+  var menu = document.querySelector(".menu-toggle");
+  if (menu) {
+    menu.hidden = false;
+    menu.addEventListener("click", function () {
+      menu.setAttribute("aria-expanded", String(menu.getAttribute("aria-expanded") !== "true"));
+    });
+  }
+
   wrapTables(document);
   document.addEventListener("htmx:load", function (event) { wrapTables(event.detail.elt); });
 })();

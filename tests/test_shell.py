@@ -12,7 +12,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def _navigation(html: str) -> str:
-    return re.search(r'<div class="main-navigation">\s*<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
+    return re.search(r'<div class="main-navigation" id="main-navigation">\s*<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
 
 
 def test_pages_load_the_vendored_design_tokens_before_the_app_stylesheet(signed_in):

@@ -143,3 +143,18 @@ def test_an_inline_save_is_confirmed_by_a_toast_without_reload(page, records):
     expect(toast).to_have_text(f"Account {accounts[Role.PREFECTURE_STAFF]} saved.")
     expect(page.locator("#toasts")).to_have_attribute("aria-live", "polite")
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_on_a_phone_the_navigation_folds_behind_a_menu_button(page, records):
+    _signed_in(page, records, Role.PREFECTURE_STAFF, 390)
+    navigation = page.get_by_role("navigation", name="Main")
+    expect(navigation).to_be_hidden()
+    menu = page.get_by_role("button", name="Menu")
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(navigation.get_by_role("link", name="Home")).to_have_attribute("aria-current", "page")
+    menu.click()
+    expect(navigation).to_be_hidden()
+    page.set_viewport_size({"width": 1366, "height": 900})
+    expect(menu).to_be_hidden()
+    expect(navigation).to_be_visible()
