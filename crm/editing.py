@@ -40,8 +40,10 @@ def save_edit(load: Callable, form_for: Callable, update: Callable, render: Call
             db.session.commit()
         except (StaleRecord, StaleDataError):
             db.session.rollback()
+            submitted = form
             record = load()
             form = form_for(record)
+            keep_typed(form, submitted)
             form.form_errors.append(str(stale_message))
             status = 409
         except refusals as error:
@@ -55,6 +57,19 @@ def save_edit(load: Callable, form_for: Callable, update: Callable, render: Call
                 flash(message, "success")
             return htmx.redirect(done_url(record))
     return render(record, form, status)
+
+
+def keep_typed(current, submitted) -> None:
+    """A refused stale edit shows the current values and, beside each one the user changed, what they
+    typed (the form macro shows a field's `typed`), so that nothing typed is lost."""
+    for field in current:
+        theirs = submitted._fields.get(field.short_name)
+        if theirs is None or field.type in ("HiddenField", "CSRFTokenField", "BooleanField") or theirs.data == field.data:
+            continue
+        if theirs.data in (None, "") and field.data in (None, ""):
+            continue
+        shown = {str(choice[0]): choice[1] for choice in theirs.iter_choices()} if hasattr(theirs, "iter_choices") else {}
+        field.typed = shown.get(str(theirs.data), theirs.data) if theirs.data not in (None, "") else "—"
 
 
 def save_inline(load: Callable, form_for: Callable, update: Callable, done_url: Callable, *, name: str, shown: tuple[str, str],

@@ -90,3 +90,20 @@ def test_a_record_page_is_titled_by_its_record_and_its_breadcrumbs_lead_to_its_l
     assert re.search(r"<title>([^<]*)</title>", html).group(1).startswith("CRUMB, Ann ·")
     crumbs = re.search(r'<nav class="breadcrumbs" aria-label="Breadcrumbs">(.*?)</nav>', html, re.S).group(1)
     assert re.findall(r'href="([^"]+)"', crumbs) == ["/", "/alumni"]
+
+
+def test_a_refused_stale_edit_keeps_what_was_typed_beside_the_current_value(app, client, make_user):
+    from tests.test_admin import _user
+    _, admin = make_user(Role.ADMIN)
+    user_id, _ = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    client.login(admin)
+    stale = _user(app, user_id).version
+    prefix = f"user-{user_id}-"
+    base = {prefix + "role": "prefecture_staff", prefix + "prefecture": str(TOTTORI), prefix + "association": ""}
+    client.submit(f"/admin/users/{user_id}", {**base, prefix + "display_name": "First save", prefix + "version": stale}, htmx=True)
+    second = client.submit(f"/admin/users/{user_id}", {**base, prefix + "display_name": "Typed meanwhile", prefix + "prefecture": str(HYOGO),
+                                                       prefix + "version": stale}, htmx=True)
+    html = second.get_data(as_text=True)
+    assert second.status_code == 409 and 'value="First save"' in html
+    # Each changed field, as its input showed it (a choice by its label); unchanged fields say nothing.
+    assert re.findall(r'<p class="typed">You entered: ([^<]*)</p>', html) == ["Typed meanwhile", "28 Hyogo"]
