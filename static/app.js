@@ -76,7 +76,7 @@
     var tables = root.querySelectorAll ? root.querySelectorAll("table") : [];
     if (root.tagName === "TABLE") tables = [root];
     Array.prototype.forEach.call(tables, function (table) {
-      if (table.parentElement.classList.contains("table-wrap")) return;
+      if (!table.isConnected || table.parentElement.classList.contains("table-wrap")) return;
       var wrap = document.createElement("div");
       wrap.className = "table-wrap";
       wrap.tabIndex = 0;
@@ -114,5 +114,13 @@
   }
 
   wrapTables(document);
-  document.addEventListener("htmx:load", function (event) { wrapTables(event.detail.elt); });
+  // Content htmx swaps in is wrapped as it is inserted, before the browser draws it (htmx:load comes
+  // only after settling, when a wide table would already have widened the page for a moment).
+  new MutationObserver(function (mutations) {
+    mutations.forEach(function (mutation) {
+      Array.prototype.forEach.call(mutation.addedNodes, function (node) {
+        if (node.nodeType === 1) wrapTables(node);
+      });
+    });
+  }).observe(document.body, {childList: true, subtree: true});
 })();
