@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres fuzz messages bench clean
+.PHONY: install run test test-sqlite test-postgres fuzz messages bench clean vendor
 
 # The catalogues are compiled here and, should a .mo be missing or stale, again at start-up (crm/i18n.py).
 install: $(STAMP) $(COMPILED)
@@ -51,6 +51,7 @@ test: $(STAMP) $(COMPILED)
 	$(BIN)/lint-imports
 	@scripts/ensure-chromium || [ -z "$$CRM_REQUIRE_BROWSER" ]
 	@scripts/ensure-libreoffice || [ -z "$$CRM_REQUIRE_LIBREOFFICE" ]
+	@scripts/vendor-assets axe || [ -z "$$CRM_REQUIRE_BROWSER" ]
 	@$(REDIS); $(MAKE) --no-print-directory test-sqlite
 	@$(REDIS); \
 	url="$${CRM_TEST_DATABASE_URL:-}"; \
@@ -82,6 +83,11 @@ fuzz: $(STAMP) $(COMPILED)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _p:1c,2 -k lazy_pgettext:1c,2 --no-location --sort-output -o crm/translations/messages.pot .
 	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-fuzzy-matching --ignore-obsolete
+
+# The pinned npm files: the design tokens served from static/vendor/ (committed; this re-fetches and
+# checks them) and axe-core for the browser tests (tests/browser/vendor/, not committed).
+vendor:
+	scripts/vendor-assets
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -14,6 +14,7 @@ from crm import htmx
 from crm.db import StaleRecord, check_version
 from crm.extensions import db
 
+SAVED_MESSAGE = _l("Saved.")
 STALE_MESSAGE = _l("Someone else changed this record meanwhile. These are the current values; apply your change again.")
 
 
@@ -26,8 +27,8 @@ def save_edit(load: Callable, form_for: Callable, update: Callable, render: Call
     is its form, with the request's values when submitted, else the record's own; `update(record,
     form)` applies the values (an operation); `render(record, form=None, status=200)` is the record's
     fragment, or its form when one is given; `done_url(record)` is where a plain post goes next, with
-    `saved_message(record)` flashed. `validate(form, record)` checks what the form alone cannot, and
-    an exception of `refusals` from `update` is a rule the change broke, shown on the form (422).
+    `saved_message(record)` flashed; htmx gets it (else "Saved.") as a toast. `validate(form, record)`
+    checks what the form alone cannot, and an exception of `refusals` from `update` is a rule the change broke, shown on the form (422).
     """
     record = load()
     form = form_for(record, submitted=True)
@@ -39,20 +40,36 @@ def save_edit(load: Callable, form_for: Callable, update: Callable, render: Call
             db.session.commit()
         except (StaleRecord, StaleDataError):
             db.session.rollback()
+            submitted = form
             record = load()
             form = form_for(record)
+            keep_typed(form, submitted)
             form.form_errors.append(str(stale_message))
             status = 409
         except refusals as error:
             db.session.rollback()
             form.form_errors.append(str(error))
         else:
+            message = saved_message(record) if saved_message is not None else SAVED_MESSAGE
             if htmx.is_htmx():
-                return render(record)
+                return htmx.notify(render(record), message)
             if saved_message is not None:
-                flash(saved_message(record), "success")
+                flash(message, "success")
             return htmx.redirect(done_url(record))
     return render(record, form, status)
+
+
+def keep_typed(current, submitted) -> None:
+    """A refused stale edit shows the current values and, beside each one the user changed, what they
+    typed (the form macro shows a field's `typed`), so that nothing typed is lost."""
+    for field in current:
+        theirs = submitted._fields.get(field.short_name)
+        if theirs is None or field.type in ("HiddenField", "CSRFTokenField", "BooleanField") or theirs.data == field.data:
+            continue
+        if theirs.data in (None, "") and field.data in (None, ""):
+            continue
+        shown = {str(choice[0]): choice[1] for choice in theirs.iter_choices()} if hasattr(theirs, "iter_choices") else {}
+        field.typed = shown.get(str(theirs.data), theirs.data) if theirs.data not in (None, "") else "—"
 
 
 def save_inline(load: Callable, form_for: Callable, update: Callable, done_url: Callable, *, name: str, shown: tuple[str, str],

@@ -1,6 +1,8 @@
 """htmx support: one template serves a full page and its fragment, chosen by the HX-Request header."""
 from __future__ import annotations
 
+import json
+
 from flask import Response, make_response, redirect as flask_redirect, render_template, request
 
 
@@ -22,6 +24,13 @@ def redirect(location: str) -> Response:
         response.headers["HX-Redirect"] = location
         return response
     return flask_redirect(location, 303)
+
+
+def notify(response: Response, message) -> Response:
+    """Tell the page what an htmx request did (static/app.js shows it as a toast): the HX-Trigger
+    header, JSON with non-ASCII characters escaped, as HTTP headers must be Latin-1."""
+    response.headers["HX-Trigger"] = json.dumps({"crm:notice": {"message": str(message)}})
+    return response
 
 
 def vary_on_htmx(response: Response) -> Response:

@@ -57,4 +57,70 @@
       }
     }
   });
+  // Feedback without reload: a save answered for htmx names its message in the HX-Trigger header
+  // (crm.htmx.notify); it is shown in the toast region, which screen readers announce (aria-live).
+  document.body.addEventListener("crm:notice", function (event) {
+    var region = document.getElementById("toasts");
+    if (!region || !event.detail || !event.detail.message) return;
+    var toast = document.createElement("p");
+    toast.className = "toast";
+    toast.textContent = event.detail.message;
+    region.appendChild(toast);
+    setTimeout(function () { toast.remove(); }, 6000);
+  });
+
+  // Wide tables scroll inside their own wrapper, so the page itself never grows wider than the
+  // screen (reflow down to 390 px). The wrapper is focusable and named after the table's caption or
+  // heading, so a keyboard user can scroll it and a screen reader says what it holds.
+  function wrapTables(root) {
+    var tables = root.querySelectorAll ? root.querySelectorAll("table") : [];
+    if (root.tagName === "TABLE") tables = [root];
+    Array.prototype.forEach.call(tables, function (table) {
+      if (!table.isConnected || table.parentElement.classList.contains("table-wrap")) return;
+      var wrap = document.createElement("div");
+      wrap.className = "table-wrap";
+      wrap.tabIndex = 0;
+      wrap.setAttribute("role", "region");
+      var name = tableName(table);
+      // A section already named by the same heading: the table is then named as that section's table.
+      var section = table.closest("[aria-labelledby], [aria-label]");
+      var sectionName = section && (section.getAttribute("aria-label")
+        || (document.getElementById(section.getAttribute("aria-labelledby")) || {}).textContent || "").trim();
+      if (sectionName === name) name += document.documentElement.lang === "ja" ? "（表）" : " (table)";
+      wrap.setAttribute("aria-label", name);
+      table.parentNode.insertBefore(wrap, table);
+      wrap.appendChild(table);
+    });
+  }
+  function tableName(table) {
+    if (table.caption) return table.caption.textContent.trim();
+    for (var node = table; node && node !== document.body; node = node.parentElement) {
+      for (var sibling = node.previousElementSibling; sibling; sibling = sibling.previousElementSibling) {
+        if (/^H[1-6]$/.test(sibling.tagName)) return sibling.textContent.trim();
+        var heading = sibling.querySelector && sibling.querySelector("h1, h2, h3, h4, h5, h6, legend");
+        if (heading) return heading.textContent.trim();
+      }
+      if (node.tagName === "FIELDSET" && node.querySelector("legend")) return node.querySelector("legend").textContent.trim();
+    }
+    return document.title;
+  }
+  // The navigation folds behind a Menu button on narrow screens (CSS decides when it is folded).
+  var menu = document.querySelector(".menu-toggle");
+  if (menu) {
+    menu.hidden = false;
+    menu.addEventListener("click", function () {
+      menu.setAttribute("aria-expanded", String(menu.getAttribute("aria-expanded") !== "true"));
+    });
+  }
+
+  wrapTables(document);
+  // Content htmx swaps in is wrapped as it is inserted, before the browser draws it (htmx:load comes
+  // only after settling, when a wide table would already have widened the page for a moment).
+  new MutationObserver(function (mutations) {
+    mutations.forEach(function (mutation) {
+      Array.prototype.forEach.call(mutation.addedNodes, function (node) {
+        if (node.nodeType === 1) wrapTables(node);
+      });
+    });
+  }).observe(document.body, {childList: true, subtree: true});
 })();
