@@ -115,6 +115,8 @@ def _register_blueprints(app: Flask) -> None:
     from crm.home import bp as home_bp, views as _home_views  # noqa: F401
     from crm.imports import bp as imports_bp, transfer_views as _transfer_views, views as _import_views  # noqa: F401
     from crm.reports import bp as reports_bp, views as _report_views  # noqa: F401
+    from crm.file_register import bp as file_register_bp, views as _file_register_views  # noqa: F401
+    from crm.retention import bp as retention_bp, views as _retention_views  # noqa: F401
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
@@ -124,6 +126,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ambassadors_bp, url_prefix="/ambassadors")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(imports_bp, url_prefix="/imports")
+    app.register_blueprint(file_register_bp, url_prefix="/file-register")
+    app.register_blueprint(retention_bp, url_prefix="/retention")
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from flask import abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import Select, any_, exists, false, func, select, true
+from sqlalchemy import Select, any_, exists, false, func, or_, select, true
 
 from crm import audit
 from crm.alumni.models import AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement
@@ -467,3 +467,38 @@ def _import_job_scope(user: User):
 
 
 SCOPES[ImportJob] = _import_job_scope
+
+
+# --- The register of personal information files, and retention -----------------------------------
+
+
+def register_prefecture(value, user=None) -> int | None:
+    """The prefecture whose register of personal information files (個人情報ファイル簿) the user reads:
+    prefecture staff their own (asking for another's is a 404), an administrator the one chosen
+    (None until one is)."""
+    user = user if user is not None else current_user
+    if user.role == Role.PREFECTURE_STAFF:
+        if value not in (None, "") and str(value) != str(user.prefecture_id):
+            deny("file register outside scope", 404, "prefectures", value)
+        return user.prefecture_id
+    if value in (None, ""):
+        return None
+    if not (str(value).isdigit() and int(value) in JIS_CODES):
+        abort(404)
+    return int(value)
+
+
+def anonymisable(user=None):
+    """The alumni the user may anonymise, as a condition on Alumnus. Administrators: any. Prefecture
+    staff: only a person whose every placement, contact entry, appointment and activity is their own
+    prefecture's. Anonymising clears a person's records for every prefecture at once, so a person
+    shared with another prefecture is anonymised by an administrator, who answers for both."""
+    user = user if user is not None else current_user
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role != Role.PREFECTURE_STAFF:
+        return false()
+    own = user.prefecture_id
+    elsewhere = [exists().where(model.alumnus_id == Alumnus.id, model.prefecture_id != own)
+                 for model in (Placement, ContactEntry, Ambassador, Activity)]
+    return scope_clause(Alumnus, user) & ~or_(*elsewhere)

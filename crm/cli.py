@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app crm create-user …`, `flask --app crm seed-demo`, `flask --app crm reports warm`,
-`flask --app crm worker`."""
+`flask --app crm worker`, `flask --app crm retention report|apply`."""
 from __future__ import annotations
 
 import gc
@@ -23,6 +23,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(export_group)
     app.cli.add_command(reports_group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(retention_group)
 
 
 @click.command("create-user")
@@ -234,3 +235,39 @@ def warm_reports_command():
     click.echo(f"Report figures for FY{returns.default_year()} and the {returns.TREND_YEARS - 1} years before: "
                f"{computed} computed and stored, the others were current; protected publications (what the "
                f"ministry reads): {publications} computed and stored.")
+
+
+@click.group("retention")
+def retention_group():
+    """The retention rules: a dry run, and anonymisation of the people they select."""
+
+
+def _retention_report() -> None:
+    from crm.retention import operations
+
+    runs, _candidates = operations.dry_run()
+    for run in runs:
+        click.echo(f"{run.label}: {run.found}")
+
+
+@retention_group.command("report")
+@with_appcontext
+def retention_report_command():
+    """How many people each rule selects (nothing is changed)."""
+    _retention_report()
+
+
+@retention_group.command("apply")
+@click.option("--yes", is_flag=True, help="Anonymise without asking: the people `report` counts.")
+@with_appcontext
+def retention_apply_command(yes):
+    """Anonymise the people the rules select (all prefectures); people already anonymised are skipped."""
+    from crm.retention import operations
+
+    _retention_report()
+    if not yes:
+        raise click.UsageError("anonymisation cannot be undone: read the counts above, then run `apply --yes`")
+    with audit.acting_as("cli:retention"):
+        done = operations.apply()
+        db.session.commit()
+    click.echo(f"{sum(done.values())} people anonymised.")

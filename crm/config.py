@@ -29,11 +29,12 @@ ENVIRONMENT_KEYS = {
     "CRM_IMPORT_MAX_UNPACKED_BYTES": "IMPORT_MAX_UNPACKED_BYTES",
     "CRM_IMPORT_MAX_SHARED_TEXT_BYTES": "IMPORT_MAX_SHARED_TEXT_BYTES",
     "CRM_IMPORT_MAX_PACKING_RATIO": "IMPORT_MAX_PACKING_RATIO",
+    "CRM_RETENTION_INACTIVE_YEARS": "RETENTION_INACTIVE_YEARS",
 }
 BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
 INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "IMPORT_STALE_SECONDS", "TRUSTED_PROXIES", "IMPORT_MAX_CELL_CHARS",
                 "IMPORT_MAX_ROW_CHARS", "IMPORT_MAX_UNPACKED_BYTES", "IMPORT_MAX_SHARED_TEXT_BYTES",
-                "IMPORT_MAX_PACKING_RATIO"}
+                "IMPORT_MAX_PACKING_RATIO", "RETENTION_INACTIVE_YEARS"}
 
 
 class Defaults:
@@ -91,6 +92,10 @@ class Defaults:
     # The alumni list counts matches exactly up to this many past the page shown, then says "more
     # than": an exact count of a broad filter reads every matching row of a 100,000-person registry.
     ALUMNI_COUNT_LIMIT = 1000
+
+    # Retention (crm/retention): an alumnus with no placement end, contact, activity, appointment or
+    # consent for this many years is anonymised when the rules are applied.
+    RETENTION_INACTIVE_YEARS = 10
 
 
 def load(config) -> None:

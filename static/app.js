@@ -123,4 +123,9 @@
       });
     });
   }).observe(document.body, {childList: true, subtree: true});
+
+  // Print buttons (data-print): the CSP forbids an inline onclick.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) window.print();
+  });
 })();
