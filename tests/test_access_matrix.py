@@ -157,6 +157,12 @@ MATRIX = {
     ("imports.export_members", "GET", "/imports/associations/{association}/members/export"): ASSOCIATION_WORK,
     ("imports.export_programs", "GET", "/imports/associations/{association}/programs/export"): ASSOCIATION_WORK,
     ("imports.export_activities", "GET", "/imports/activities/export"): ALUMNI,
+    # The register of personal information files and retention: a prefecture's staff and administrators.
+    ("file_register.show_register", "GET", "/file-register/"): REGISTER,
+    ("file_register.export_register", "GET", "/file-register/register.csv"): REGISTER,
+    ("retention.dry_run", "GET", "/retention/"): REGISTER,
+    ("retention.apply", "POST", "/retention/apply"): REGISTER,
+    ("retention.request_erasure", "POST", "/retention/erasure-requests"): REGISTER,
 }
 
 

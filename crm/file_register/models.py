@@ -136,22 +136,22 @@ ITEMS: dict[str, Item] = {
     }, kept=frozenset({"fiscal_year", "amount_due", "paid_on", "method"})),
 }
 
-# Why a column is not personal data.
-KEY = _l("record number or link between records")
-BOOKKEEPING = _l("bookkeeping")
-ORGANISATION = _l("organisational or reference data")
-AGGREGATE = _l("aggregate figures")
-STAFF = _l("the prefecture's own staff accounts")
-TRANSIT = _l("an upload in transit: copies of the items of the file it is imported into")
-ACCESS_RECORD = _l("the access record: copies of the files' items, scrubbed when a person is anonymised")
-TECHNICAL = _l("technical")
+# Why a column is not personal data (for the reader of this module; no page shows them).
+KEY = "record number or link between records"
+BOOKKEEPING = "bookkeeping"
+ORGANISATION = "organisational or reference data"
+AGGREGATE = "aggregate figures"
+STAFF = "the prefecture's own staff accounts"
+TRANSIT = "an upload in transit: copies of the items of the file it is imported into"
+ACCESS_RECORD = "the access record: copies of the files' items, scrubbed when a person is anonymised"
+TECHNICAL = "technical"
 
 
-def _same(reason, table: str, columns: str) -> dict[str, object]:
+def _same(reason: str, table: str, columns: str) -> dict[str, str]:
     return {f"{table}.{column}": reason for column in columns.split()}
 
 
-NOT_PERSONAL: dict[str, object] = {
+NOT_PERSONAL: dict[str, str] = {
     **_same(KEY, "alumni", "id"), **_same(BOOKKEEPING, "alumni", "updated_at version"),
     **_same(KEY, "placements", "id alumnus_id prefecture_id"), **_same(BOOKKEEPING, "placements", "version"),
     **_same(KEY, "alumni_tags", "alumnus_id"), **_same(KEY, "alumni_group_members", "alumnus_id"),
