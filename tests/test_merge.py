@@ -1,5 +1,7 @@
 """Merging two alumni moves everything that references the merged record, whichever domain's table
 it is in, and happens only after a confirmation; deleting a person takes every reference with them."""
+from datetime import date
+
 import pytest
 from sqlalchemy import delete, func, select
 
@@ -9,6 +11,7 @@ from crm.associations.models import Member, ProgramAlumnus
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.references import referencing_columns
+from crm.retention.models import Anonymisation, ErasureRequest
 from tests.conftest import TOTTORI
 
 
@@ -55,6 +58,9 @@ def row_makers(app, make_alumnus, make_contact, make_activity, make_ambassador, 
         "program_alumni.alumnus_id": lambda alumnus: _link(app, program, alumnus),
         "ambassadors.alumnus_id": lambda alumnus: make_ambassador(alumnus),
         "ambassador_activities.alumnus_id": lambda alumnus: make_activity(alumnus),
+        "erasure_requests.alumnus_id": _in_app(app, lambda alumnus: db.session.add(
+            ErasureRequest(alumnus_id=alumnus.id, prefecture_id=TOTTORI, requested_on=date(2026, 11, 30)))),
+        "anonymisations.alumnus_id": _in_app(app, lambda alumnus: db.session.add(Anonymisation(alumnus_id=alumnus.id, rule="erasure"))),
     }
 
 
