@@ -122,6 +122,7 @@ def test_staff_see_their_dry_run_and_anonymise_after_confirming(app, signed_in, 
     client = signed_in(Role.PREFECTURE_STAFF, TOTTORI)
     page = client.get("/retention/").get_data(as_text=True)
     assert "SMITH, John" in page and 'name="confirm"' in page
+    assert all("SMITH" in client.get(f"/alumni?q={word}").get_data(as_text=True) for word in ("Smith", "smith@example.com", "Portland"))
     refused = client.submit("/retention/apply", {})
     assert refused.status_code == 422 and "Tick the box" in refused.get_data(as_text=True)
     with app.app_context():
@@ -131,6 +132,10 @@ def test_staff_see_their_dry_run_and_anonymise_after_confirming(app, signed_in, 
     with app.app_context():
         assert db.session.get(Alumnus, old).family_name == "—"
     assert "SMITH" not in client.get("/retention/").get_data(as_text=True)
+    # The search indexes follow: the old name and email find nobody.
+    for word in ("Smith", "smith@example.com", "Portland"):
+        assert client.get(f"/alumni?q={word}").status_code == 200
+        assert "SMITH" not in client.get(f"/alumni?q={word}").get_data(as_text=True)
 
 
 def test_apply_without_a_csrf_token_is_refused(app, signed_in, make_old_alumnus):
