@@ -1,5 +1,7 @@
 """Merging two alumni moves everything that references the merged record, whichever domain's table
 it is in, and happens only after a confirmation; deleting a person takes every reference with them."""
+from datetime import date
+
 import pytest
 from sqlalchemy import delete, func, select
 
@@ -8,6 +10,7 @@ from crm.alumni.models import AlumniGroup, Alumnus, alumni_group_members
 from crm.associations.models import Member, ProgramAlumnus
 from crm.auth.models import Role
 from crm.extensions import db
+from crm.privacy.models import PrivacyRequest, RequestKind
 from crm.references import referencing_columns
 from tests.conftest import TOTTORI
 
@@ -55,6 +58,9 @@ def row_makers(app, make_alumnus, make_contact, make_activity, make_ambassador, 
         "program_alumni.alumnus_id": lambda alumnus: _link(app, program, alumnus),
         "ambassadors.alumnus_id": lambda alumnus: make_ambassador(alumnus),
         "ambassador_activities.alumnus_id": lambda alumnus: make_activity(alumnus),
+        "privacy_requests.alumnus_id": _in_app(app, lambda alumnus: db.session.add(PrivacyRequest(
+            prefecture_id=TOTTORI, alumnus_id=alumnus.id, kind=RequestKind.DISCLOSURE, received_on=date(2026, 11, 2),
+            due_on=date(2026, 12, 2), identity_verified_by="passport", requester_contact="a@example.org"))),
     }
 
 

@@ -21,6 +21,14 @@ def _optional_id(value):
     return int(value) if value not in (None, "", "None") else None
 
 
+def _required_with(field, message) -> bool:
+    """A field another field's value makes required: False (with the message) when it is empty."""
+    if field.data in (None, "") and not field.errors:
+        field.errors.append(message)
+        return False
+    return not field.errors
+
+
 class DetailsForm(VersionedForm):
     kind = SelectField(_l("Kind of request"), choices=choices(RequestKind.choices()), coerce=RequestKind, validators=[DataRequired()])
     received_on = DateField(_l("Received on"), validators=[DataRequired(), at_most_days_ahead(0)], default=clock.today,
@@ -41,13 +49,13 @@ class ExtensionForm(VersionedForm):
     extension_reason = TextAreaField(_l("Reason for the extension"), filters=[strip], validators=[Optional(), Length(max=2000)])
     extension_notified_on = DateField(_l("Requester told on"), validators=[Optional(), at_most_days_ahead(0)])
 
-    def validate_extension_reason(self, field):
-        if self.extension_days.data and not field.data:
-            raise ValidationError(_l("Give the reason for the extension."))
-
-    def validate_extension_notified_on(self, field):
-        if self.extension_days.data and not field.data:
-            raise ValidationError(_l("Enter the date the requester was told of the extension."))
+    def validate(self, extra_validators=None):
+        # A form-level rule: an empty optional field ends its own validators before any check.
+        valid = super().validate(extra_validators)
+        if self.extension_days.data:
+            valid &= _required_with(self.extension_reason, _l("Give the reason for the extension."))
+            valid &= _required_with(self.extension_notified_on, _l("Enter the date the requester was told of the extension."))
+        return valid
 
 
 class DecisionForm(VersionedForm):
@@ -55,9 +63,11 @@ class DecisionForm(VersionedForm):
                            validators=[Optional()], description=_l("Granting a suspension of use ceases the use of the person's data today."))
     decision_reason = TextAreaField(_l("Reason for the decision"), filters=[strip], validators=[Optional(), Length(max=4000)])
 
-    def validate_decision_reason(self, field):
-        if self.decision.data and not field.data:
-            raise ValidationError(_l("Give the reason for the decision."))
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if self.decision.data:
+            valid &= _required_with(self.decision_reason, _l("Give the reason for the decision."))
+        return valid
 
 
 class PeriodForm(FlaskForm):

@@ -41,7 +41,7 @@ def _values(form) -> dict:
 def list_requests():
     status = request.args.get("status", "")
     page = paginate(operations.request_query(status), operations.REQUEST_SORTS, "-received", PrivacyRequest.id.desc())
-    return htmx.render("privacy/index.html", "privacy/_rows.html", page=page, status=status, statuses=RequestStatus,
+    return htmx.render("privacy/index.html", "privacy/_rows.html", page=page, status_filter=status, statuses=RequestStatus,
                        today=clock.today())
 
 
