@@ -192,7 +192,8 @@ def stream(target_name: str, fmt: str, filters: dict) -> Iterator[bytes]:
         nonlocal count
         for record in RECORDS[target_name](filters):
             count += 1
-            people.add(record["alumnus_id"])
+            if record.get("alumnus_id") is not None:  # members and programs name no alumnus
+                people.add(record["alumnus_id"])
             yield record
 
     recorded_filter = {key: value for key, value in filters.items() if value}
@@ -209,7 +210,8 @@ def stream(target_name: str, fmt: str, filters: dict) -> Iterator[bytes]:
             yield from iter_csv(rows, headers, encoding="cp932" if fmt == "csv-cp932" else "utf-8-sig")
     finally:
         db.session.rollback()
-        audit.record_event("export", target_name, None, format=fmt, filter=recorded_filter, rows=count, people=sorted(people))
+        audit.record_event("export", target_name, None, format=fmt, filter=recorded_filter, rows=count,
+                           **({"people": sorted(people)} if people else {}))
         write_intent.reset(token)
 
 
