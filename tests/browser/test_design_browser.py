@@ -39,7 +39,7 @@ def records(app, make_user, make_association, make_member, make_fee, make_progra
     }
     records = {
         Role.ADMIN: ["/admin/users/new", f"/alumni/{alumnus}", "/reports/national", "/account", "/no-such-page",
-                     "/privacy/overview", f"/privacy/accesses?user=1&since=2026-01-01"],
+                     "/privacy/overview", "/privacy/accesses?user=1&since=2026-01-01"],
         Role.PREFECTURE_STAFF: [f"/alumni/{alumnus}", "/alumni/new", f"/alumni/{alumnus}/merge", "/alumni/groups/new",
                                 f"/associations/{association}", f"/associations/{association}/edit",
                                 f"/associations/members/{member}", f"/associations/{association}/members/new",
