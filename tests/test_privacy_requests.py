@@ -239,6 +239,23 @@ def test_a_withdrawn_request_leaves_the_due_list(app, tottori, make_alumnus):
     assert "No request is overdue or due within a week." in tottori.htmx_get("/privacy/due").get_data(as_text=True)
 
 
+def test_a_decided_request_cannot_be_withdrawn(app, tottori, make_alumnus):
+    record = _request(app, make_alumnus(TOTTORI), status=RequestStatus.DECIDED, decided_on=date(2026, 12, 1))
+    response = tottori.submit(f"/privacy/requests/{record}/withdraw", follow_redirects=True)
+    assert "Only an open request can be withdrawn." in response.get_data(as_text=True)
+    with app.app_context():
+        stored = db.session.get(PrivacyRequest, record)
+        assert (stored.status, stored.decided_on) == (RequestStatus.DECIDED, date(2026, 12, 1))
+
+
+def test_a_section_is_a_fragment_for_htmx_and_a_page_without_it(app, tottori, make_alumnus):
+    record = _request(app, make_alumnus(TOTTORI))
+    for url in (f"/privacy/requests/{record}/sections/details", f"/privacy/requests/{record}/sections/extension/edit"):
+        assert fragment(tottori.htmx_get(url).get_data(as_text=True)), url
+        assert not fragment(tottori.get(url).get_data(as_text=True)), url
+    assert tottori.get(f"/privacy/requests/{record}/sections/nothing").status_code == 404
+
+
 # --- What is due -----------------------------------------------------------------------------------
 
 def test_requests_due_splits_overdue_from_due_this_week(app, make_user, make_alumnus):

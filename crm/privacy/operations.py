@@ -77,8 +77,12 @@ def decide(request: PrivacyRequest, values: dict, today: date) -> None:
         alumni_operations.set_fields(request.alumnus, {"cease_use": True})
 
 
-def withdraw(request: PrivacyRequest, today: date) -> None:
+def withdraw(request: PrivacyRequest, today: date) -> bool:
+    """The requester withdrew an open request (a decided one stays decided): → whether it was open."""
+    if request.status != RequestStatus.OPEN:
+        return False
     set_fields(request, {"status": RequestStatus.WITHDRAWN, "decided_on": today})
+    return True
 
 
 @dataclass

@@ -123,9 +123,11 @@ def update_section(request_id: int, name: str):
 @roles(*EDITORS)
 def withdraw_request(request_id: int):
     record = access.load(PrivacyRequest, request_id)
-    operations.withdraw(record, clock.today())
-    db.session.commit()
-    flash(_("The request is recorded as withdrawn."), "success")
+    if operations.withdraw(record, clock.today()):
+        db.session.commit()
+        flash(_("The request is recorded as withdrawn."), "success")
+    else:
+        flash(_("Only an open request can be withdrawn."), "error")
     return htmx.redirect(url_for("privacy.show_request", request_id=record.id))
 
 
