@@ -138,6 +138,9 @@ def test_access_records_show_the_prefectures_own_staff_and_the_exports_that_held
     admin.login(admin_email)
     everyone = admin.get(f"/privacy/alumni/{shared}/accesses").get_data(as_text=True)
     assert tottori_email in everyone and hyogo_email in everyone
+    # The audit trail shows how many people an export held, not their ids.
+    trail = admin.get("/admin/audit?action=export").get_data(as_text=True)
+    assert "People in the export" in trail and f"[{shared}]" not in trail
     # The package tells the person about Tottori's accesses only.
     record = _request(app, shared, TOTTORI)
     package = tottori.get(f"/privacy/requests/{record}/package").get_data(as_text=True)
