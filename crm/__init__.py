@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.associations import bp as associations_bp, views as _association_views  # noqa: F401
     from crm.auth import bp as auth_bp, views as _auth_views  # noqa: F401
     from crm.home import bp as home_bp, views as _home_views  # noqa: F401
+    from crm.privacy import bp as privacy_bp, views as _privacy_views  # noqa: F401
     from crm.imports import bp as imports_bp, transfer_views as _transfer_views, views as _import_views  # noqa: F401
     from crm.reports import bp as reports_bp, views as _report_views  # noqa: F401
     from crm.file_register import bp as file_register_bp, views as _file_register_views  # noqa: F401
@@ -128,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(imports_bp, url_prefix="/imports")
     app.register_blueprint(file_register_bp, url_prefix="/file-register")
     app.register_blueprint(retention_bp, url_prefix="/retention")
+    app.register_blueprint(privacy_bp, url_prefix="/privacy")
 
 
 def _register_request_hooks(app: Flask) -> None:

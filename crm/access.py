@@ -23,6 +23,7 @@ from crm.alumni.models import AlumniGroup, Alumnus, ContactEntry, JapanAlumniAss
 from crm.ambassadors.models import Activity, Ambassador, Investment
 from crm.associations.models import Association, FundingLine, Member, MembershipFee, Program, ProgramAlumnus
 from crm.imports.models import ImportJob
+from crm.privacy.models import PrivacyRequest
 from crm.auth.models import Role, User
 from crm.db import request_int
 from crm.extensions import db, login_manager
@@ -399,6 +400,8 @@ SCOPES.update({
     Ambassador: _owned_by_prefecture(Ambassador.prefecture_id),
     Activity: _owned_by_prefecture(Activity.prefecture_id),
     Investment: _owned_by_prefecture(Investment.prefecture_id),
+    # An APPI request is the receiving prefecture's record (another prefecture's request is a 404).
+    PrivacyRequest: _owned_by_prefecture(PrivacyRequest.prefecture_id),
 })
 
 # Who reads the return report and the national dashboard (aggregates only).

@@ -42,6 +42,10 @@
     event.preventDefault();
     if (window.confirm(question)) event.detail.issueRequest(true);
   });
+  // A Print button (data-print) prints the page: the CSP allows no inline onclick.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
   // Escape in an open inline form cancels it, as its Cancel link does.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || event.defaultPrevented || !event.target.closest) return;

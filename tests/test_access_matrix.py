@@ -163,6 +163,21 @@ MATRIX = {
     ("retention.dry_run", "GET", "/retention/"): REGISTER,
     ("retention.apply", "POST", "/retention/apply"): REGISTER,
     ("retention.request_erasure", "POST", "/retention/erasure-requests"): REGISTER,
+    # APPI requests are the receiving prefecture's (the sample is Tottori's); the ministry and
+    # association staff never reach one. Only a prefecture's staff record one.
+    ("privacy.list_requests", "GET", "/privacy/requests"): ALUMNI,
+    ("privacy.create_request", "GET", "/privacy/requests/new"): PREFECTURE_ONLY,
+    ("privacy.create_request", "POST", "/privacy/requests/new"): PREFECTURE_ONLY,
+    ("privacy.show_request", "GET", "/privacy/requests/{request}"): ALUMNI,
+    ("privacy.show_section", "GET", "/privacy/requests/{request}/sections/details"): ALUMNI,
+    ("privacy.edit_section", "GET", "/privacy/requests/{request}/sections/decision/edit"): ALUMNI,
+    ("privacy.update_section", "POST", "/privacy/requests/{request}/sections/details"): ALUMNI,
+    ("privacy.withdraw_request", "POST", "/privacy/requests/{request}/withdraw"): ALUMNI,
+    ("privacy.due_requests", "GET", "/privacy/due"): ALUMNI,
+    ("privacy.overview", "GET", "/privacy/overview"): ADMIN_ONLY,
+    ("privacy.disclosure_package", "GET", "/privacy/requests/{request}/package"): ALUMNI,
+    ("privacy.person_accesses", "GET", "/privacy/alumni/{alumnus}/accesses"): ALUMNI,
+    ("privacy.user_accesses", "GET", "/privacy/accesses"): ADMIN_ONLY,
 }
 
 
@@ -181,6 +196,21 @@ def _import_job_sample(app) -> dict:
                                          TARGETS["alumni"], office, 1 << 20)
             db.session.commit()
             return {"job": job.id}
+
+
+def _privacy_request_sample(app, alumnus_id: int) -> dict:
+    """An open disclosure request Tottori received about a Tottori alumnus."""
+    from datetime import date
+
+    from crm.extensions import db
+    from crm.privacy.models import PrivacyRequest, RequestKind
+
+    with app.app_context():
+        record = PrivacyRequest(prefecture_id=31, alumnus_id=alumnus_id, kind=RequestKind.DISCLOSURE, received_on=date(2026, 11, 2),
+                                due_on=date(2026, 12, 2), identity_verified_by="residence card", requester_contact="a@example.org")
+        db.session.add(record)
+        db.session.commit()
+        return {"request": record.id}
 
 
 def test_every_route_is_in_the_matrix(app):
@@ -231,6 +261,8 @@ def test_route_access_by_role(app, make_user, make_association, make_alumnus, ma
                    "investment": make_investment()}
     if "{job}" in path:
         samples = _import_job_sample(app)
+    if "{request}" in path:
+        samples = _privacy_request_sample(app, make_alumnus(31))
     url = path.format(user=target_id, association=association, member=member, **samples)
     failures = []
     for role in ROLES:

@@ -238,6 +238,19 @@ def test_admin_user_form_binds_each_role_to_what_it_needs_only(app, signed_in, m
     assert admin.submit("/admin/users/new", refused).status_code == 422
 
 
+# --- APPI requests -------------------------------------------------------------------------------
+
+def test_privacy_request_alumnus_and_prefecture(app, tottori, make_alumnus):
+    from crm.privacy.models import PrivacyRequest
+
+    mine, theirs = make_alumnus(TOTTORI), make_alumnus(HYOGO, family="Hyogo")
+    data = {"kind": "disclosure", "received_on": "2026-11-20", "identity_verified_by": "passport", "requester_contact": "a@example.org"}
+    assert tottori.submit("/privacy/requests/new", {**data, "alumnus": str(theirs)}).status_code == 404
+    assert tottori.submit("/privacy/requests/new", {**OWNER_FIELDS, **data, "recorded_by_id": "999", "alumnus": str(mine)}).status_code == 303
+    staff = _one(app, select(User.id).where(User.prefecture_id == TOTTORI))[0]
+    assert _one(app, select(PrivacyRequest.prefecture_id, PrivacyRequest.alumnus_id, PrivacyRequest.recorded_by_id)) == (TOTTORI, mine, staff)
+
+
 # --- Inventory: every field that names a prefecture, an association, a user or a record ------------
 
 # (form class or view module, field) → the test above that covers it.
@@ -257,10 +270,12 @@ COVERED = {
     ("alumni/views.py", "survivor"): test_merge_other_and_bulk_ids_outside_scope,
     ("alumni/views.py", "group"): test_networks_join_create_and_edit,
     ("associations/views.py", "alumnus"): test_program_participation_alumnus_outside_scope,
+    ("RequestForm", "alumnus"): test_privacy_request_alumnus_and_prefecture,
 }
 # Fields that name a record without assigning anything: why each is safe.
 EXEMPT = {
     ("AuditFilterForm", "record_id"): "a GET filter of the audit trail, which only administrators open",
+    ("UserAccessForm", "user"): "a GET filter of the access records, which only administrators open",
 }
 NAMES_AN_OWNER = re.compile(r"^(host_)?prefecture$|^(association|assignee|user|alumnus|member|program|group|owner|staff|other|survivor|ids)$|_id$")
 

@@ -10,6 +10,7 @@ from crm.alumni.models import AlumniGroup, Alumnus, alumni_group_members
 from crm.associations.models import Member, ProgramAlumnus
 from crm.auth.models import Role
 from crm.extensions import db
+from crm.privacy.models import PrivacyRequest, RequestKind
 from crm.references import referencing_columns
 from crm.retention.models import Anonymisation, ErasureRequest
 from tests.conftest import TOTTORI
@@ -61,6 +62,9 @@ def row_makers(app, make_alumnus, make_contact, make_activity, make_ambassador, 
         "erasure_requests.alumnus_id": _in_app(app, lambda alumnus: db.session.add(
             ErasureRequest(alumnus_id=alumnus.id, prefecture_id=TOTTORI, requested_on=date(2026, 11, 30)))),
         "anonymisations.alumnus_id": _in_app(app, lambda alumnus: db.session.add(Anonymisation(alumnus_id=alumnus.id, rule="erasure"))),
+        "privacy_requests.alumnus_id": _in_app(app, lambda alumnus: db.session.add(PrivacyRequest(
+            prefecture_id=TOTTORI, alumnus_id=alumnus.id, kind=RequestKind.DISCLOSURE, received_on=date(2026, 11, 2),
+            due_on=date(2026, 12, 2), identity_verified_by="passport", requester_contact="a@example.org"))),
     }
 
 

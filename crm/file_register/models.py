@@ -123,6 +123,23 @@ ITEMS: dict[str, Item] = {
         "evidence_url": _l("Evidence link"), "status": _l("Verification"),
     }, kept=frozenset({"occurred_on", "fiscal_year", "kind", "country", "people_reached", "visitors_brought",
                        "economic_value_yen", "funds_raised_yen", "media_items", "status"})),
+    # An APPI request is part of the person's record with the prefecture; its dates, kind and outcome
+    # stay on anonymisation so the administrators' overview of deadlines still adds up.
+    **_items("privacy_requests", "alumni", {
+        "kind": _l("Requests for disclosure, correction or suspension of use"),
+        "received_on": _l("Requests for disclosure, correction or suspension of use"),
+        "due_on": _l("Requests for disclosure, correction or suspension of use"),
+        "status": _l("Requests for disclosure, correction or suspension of use"),
+        "decision": _l("Requests for disclosure, correction or suspension of use"),
+        "decided_on": _l("Requests for disclosure, correction or suspension of use"),
+        "extension_days": _l("Requests for disclosure, correction or suspension of use"),
+        "extension_notified_on": _l("Requests for disclosure, correction or suspension of use"),
+        "identity_verified_by": _l("How the requester's identity was verified"),
+        "requester_contact": _l("The requester's contact details"),
+        "extension_reason": _l("Reasons given to the requester"),
+        "decision_reason": _l("Reasons given to the requester"),
+    }, kept=frozenset({"kind", "received_on", "due_on", "status", "decision", "decided_on", "extension_days",
+                       "extension_notified_on"})),
     **_items("association_members", "members", {
         "kind": _l("Individual or organisation"), "member_type": _l("Membership type"), "name": term("member_name"),
         "name_kana": _l("Name in kana"), "joined_on": _l("Date joined"), "status": _l("Membership status"),
@@ -196,6 +213,8 @@ NOT_PERSONAL: dict[str, str] = {
     **_same(ACCESS_RECORD, "audit_entries", "id at actor_id actor action record_type record_id changes details ip"),
     **_same(KEY, "erasure_requests", "id alumnus_id prefecture_id recorded_by_id"),
     **_same(BOOKKEEPING, "erasure_requests", "requested_on created_at"),
+    **_same(KEY, "privacy_requests", "id prefecture_id alumnus_id recorded_by_id"),
+    **_same(BOOKKEEPING, "privacy_requests", "created_at version"),
     **_same(KEY, "anonymisations", "alumnus_id"), **_same(BOOKKEEPING, "anonymisations", "rule at"),
 }
 

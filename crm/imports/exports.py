@@ -52,7 +52,7 @@ def alumni_records(filters: dict) -> Iterator[dict]:
     for people in db.session.execute(statement.execution_options(yield_per=1000)).partitions():
         placements = _placements_of([person[0] for person in people], user)
         for alumnus_id, *values in people:
-            base = dict(zip(keys, values, strict=True))
+            base = dict(zip(keys, values, strict=True), alumnus_id=alumnus_id)
             base["sector"] = base["sector"].value if base.get("sector") else None
             base["japanese_level"] = base["japanese_level"].value if base.get("japanese_level") else None
             for placement in placements.get(alumnus_id) or [{}]:
@@ -89,7 +89,7 @@ def contact_records(filters: dict) -> Iterator[dict]:
         statement = statement.where(ContactEntry.alumnus_id == request_int(filters["alumnus"]))
     for entry in db.session.scalars(statement.execution_options(yield_per=1000)):
         yield {
-            "contacted_on": entry.contacted_on, "family_name": entry.alumnus.family_name,
+            "alumnus_id": entry.alumnus_id, "contacted_on": entry.contacted_on, "family_name": entry.alumnus.family_name,
             "given_name": entry.alumnus.given_name, "email": entry.alumnus.email, "channel": str(entry.channel.label),
             "direction": str(entry.direction.label), "summary": entry.summary,
             "staff": entry.staff.display_name if entry.staff else None, "follow_up_on": entry.follow_up_on,
@@ -185,11 +185,15 @@ def stream(target_name: str, fmt: str, filters: dict) -> Iterator[bytes]:
     """The export as byte chunks; the audit entry is written once the last row has gone out."""
     target = TARGETS[target_name]
     count = 0
+    # Whose data left: breach response asks "who exported this person's data" (crm.privacy).
+    people: set[int] = set()
 
     def counted():
         nonlocal count
         for record in RECORDS[target_name](filters):
             count += 1
+            if record.get("alumnus_id") is not None:  # members and programs name no alumnus
+                people.add(record["alumnus_id"])
             yield record
 
     recorded_filter = {key: value for key, value in filters.items() if value}
@@ -206,7 +210,8 @@ def stream(target_name: str, fmt: str, filters: dict) -> Iterator[bytes]:
             yield from iter_csv(rows, headers, encoding="cp932" if fmt == "csv-cp932" else "utf-8-sig")
     finally:
         db.session.rollback()
-        audit.record_event("export", target_name, None, format=fmt, filter=recorded_filter, rows=count)
+        audit.record_event("export", target_name, None, format=fmt, filter=recorded_filter, rows=count,
+                           **({"people": sorted(people)} if people else {}))
         write_intent.reset(token)
 
 

@@ -150,7 +150,7 @@ def activity_records(filters: dict) -> Iterator[dict]:
     for activity in db.session.scalars(statement.execution_options(yield_per=1000)):
         alumnus = activity.alumnus
         row = {key: getattr(activity, key) for key in ACTIVITY_FIELDS}
-        row.update(email=alumnus.email or alumnus.email_secondary, family_name=alumnus.family_name, given_name=alumnus.given_name,
+        row.update(alumnus_id=alumnus.id, email=alumnus.email or alumnus.email_secondary, family_name=alumnus.family_name, given_name=alumnus.given_name,
                    kind=str(activity.kind.label), status=str(activity.status.label), fiscal_year=activity.fiscal_year)
         yield row
 

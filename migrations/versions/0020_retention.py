@@ -1,7 +1,7 @@
 """retention: requests for deletion and the mark of an anonymised person
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0019
 Create Date: 2026-12-03 22:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020'
-down_revision = '0016'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ LONG_EMPLOYER = "FurusatoInternationalTradingCompany" * 6 + "Limited."
 
 
 @pytest.fixture
-def records(make_user, make_association, make_member, make_fee, make_program, make_alumnus, make_ambassador,
+def records(app, make_user, make_association, make_member, make_fee, make_program, make_alumnus, make_ambassador,
             make_activity, make_investment, make_contact):
     """A small office's worth of records, and one account per role."""
     alumnus = make_alumnus(TOTTORI, family="Longname", given="Ada", employer=LONG_EMPLOYER[:200])
@@ -28,6 +28,9 @@ def records(make_user, make_association, make_member, make_fee, make_program, ma
     activity = make_activity(alumnus)
     make_investment()
     make_contact(alumnus, TOTTORI)
+    from tests.test_access_matrix import _privacy_request_sample
+
+    request = _privacy_request_sample(app, alumnus)["request"]
     accounts = {
         Role.ADMIN: make_user(Role.ADMIN)[1],
         Role.PREFECTURE_STAFF: make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)[1],
@@ -35,14 +38,16 @@ def records(make_user, make_association, make_member, make_fee, make_program, ma
         Role.MINISTRY_REVIEWER: make_user(Role.MINISTRY_REVIEWER)[1],
     }
     records = {
-        Role.ADMIN: ["/admin/users/new", f"/alumni/{alumnus}", "/reports/national", "/account", "/no-such-page"],
+        Role.ADMIN: ["/admin/users/new", f"/alumni/{alumnus}", "/reports/national", "/account", "/no-such-page",
+                     "/privacy/overview", "/privacy/accesses?user=1&since=2026-01-01"],
         Role.PREFECTURE_STAFF: [f"/alumni/{alumnus}", "/alumni/new", f"/alumni/{alumnus}/merge", "/alumni/groups/new",
                                 f"/associations/{association}", f"/associations/{association}/edit",
                                 f"/associations/members/{member}", f"/associations/{association}/members/new",
                                 f"/associations/programs/{program}", f"/associations/programs/{program}/edit",
                                 f"/ambassadors/{ambassador}", f"/ambassadors/{ambassador}/edit",
                                 f"/ambassadors/activities/{activity}", f"/ambassadors/activities/{activity}/edit",
-                                "/imports/export/alumni", "/account"],
+                                "/imports/export/alumni", "/account", "/privacy/requests/new", f"/privacy/requests/{request}",
+                                f"/privacy/requests/{request}/package", f"/privacy/alumni/{alumnus}/accesses"],
         Role.ASSOCIATION_STAFF: [f"/associations/members/{member}", f"/associations/programs/{program}",
                                  f"/associations/{association}/calendar", f"/associations/{association}/report",
                                  f"/associations/{association}/programs/new", "/account"],
