@@ -251,6 +251,17 @@ def test_privacy_request_alumnus_and_prefecture(app, tottori, make_alumnus):
     assert _one(app, select(PrivacyRequest.prefecture_id, PrivacyRequest.alumnus_id, PrivacyRequest.recorded_by_id)) == (TOTTORI, mine, staff)
 
 
+def test_erasure_request_alumnus_and_prefecture(app, tottori, make_alumnus):
+    from crm.retention.models import ErasureRequest
+
+    mine, theirs = make_alumnus(TOTTORI), make_alumnus(HYOGO, family="Hyogo")
+    data = {"requested_on": "2026-11-30"}
+    assert tottori.submit("/retention/erasure-requests", {**data, "alumnus": str(theirs)}).status_code == 404
+    assert tottori.submit("/retention/erasure-requests", {**OWNER_FIELDS, **data, "recorded_by_id": "999", "alumnus": str(mine)}).status_code == 303
+    staff = _one(app, select(User.id).where(User.prefecture_id == TOTTORI))[0]
+    assert _one(app, select(ErasureRequest.prefecture_id, ErasureRequest.alumnus_id, ErasureRequest.recorded_by_id)) == (TOTTORI, mine, staff)
+
+
 # --- Inventory: every field that names a prefecture, an association, a user or a record ------------
 
 # (form class or view module, field) → the test above that covers it.
@@ -271,6 +282,7 @@ COVERED = {
     ("alumni/views.py", "group"): test_networks_join_create_and_edit,
     ("associations/views.py", "alumnus"): test_program_participation_alumnus_outside_scope,
     ("RequestForm", "alumnus"): test_privacy_request_alumnus_and_prefecture,
+    ("ErasureRequestForm", "alumnus"): test_erasure_request_alumnus_and_prefecture,
 }
 # Fields that name a record without assigning anything: why each is safe.
 EXEMPT = {

@@ -21,6 +21,7 @@ AUDIT_ACTIONS = {
     "export": _l("Exported"),
     "import": _l("Imported"),
     "merge": _l("Merged"),
+    "anonymise": _l("Anonymised"),
     "share": _l("Shared with a prefecture"),
     "login": _l("Signed in"),
     "login_failed": _l("Failed sign-in"),
