@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import Select, any_, exists, false, func, or_, select, true
+from sqlalchemy import Select, and_, any_, exists, false, func, or_, select, true
 
 from crm import audit
 from crm.alumni.models import AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement
 from crm.ambassadors.models import Activity, Ambassador, Investment
 from crm.associations.models import Association, FundingLine, Member, MembershipFee, Program, ProgramAlumnus
-from crm.imports.models import ImportJob
+from crm.imports.models import ExportJob, ImportJob
 from crm.privacy.models import PrivacyRequest
 from crm.auth.models import Role, User
-from crm.db import request_int
+from crm.db import request_int, utcnow
 from crm.extensions import db, login_manager
 from crm.reference.models import JIS_CODES
 
@@ -470,6 +471,17 @@ def _import_job_scope(user: User):
 
 
 SCOPES[ImportJob] = _import_job_scope
+
+
+def _export_job_scope(user: User):
+    # The file holds what its requester reached when asking: they alone download it, while they still
+    # stand where they stood (same prefecture, same association), and until it expires.
+    cutoff = utcnow() - timedelta(days=current_app.config["EXPORT_KEEP_DAYS"])
+    return and_(ExportJob.created_by_id == user.id, ExportJob.prefecture_id.is_not_distinct_from(user.prefecture_id),
+                ExportJob.association_id.is_not_distinct_from(user.association_id), ExportJob.created_at >= cutoff)
+
+
+SCOPES[ExportJob] = _export_job_scope
 
 
 # --- The register of personal information files, and retention -----------------------------------

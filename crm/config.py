@@ -30,11 +30,13 @@ ENVIRONMENT_KEYS = {
     "CRM_IMPORT_MAX_SHARED_TEXT_BYTES": "IMPORT_MAX_SHARED_TEXT_BYTES",
     "CRM_IMPORT_MAX_PACKING_RATIO": "IMPORT_MAX_PACKING_RATIO",
     "CRM_RETENTION_INACTIVE_YEARS": "RETENTION_INACTIVE_YEARS",
+    "CRM_EXPORT_INLINE_ROWS": "EXPORT_INLINE_ROWS",
+    "CRM_EXPORT_KEEP_DAYS": "EXPORT_KEEP_DAYS",
 }
 BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
 INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "IMPORT_STALE_SECONDS", "TRUSTED_PROXIES", "IMPORT_MAX_CELL_CHARS",
                 "IMPORT_MAX_ROW_CHARS", "IMPORT_MAX_UNPACKED_BYTES", "IMPORT_MAX_SHARED_TEXT_BYTES",
-                "IMPORT_MAX_PACKING_RATIO", "RETENTION_INACTIVE_YEARS"}
+                "IMPORT_MAX_PACKING_RATIO", "RETENTION_INACTIVE_YEARS", "EXPORT_INLINE_ROWS", "EXPORT_KEEP_DAYS"}
 
 
 class Defaults:
@@ -72,6 +74,11 @@ class Defaults:
     # task at once in the process that starts it (tests).
     QUEUE_URL = None
     QUEUE_IMMEDIATE = False
+    # An export of more records than this is written by the worker (crm/imports/export_jobs.py) and
+    # downloaded from its page once done; smaller ones stream from the web process. The file is kept
+    # in the database for this many days, then deleted by the worker's hourly clean-up.
+    EXPORT_INLINE_ROWS = 5000
+    EXPORT_KEEP_DAYS = 7
 
     # Sign-in throttling counts in the database every worker and server shares (crm/ratelimit.py);
     # `redis://host:6379/0` is the alternative. `memory://` counts per process: development only.

@@ -25,6 +25,7 @@ REPORTS = {**ALUMNI, Role.MINISTRY_REVIEWER: "ok"}
 # is a Tottori prefecture import: outside association staff's scope, 404).
 IMPORT_JOB = {**PREFECTURE_ONLY, Role.ASSOCIATION_STAFF: 404}
 # Importing an association's members: its staff and its prefecture's staff (administrators use no wizard).
+EXPORT_JOB = {**ASSOCIATION_WORK, Role.ADMIN: 404, Role.PREFECTURE_STAFF: 404, Role.ASSOCIATION_STAFF: 404}
 MEMBER_IMPORT = {**ASSOCIATION_WORK, Role.ADMIN: 403}
 
 # (endpoint, method, path template) → expected outcome per role.
@@ -152,6 +153,9 @@ MATRIX = {
     ("imports.restart_job", "POST", "/imports/{job}/restart"): {**IMPORT_JOB, Role.PREFECTURE_STAFF: 409},
     ("imports.correct_row", "POST", "/imports/{job}/rows/2"): {**IMPORT_JOB, Role.PREFECTURE_STAFF: 409},
     ("imports.export", "GET", "/imports/export/alumni"): ALUMNI,
+    # An export job is its requester's alone (the sample is another Tottori user's): 404 for everyone else.
+    ("imports.show_export", "GET", "/imports/exports/{export}"): EXPORT_JOB,
+    ("imports.download_export", "GET", "/imports/exports/{export}/download"): EXPORT_JOB,
     ("imports.upload_members", "GET", "/imports/associations/{association}/members"): MEMBER_IMPORT,
     ("imports.upload_members", "POST", "/imports/associations/{association}/members"): MEMBER_IMPORT,
     ("imports.export_members", "GET", "/imports/associations/{association}/members/export"): ASSOCIATION_WORK,
@@ -196,6 +200,21 @@ def _import_job_sample(app) -> dict:
                                          TARGETS["alumni"], office, 1 << 20)
             db.session.commit()
             return {"job": job.id}
+
+
+def _export_job_sample(app, user_id: int) -> dict:
+    """A finished Tottori export job of another Tottori user, its file stored."""
+    from crm.extensions import db
+    from crm.imports.models import ExportJob, ExportState
+    from crm.imports.storage import store_file
+
+    with app.app_context():
+        stored_name, size = store_file([b"family_name\r\nSmith\r\n"], "export")
+        job = ExportJob(created_by_id=user_id, prefecture_id=31, target="alumni", format="csv", filters={}, filename="alumni",
+                        locale="ja", state=ExportState.DONE, record_count=1, row_count=1, stored_name=stored_name, size=size)
+        db.session.add(job)
+        db.session.commit()
+        return {"export": job.id}
 
 
 def _privacy_request_sample(app, alumnus_id: int) -> dict:
@@ -261,6 +280,8 @@ def test_route_access_by_role(app, make_user, make_association, make_alumnus, ma
                    "investment": make_investment()}
     if "{job}" in path:
         samples = _import_job_sample(app)
+    if "{export}" in path:
+        samples = _export_job_sample(app, target_id)
     if "{request}" in path:
         samples = _privacy_request_sample(app, make_alumnus(31))
     url = path.format(user=target_id, association=association, member=member, **samples)

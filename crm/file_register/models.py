@@ -7,7 +7,8 @@ keeps records of (an alumnus, an association member): names, addresses, dates of
 the prefecture, free text written about them. Not personal: record numbers and links between rows,
 bookkeeping (versions, row times), organisational and reference data, aggregate figures, the
 prefecture's own staff accounts (files on a body's own staff need no register entry), uploads in
-transit (copies of items described under the file they are imported into) and the access record.
+transit (copies of items described under the file they are imported into), exports waiting for their
+download (the same, kept for days) and the access record.
 Every column of the metadata is classified here, one way or the other, so a new column cannot
 slip into the database undescribed: tests/test_file_register.py walks the metadata.
 """
@@ -159,7 +160,10 @@ BOOKKEEPING = "bookkeeping"
 ORGANISATION = "organisational or reference data"
 AGGREGATE = "aggregate figures"
 STAFF = "the prefecture's own staff accounts"
-TRANSIT = "an upload in transit: copies of the items of the file it is imported into"
+TRANSIT = ("a file in transit (an upload, or in import_uploads an export waiting for its download): copies of the items "
+           "of the file it is imported into or exported from")
+EXPORT_IN_TRANSIT = ("an export waiting for its download: copies of the items of the files it is exported from (and the "
+                     "filter, which may name a person), kept for EXPORT_KEEP_DAYS, then deleted with the job")
 ACCESS_RECORD = "the access record: copies of the files' items, scrubbed when a person is anonymised"
 TECHNICAL = "technical"
 
@@ -207,6 +211,10 @@ NOT_PERSONAL: dict[str, str] = {
     **_same(TRANSIT, "import_uploads", "stored_name part data"),
     **_same(TRANSIT, "import_checked_batches", "job_id fingerprint part data"),
     **_same(TRANSIT, "import_undo", "id job_id data"),
+    **_same(KEY, "export_jobs", "id created_by_id prefecture_id association_id"),
+    **_same(BOOKKEEPING, "export_jobs", "target format filename locale state record_count row_count size stored_name "
+                                        "created_at finished_at"),
+    **_same(EXPORT_IN_TRANSIT, "export_jobs", "filters people"),
     **_same(TECHNICAL, "import_mappings", "id prefecture_id target name headers_key mapping defaults updated_at"),
     **_same(TECHNICAL, "alumni_search_backlog", "id first_id last_id"),
     **_same(TECHNICAL, "rate_limit_counters", "key count expires_at"),

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from crm import audit, clock
+from crm import audit
 from crm.access import editable_placements, scoped
 from crm.alumni import operations as alumni_operations
 from crm.alumni.models import Alumnus, ContactEntry, JapaneseLevel, Placement, Position, Sector, Tag
 from crm.db import request_int, write_intent
-from crm.exporting import streamed
 from crm.extensions import db
 from crm.glossary import term
 from crm.i18n import is_japanese
@@ -181,72 +179,60 @@ def _card(record: dict) -> dict:
     }
 
 
-def stream(target_name: str, fmt: str, filters: dict) -> Iterator[bytes]:
-    """The export as byte chunks; the audit entry is written once the last row has gone out."""
+class Tally:
+    """What an export wrote: its rows, and whose data left (breach response asks "who exported this
+    person's data", crm.privacy)."""
+
+    def __init__(self):
+        self.rows = 0
+        self.people: set[int] = set()
+
+
+def body(target_name: str, fmt: str, filters: dict, tally: Tally) -> Iterator[bytes]:
+    """The export's file as byte chunks, counted in `tally` as its rows go out."""
     target = TARGETS[target_name]
-    count = 0
-    # Whose data left: breach response asks "who exported this person's data" (crm.privacy).
-    people: set[int] = set()
 
     def counted():
-        nonlocal count
         for record in RECORDS[target_name](filters):
-            count += 1
+            tally.rows += 1
             if record.get("alumnus_id") is not None:  # members and programs name no alumnus
-                people.add(record["alumnus_id"])
+                tally.people.add(record["alumnus_id"])
             yield record
 
+    if fmt == "vcard":
+        yield from iter_vcards(_card(record) for record in counted())
+    elif fmt == "xlsx":
+        headers, rows = _headed(target, counted(), is_japanese())
+        yield from xlsx_chunks(rows, headers, str(target.label), CHUNK)
+    else:
+        headers, rows = _headed(target, counted(), is_japanese())
+        yield from iter_csv(rows, headers, encoding="cp932" if fmt == "csv-cp932" else "utf-8-sig")
+
+
+def record_export(target_name: str, fmt: str, filters: dict, rows: int, people, **details) -> None:
+    """The audit entry of an export: its filter, rows and the alumni it held."""
     recorded_filter = {key: value for key, value in filters.items() if value}
+    audit.record_event("export", target_name, None, format=fmt, filter=recorded_filter, rows=rows,
+                       **({"people": sorted(people)} if people else {}), **details)
+
+
+def stream(target_name: str, fmt: str, filters: dict, tally: Tally | None = None) -> Iterator[bytes]:
+    """The export as byte chunks; the audit entry is written once the last row has gone out."""
+    tally = tally or Tally()
     # An export only reads: never hold a write transaction (the audit entry gets its own).
     token = write_intent.set(False)
     try:
-        if fmt == "vcard":
-            yield from iter_vcards(_card(record) for record in counted())
-        elif fmt == "xlsx":
-            headers, rows = _headed(target, counted(), is_japanese())
-            yield from xlsx_chunks(rows, headers, str(target.label), CHUNK)
-        else:
-            headers, rows = _headed(target, counted(), is_japanese())
-            yield from iter_csv(rows, headers, encoding="cp932" if fmt == "csv-cp932" else "utf-8-sig")
+        yield from body(target_name, fmt, filters, tally)
     finally:
         db.session.rollback()
-        audit.record_event("export", target_name, None, format=fmt, filter=recorded_filter, rows=count,
-                           **({"people": sorted(people)} if people else {}))
+        record_export(target_name, fmt, filters, tally.rows, tally.people)
         write_intent.reset(token)
 
 
 def export_to_file(target_name: str, fmt: str, filters: dict, path) -> int:
     """CLI: write an export to `path`; → rows written."""
+    tally = Tally()
     with open(path, "wb") as out:
-        for chunk in stream(target_name, fmt, filters):
+        for chunk in stream(target_name, fmt, filters, tally):
             out.write(chunk)
-    return _last_count(target_name)
-
-
-def _last_count(target_name: str) -> int:
-    from crm.audit import AuditEntry
-
-    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "export", AuditEntry.record_type == target_name)
-                              .order_by(AuditEntry.id.desc()).limit(1))
-    return int(entry.details["rows"]) if entry else 0
-
-TABLE_FORMATS = ("csv", "csv-cp932", "xlsx")
-
-
-def export_target(target: str, filters: dict, *, endpoint: str, url_args: dict, formats=TABLE_FORMATS, filename: str | None = None,
-                  fmt: str | None = None):
-    """The export of a registered target: the format choice when none is asked for, the CP932
-    confirmation when values would change, else the streamed file (crm.exporting). `endpoint` and
-    `url_args` make the links back to the same export."""
-    fmt = fmt or request.args.get("format", "")
-    context = {"target": target, "label": TARGETS[target].label, "formats": formats, "endpoint": endpoint,
-               "url_args": {key: value for key, value in url_args.items() if value not in (None, "")}}
-    if fmt not in formats:
-        return render_template("imports/export.html", applied=applied_filter(filters), count=record_count(target, filters),
-                               names=target in NAMES, **context)
-    if fmt == "csv-cp932" and request.args.get("confirmed") != "1":
-        changes = cp932_changes(target, filters)
-        if changes:
-            return render_template("imports/export_cp932.html", changes=changes, **context)
-    name = filename or f"{target}-{clock.today().isoformat()}"
-    return streamed(stream(target, fmt, filters), fmt, name)
+    return tally.rows

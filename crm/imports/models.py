@@ -132,3 +132,43 @@ class CheckedBatch(db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     part: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ExportState(LabelledEnum):
+    QUEUED = "queued", _l("Waiting for the worker")
+    RUNNING = "running", _l("Writing the file")
+    DONE = "done", _l("Ready to download")
+    FAILED = "failed", _l("Failed")
+
+
+class ExportJob(db.Model):
+    """An export too large to stream from a web process: written by the task queue's worker into the
+    database (`import_uploads`, under `stored_name`), downloaded from any server by the one who asked,
+    while they stand where they stood (crm.access), and deleted after EXPORT_KEEP_DAYS."""
+
+    __tablename__ = "export_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Where the requester stood when asking: the file holds what that scope reached.
+    prefecture_id: Mapped[int | None] = mapped_column(ForeignKey("prefectures.id"))
+    association_id: Mapped[int | None] = mapped_column(ForeignKey("associations.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(30))
+    format: Mapped[str] = mapped_column(String(10))
+    filters: Mapped[dict] = mapped_column(JSON)
+    filename: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(10))
+    state: Mapped[ExportState] = mapped_column(enum_column(ExportState, length=20), default=ExportState.QUEUED)
+    # Records counted when asked (the progress bar's 100%), then rows written.
+    record_count: Mapped[int] = mapped_column(default=0)
+    row_count: Mapped[int] = mapped_column(default=0)
+    # The alumni in the file, for the audit entry of each download (as a streamed export records them).
+    people: Mapped[list | None] = mapped_column(JSON)
+    stored_name: Mapped[str | None] = mapped_column(String(80))
+    size: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now(), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def running(self) -> bool:
+        return self.state in (ExportState.QUEUED, ExportState.RUNNING)

@@ -7,7 +7,7 @@ import json
 import pickle
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import SimpleNamespace
 
 from flask import current_app
@@ -52,10 +52,8 @@ def open_upload(job: ImportJob):
     """The job's stored file for reading: a temporary copy (readers seek in it, and the parts are read
     once); a file that is gone is a file problem (UploadGone), shown like any other."""
     copy = tempfile.TemporaryFile()
-    parts = (select(ImportUpload.data).where(ImportUpload.stored_name == job.stored_name)
-             .order_by(ImportUpload.part).execution_options(yield_per=1))
     found = False
-    for data in db.session.scalars(parts):
+    for data in stored_parts(job.stored_name):
         copy.write(data)
         found = True
     if not found:
@@ -63,6 +61,13 @@ def open_upload(job: ImportJob):
         raise UploadGone()
     copy.seek(0)
     return copy
+
+
+def stored_parts(stored_name: str) -> Iterator[bytes]:
+    """A stored file's parts in order (one read at a time): an upload, or an export job's file."""
+    parts = (select(ImportUpload.data).where(ImportUpload.stored_name == stored_name)
+             .order_by(ImportUpload.part).execution_options(yield_per=1))
+    yield from db.session.scalars(parts)
 
 
 def upload_kept(job: ImportJob) -> bool:
@@ -73,28 +78,39 @@ def upload_kept(job: ImportJob) -> bool:
 def store_upload(stream, max_bytes: int) -> tuple[str, int]:
     """Store an upload in parts, refusing it past `max_bytes` → (its stored name, its size); the
     caller commits."""
-    stored_name = f"{secrets.token_hex(16)}.upload"
+    return store_file(iter(lambda: stream.read(1 << 16), b""), "upload", max_bytes)
+
+
+def store_file(chunks: Iterable[bytes], kind: str, max_bytes: int | None = None) -> tuple[str, int]:
+    """Store a file given as chunks, in parts (an upload, or an export the worker wrote), refusing it
+    past `max_bytes` → (its stored name, its size); the caller commits."""
+    stored_name = f"{secrets.token_hex(16)}.{kind}"
     size = part = 0
     data = bytearray()
-    while True:
-        chunk = stream.read(1 << 16)
+    for chunk in chunks:
         size += len(chunk)
-        if size > max_bytes:
+        if max_bytes is not None and size > max_bytes:
             db.session.execute(delete(ImportUpload).where(ImportUpload.stored_name == stored_name))
             raise FileTooLarge()
         data += chunk
-        # An empty file is kept as one empty part: it is there, it has no rows.
-        if len(data) >= UPLOAD_PART_BYTES or not chunk and (data or not part):
+        if len(data) >= UPLOAD_PART_BYTES:
             db.session.execute(insert(ImportUpload).values(stored_name=stored_name, part=part, data=bytes(data)))
             part, data = part + 1, bytearray()
-        if not chunk:
-            return stored_name, size
+    # An empty file is kept as one empty part: it is there, it has no rows.
+    if data or not part:
+        db.session.execute(insert(ImportUpload).values(stored_name=stored_name, part=part, data=bytes(data)))
+    return stored_name, size
+
+
+def discard_file(stored_name: str) -> None:
+    """Remove a stored file's parts; the caller commits."""
+    db.session.execute(delete(ImportUpload).where(ImportUpload.stored_name == stored_name))
 
 
 def discard_upload(job: ImportJob) -> None:
     """Remove the job's upload, the rows its check kept and its progress (in a transaction of its own)."""
     with writing():
-        db.session.execute(delete(ImportUpload).where(ImportUpload.stored_name == job.stored_name))
+        discard_file(job.stored_name)
         db.session.execute(delete(CheckedBatch).where(CheckedBatch.job_id == job.id))
         db.session.commit()
     tasks.forget(progress_key(job.id))

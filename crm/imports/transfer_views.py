@@ -1,5 +1,5 @@
 """Imports and exports of the associations and ambassadors domains through the import wizard and
-the export machinery (crm.imports.records, crm.imports.exports, crm.exporting).
+the export machinery (crm.imports.records, crm.imports.exports, crm.imports.export_jobs, crm.exporting).
 
 Scope is checked before anything is read or stored: the association through
 `access.load_editable_association` (404 for another association's), activities through their scope
@@ -14,7 +14,7 @@ from crm.access import roles
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.imports import bp
-from crm.imports.exports import export_target
+from crm.imports.export_jobs import export_target
 from crm.imports.forms import MemberUploadForm
 from crm.imports.views import accept_upload
 from crm.reference import fiscal_year as fy

@@ -11,9 +11,9 @@ from crm.alumni.views import ALUMNI_ROLES, FILTER_KEYS
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.formats.problems import problem_message
-from crm.imports import bp, checking, corrections, exports, headers, mappings, operations, progress, storage
+from crm.imports import bp, checking, corrections, export_jobs, exports, headers, mappings, operations, progress, storage
 from crm.imports.forms import FORMAT_LABELS, SettingsForm, UploadForm
-from crm.imports.models import ImportJob, JobState
+from crm.imports.models import ExportJob, ExportState, ImportJob, JobState
 from crm.imports.targets import TARGETS
 
 # Imports write placements in the importer's prefecture: prefecture staff only (administrators use
@@ -188,5 +188,23 @@ def export(target: str):
         abort(404)
     filters = {key: request.args.get(key, "") for key in FILTER_KEYS} if target == "alumni" else \
         {"alumnus": request.args.get("alumnus", "")}
-    return exports.export_target(target, filters, endpoint="imports.export", url_args={"target": target, **filters},
-                         formats=exports.FORMATS_OF[target])
+    return export_jobs.export_target(target, filters, endpoint="imports.export", url_args={"target": target, **filters},
+                                     formats=exports.FORMATS_OF[target])
+
+
+@bp.get("/exports/<int:export_id>")
+@roles(*access.STAFF)
+def show_export(export_id: int):
+    """An export the worker writes: its progress (polled by htmx), then the download link."""
+    job = access.load(ExportJob, export_id)
+    return htmx.render("imports/export_job.html", "imports/_export_panel.html", job=job, percent=export_jobs.progress(job),
+                       expires_at=export_jobs.expires_at(job))
+
+
+@bp.get("/exports/<int:export_id>/download")
+@roles(*access.STAFF)
+def download_export(export_id: int):
+    job = access.load(ExportJob, export_id)
+    if job.state != ExportState.DONE:
+        abort(404)
+    return export_jobs.download(job)
