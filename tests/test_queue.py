@@ -38,17 +38,22 @@ BATCH_ROWS = 1000  # three batches; the first worker pauses after each
 PAUSE_SECONDS = 2
 STALE_SECONDS = 3
 WAIT_SECONDS = 40
+EXPORT_INLINE_ROWS = 10
 
 
 def test_the_registered_tasks_are_the_workers(app):
-    """What `flask --app crm worker` runs: every task the app's rooms register, the scheduled warm-up included."""
-    assert {"imports.run_phase", "reports.warm"} <= set(tasks._TASKS)
+    """What `flask --app crm worker` runs: every task the app's rooms register, the scheduled warm-up
+    and the hourly clean-up of expired exports included."""
+    assert {"imports.run_phase", "reports.warm", "imports.export", "imports.expire_exports"} <= set(tasks._TASKS)
     with app.app_context():
         queue = tasks._queue()
         warm = queue.task("reports.warm")
         assert warm.task_class in queue.huey._registry._periodic_tasks
         assert warm.task_class.validate_datetime(None, datetime.datetime(2026, 12, 3, 18, 30))
         assert not warm.task_class.validate_datetime(None, datetime.datetime(2026, 12, 3, 3, 30))
+        expire = queue.task("imports.expire_exports")
+        assert all(expire.task_class.validate_datetime(None, datetime.datetime(2026, 12, 3, hour, 15)) for hour in range(24))
+        assert not expire.task_class.validate_datetime(None, datetime.datetime(2026, 12, 3, 3, 30))
 
 
 class Browser:
@@ -115,7 +120,7 @@ def production(app, database_url, redis_url, tmp_path):  # noqa: F811 (redis_url
         pytest.skip("two app servers share one PostgreSQL: this test runs in the PostgreSQL pass of `make test`")
     RedisHuey("crm", url=redis_url).flush()  # no task left over from an earlier run
     environment = {"CRM_QUEUE_URL": redis_url, "CRM_IMPORT_BATCH_ROWS": str(BATCH_ROWS),
-                   "CRM_IMPORT_STALE_SECONDS": str(STALE_SECONDS)}
+                   "CRM_IMPORT_STALE_SECONDS": str(STALE_SECONDS), "CRM_EXPORT_INLINE_ROWS": str(EXPORT_INLINE_ROWS)}
     servers = []
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
@@ -191,3 +196,29 @@ def test_a_job_uploaded_on_one_server_is_committed_from_another_and_survives_a_k
         # The upload and the check's rows are gone with the finished job.
         assert db.session.scalar(select(func.count()).select_from(ImportUpload)) == 0
         assert db.session.scalar(select(func.count()).select_from(CheckedBatch)) == 0
+
+
+def test_an_export_asked_on_one_server_is_written_by_the_worker_and_downloaded_from_another(app, production, make_user,
+                                                                                            make_alumnus):
+    (a, b), worker_environment = production
+    emails = [f"export-{index}@example.com" for index in range(3 * EXPORT_INLINE_ROWS)]
+    for index, email in enumerate(emails):
+        make_alumnus(TOTTORI, family=f"Export{index}", email=email)
+    _, requester = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    browser = Browser(a, requester)
+
+    response = a.request("GET", "/imports/export/alumni?format=csv", cookie=browser.cookie)
+    assert response.status == 303, response.text
+    page = response.getheader("Location").removeprefix(f"http://127.0.0.1:{a.port}")
+    assert 'hx-trigger="every 1s"' in browser.page(b, page)  # queued: no web process writes it
+
+    worker = start_worker(worker_environment)
+    try:
+        until(lambda: "/download" in browser.page(b, page), "the export to be written", worker, WAIT_SECONDS)
+    finally:
+        stop(worker)
+    download = b.request("GET", f"{page}/download", cookie=browser.cookie)
+    assert download.status == 200 and "attachment" in download.getheader("Content-Disposition")
+    assert sorted(re.findall(r"export-\d+@example\.com", download.text)) == sorted(emails)
+    other = Browser(b, make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)[1])
+    assert b.request("GET", f"{page}/download", cookie=other.cookie).status == 404

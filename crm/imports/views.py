@@ -197,7 +197,7 @@ def export(target: str):
 def show_export(export_id: int):
     """An export the worker writes: its progress (polled by htmx), then the download link."""
     job = access.load(ExportJob, export_id)
-    return htmx.render("imports/export_job.html", "imports/_export_panel.html", job=job, percent=export_jobs.progress(job),
+    return htmx.render("imports/export_job.html", "imports/_export_job.html", job=job, percent=export_jobs.progress(job),
                        expires_at=export_jobs.expires_at(job))
 
 
