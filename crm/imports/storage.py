@@ -67,7 +67,11 @@ def stored_parts(stored_name: str) -> Iterator[bytes]:
     """A stored file's parts in order (one read at a time): an upload, or an export job's file."""
     parts = (select(ImportUpload.data).where(ImportUpload.stored_name == stored_name)
              .order_by(ImportUpload.part).execution_options(yield_per=1))
-    yield from db.session.scalars(parts)
+    result = db.session.scalars(parts)
+    try:
+        yield from result
+    finally:  # also when the reader stops early (a download the client left): PostgreSQL's cursor is closed
+        result.close()
 
 
 def upload_kept(job: ImportJob) -> bool:
