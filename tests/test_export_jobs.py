@@ -164,3 +164,14 @@ def test_a_large_membership_list_is_queued_for_its_association_only(app, signed_
     other = app.test_client()
     other.login(make_user(Role.ASSOCIATION_STAFF, association=elsewhere)[1])
     assert other.get(f"/imports/exports/{job.id}/download").status_code == 404
+
+
+def test_a_large_contact_log_is_queued_counted_in_sql(app, signed_in, make_contact, three_alumni, low_threshold):
+    for alumnus in three_alumni:
+        make_contact(alumnus, TOTTORI)
+    make_contact(three_alumni[0], HYOGO)  # Hyogo's log: neither counted nor exported for Tottori
+    client = signed_in()
+    assert client.get("/imports/export/contacts?format=csv").status_code == 303
+    job = the_job(app)
+    assert (job.target, job.record_count, job.row_count) == ("contacts", 3, 3)
+    assert client.get(f"/imports/exports/{job.id}/download").data.decode("utf-8-sig").count("Met at the reception") == 3

@@ -76,15 +76,20 @@ def _placements_of(alumni: list[int], user) -> dict[int, list[dict]]:
     return placed
 
 
+def _contacts(filters: dict):
+    statement = scoped(ContactEntry).join(Alumnus, Alumnus.id == ContactEntry.alumnus_id).where(Alumnus.cease_use.is_(False))
+    if filters.get("alumnus"):
+        statement = statement.where(ContactEntry.alumnus_id == request_int(filters["alumnus"]))
+    return statement
+
+
 def contact_records(filters: dict) -> Iterator[dict]:
     """The user's own prefecture's contact log, about people whose use has not ceased."""
     statement = (
-        scoped(ContactEntry).join(Alumnus, Alumnus.id == ContactEntry.alumnus_id).where(Alumnus.cease_use.is_(False))
+        _contacts(filters)
         .options(selectinload(ContactEntry.alumnus), selectinload(ContactEntry.staff), selectinload(ContactEntry.assignee))
         .order_by(ContactEntry.contacted_on.desc(), ContactEntry.id.desc())
     )
-    if filters.get("alumnus"):
-        statement = statement.where(ContactEntry.alumnus_id == request_int(filters["alumnus"]))
     for entry in db.session.scalars(statement.execution_options(yield_per=1000)):
         yield {
             "alumnus_id": entry.alumnus_id, "contacted_on": entry.contacted_on, "family_name": entry.alumnus.family_name,
@@ -152,8 +157,8 @@ def applied_filter(filters: dict) -> list[tuple[str, str]]:
 
 def record_count(target_name: str, filters: dict) -> int:
     """How many records the export holds (alumni: people, one row per placement in the file)."""
-    if target_name == "alumni":
-        statement = alumni_operations.filtered_alumni(filters)
+    if target_name in ("alumni", "contacts"):  # counted in SQL; the other targets' records are few
+        statement = alumni_operations.filtered_alumni(filters) if target_name == "alumni" else _contacts(filters)
         return db.session.scalar(select(func.count()).select_from(statement.subquery()))
     return sum(1 for _ in RECORDS[target_name](filters))
 
