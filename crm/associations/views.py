@@ -93,7 +93,7 @@ def show_association(association_id: int):
         context["members"] = db.session.scalar(
             select(func.count()).select_from(operations.member_query(association, status=MemberStatus.ACTIVE.value).subquery())
         )
-    return htmx.render("associations/show.html", "associations/_details.html", **context)
+    return htmx.render("associations/show.html", "associations/_section.html", **context)
 
 
 @bp.get("/<int:association_id>/edit")
@@ -110,7 +110,7 @@ def update_association(association_id: int):
         lambda: access.load_editable_association(association_id), _association_form,
         lambda association, form: operations.update_association(association, form.values()),
         lambda association: url_for("associations.show_association", association_id=association.id),
-        name="association", shown=("associations/show.html", "associations/_details.html"),
+        name="association", shown=("associations/show.html", "associations/_section.html"),
         editing=("associations/edit.html", "associations/_form.html"), **SAVE_OPTIONS,
     )
 
