@@ -415,10 +415,14 @@ def add_contact(alumnus_id: int):
 @bp.get("/follow-ups")
 @roles(*ALUMNI_ROLES)
 def my_follow_ups():
+    return _follow_ups_page()
+
+
+def _follow_ups_page(status: int = 200):
     today = clock.today()
     return render_template("alumni/follow_ups.html", entries=operations.follow_ups(current_user, today),
                            office_entries=operations.follow_ups(current_user, today, whose="office"),
-                           staff=_staff_choices())
+                           staff=_staff_choices()), status
 
 
 def _staff_choices() -> list:
@@ -429,7 +433,11 @@ def _follow_up_done(entry: ContactEntry, message, form=None, status: int = 200):
     """After an action on a follow-up: htmx gets the item again (or nothing once it is done) and a
     toast; a plain form goes back to the follow-ups page."""
     if not htmx.is_htmx():
-        flash(message if status == 200 else _("The follow-up was not changed."), "success" if status == 200 else "error")
+        if status != 200:
+            # A plain form's refusal: the follow-ups page again, saying why, with the refusal's status.
+            flash(" ".join(error for errors in form.errors.values() for error in errors), "error")
+            return _follow_ups_page(status)
+        flash(message, "success")
         return htmx.redirect(url_for("alumni.my_follow_ups"))
     body = "" if entry.done_at else render_template("alumni/_follow_up.html", entry=entry, staff=_staff_choices(), form=form)
     response = make_response(body, status)
