@@ -176,3 +176,17 @@ def test_another_prefectures_follow_up_cannot_be_snoozed_or_reassigned(app, tott
     entry = make_contact(make_alumnus(TOTTORI, HYOGO), HYOGO, follow_up_on=clock.today())
     assert tottori.submit(f"/alumni/contacts/{entry}/snooze", {"follow_up_on": clock.today().isoformat()}, htmx=True).status_code == 404
     assert tottori.submit(f"/alumni/contacts/{entry}/reassign", {"assignee": "1"}, htmx=True).status_code == 404
+
+
+def test_stale_network_edit_keeps_what_the_user_typed(app, tottori):
+    assert tottori.submit("/alumni/groups/new", {"name": "Tottori friends", "platform": "facebook"}).status_code == 303
+    with app.app_context():
+        from crm.alumni.models import AlumniGroup
+
+        group = db.session.scalar(select(AlumniGroup).where(AlumniGroup.name == "Tottori friends"))
+        group_id, version = group.id, group.version
+    data = {"platform": "facebook", "version": str(version)}
+    assert tottori.submit(f"/alumni/groups/{group_id}/edit", {**data, "name": "First rename"}).status_code == 303
+    stale = tottori.submit(f"/alumni/groups/{group_id}/edit", {**data, "name": "Second rename"})
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and 'value="First rename"' in html and "You entered: Second rename" in html

@@ -21,7 +21,7 @@ from crm.alumni.models import (
 )
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
-from crm.editing import STALE_MESSAGE, save_edit
+from crm.editing import STALE_MESSAGE, keep_typed, save_edit
 from crm.extensions import db
 from crm.forms import choices
 from crm.listing import paginate
@@ -579,8 +579,9 @@ def _save_record(model, form_class, record, template: str, new_record, done_url)
             db.session.commit()
         except (StaleRecord, StaleDataError):
             db.session.rollback()
-            record = access.load(model, record.id)
+            record, submitted = access.load(model, record.id), form
             form = current_form(record)
+            keep_typed(form, submitted)  # what the user typed stays beside the current values
             form.form_errors.append(str(STALE_MESSAGE))
             return render_template(template, form=form, record=record), 409
         flash(_("Saved."), "success")
