@@ -1,0 +1,39 @@
+"""The prefecture home page as a work queue, in Chromium: an item is done in one click, in place,
+with a toast; and a 200-character employer never widens the person's page."""
+import pytest
+from playwright.sync_api import expect
+
+from crm import clock
+from crm.auth.models import Role
+from tests.browser.conftest import sign_in
+from tests.conftest import PASSWORD, TOTTORI
+
+
+def test_a_follow_up_is_done_from_the_home_page_in_one_click(page, make_user, make_alumnus, make_contact, make_activity):
+    me, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    alumnus = make_alumnus(TOTTORI, family="Queue")
+    entry = make_contact(alumnus, TOTTORI, summary="Call about the pear fair", follow_up_on=clock.today(), assignee_id=me)
+    make_activity(alumnus, status="reported", description="Pear promotion in Ohio")
+    sign_in(page, email, PASSWORD)
+    item = page.locator(f"#follow-up-{entry}")
+    expect(item).to_contain_text("Call about the pear fair")
+    item.get_by_role("button", name="Done").click()
+    expect(item).to_have_count(0)
+    expect(page.locator("#toasts .toast")).to_have_text("Follow-up done.")
+    verify = page.locator("#home-to-verify li", has_text="Pear promotion in Ohio")
+    verify.get_by_role("button", name="Verify").click()
+    expect(verify).to_have_count(0)
+    expect(page.locator("#toasts .toast").last).to_have_text("Activity marked as Verified.")
+    assert page.url.endswith("/")  # no reload, no navigation
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_a_200_character_employer_keeps_the_detail_page_within_the_viewport(page, make_user, make_alumnus, width):
+    employer = ("FurusatoInternationalTradingCompany" * 6)[:200]
+    alumnus = make_alumnus(TOTTORI, family="Longname", employer=employer)
+    _, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, email, PASSWORD)
+    page.goto(f"/alumni/{alumnus}", wait_until="networkidle")
+    expect(page.get_by_text(employer).first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
