@@ -96,7 +96,7 @@ def _add_second_placement(app, alumnus_id, prefecture=TOTTORI):
         db.session.commit()
 
 
-def test_delete_a_placement_confirmed_and_audited(app, tottori, make_alumnus):
+def test_delete_a_placement_confirmed_and_audited(app, tottori, make_user, make_alumnus):
     alumnus = make_alumnus(TOTTORI)
     _add_second_placement(app, alumnus)
     wrong = _placements(app, alumnus)[1]
@@ -111,7 +111,12 @@ def test_delete_a_placement_confirmed_and_audited(app, tottori, make_alumnus):
     with app.app_context():
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "delete", AuditEntry.record_type == "placements",
                                                            AuditEntry.record_id == str(wrong.id)))
-        assert entry is not None
+        assert entry is not None and entry.changes
+    # The audit trail names the deleted placement without a link to a page that no longer exists.
+    admin = app.test_client()
+    admin.login(make_user(Role.ADMIN)[1])
+    trail = admin.get("/admin/audit?action=delete").get_data(as_text=True)
+    assert f"Placement {wrong.id}" in trail and f"/alumni/placements/{wrong.id}\"" not in trail
 
 
 def test_delete_a_placement_changed_meanwhile_answers_409(app, tottori, make_alumnus):
