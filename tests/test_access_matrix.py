@@ -68,9 +68,13 @@ MATRIX = {
     ("alumni.show_placement", "GET", "/alumni/placements/{placement}"): ALUMNI,
     ("alumni.edit_placement", "GET", "/alumni/placements/{placement}/edit"): ALUMNI,
     ("alumni.update_placement", "POST", "/alumni/placements/{placement}"): ALUMNI,
+    # Unconfirmed (the empty form): refused with 422 after the access checks passed.
+    ("alumni.delete_placement", "POST", "/alumni/placements/{placement}/delete"): ALUMNI,
     ("alumni.add_contact", "POST", "/alumni/{alumnus}/contacts"): ALUMNI,
     ("alumni.my_follow_ups", "GET", "/alumni/follow-ups"): ALUMNI,
     ("alumni.complete_follow_up", "POST", "/alumni/contacts/{contact}/done"): {**ALUMNI, Role.ADMIN: "ok"},
+    ("alumni.snooze_follow_up", "POST", "/alumni/contacts/{contact}/snooze"): ALUMNI,
+    ("alumni.reassign_follow_up", "POST", "/alumni/contacts/{contact}/reassign"): ALUMNI,
     ("alumni.merge_form", "GET", "/alumni/{alumnus}/merge"): ALUMNI,
     ("alumni.merge_alumni", "POST", "/alumni/{alumnus}/merge"): {**ALUMNI, Role.ADMIN: 404, Role.PREFECTURE_STAFF: 404},
     ("alumni.join_group", "POST", "/alumni/{alumnus}/groups"): {**ALUMNI, Role.ADMIN: 404, Role.PREFECTURE_STAFF: 404},

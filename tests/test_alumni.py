@@ -601,11 +601,15 @@ def test_my_follow_ups_lists_due_and_overdue_and_done_takes_one_click(app, make_
     today = date.today()
     overdue = make_contact(alumnus, TOTTORI, summary="Overdue call", follow_up_on=today - timedelta(days=3), assignee_id=user_id)
     make_contact(alumnus, TOTTORI, summary="Later call", follow_up_on=today + timedelta(days=30), assignee_id=user_id)
+    make_contact(alumnus, TOTTORI, summary="Upcoming call", follow_up_on=today + timedelta(days=10), assignee_id=user_id)
     make_contact(alumnus, TOTTORI, summary="Someone else's call", follow_up_on=today, assignee_id=other_id)
     ceased = make_alumnus(TOTTORI, family="Ceased", cease_use=True)
     make_contact(ceased, TOTTORI, summary="Call a person who asked not to be", follow_up_on=today, assignee_id=user_id)
     html = client.get("/alumni/follow-ups").get_data(as_text=True)
-    assert "Overdue call" in html and "Later call" not in html and "Someone else" not in html and "Overdue" in html
+    # Mine first (overdue, then upcoming within two weeks), then the office's.
+    mine, office = html.split('id="my-follow-ups"')[1].split('id="office-follow-ups"')
+    assert "Overdue call" in mine and "Upcoming call" in mine and "Later call" not in html and "Someone else" not in mine
+    assert "Overdue" in mine and "Someone else" in office
     assert "asked not to be" not in html
     done = client.submit(f"/alumni/contacts/{overdue}/done", htmx=True)
     assert done.status_code == 200 and done.get_data(as_text=True) == ""

@@ -401,6 +401,8 @@ def test_stale_program_edit_answers_409(app, two_associations, staff_of, make_pr
     assert ok.status_code == 303
     stale = client.submit(f"/associations/programs/{program}/edit", {**PROGRAM_FORM, "title_ja": "古い", "version": "1"})
     assert stale.status_code == 409 and _get(app, Program, program).title_ja == "多言語防災訓練"
+    # What the user typed stays beside the current value, so nothing typed is lost.
+    assert "You entered: 古い" in stale.get_data(as_text=True)
 
 
 def test_program_list_page_and_fragment(two_associations, staff_of, make_program):

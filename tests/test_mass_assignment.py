@@ -5,10 +5,13 @@ forms and views, so a new one fails until it has a case here."""
 import re
 from pathlib import Path
 
+from datetime import date, timedelta
+
 import pytest
 from sqlalchemy import select
 from wtforms import Form
 
+from crm import clock
 from crm.alumni.models import AlumniGroup, ContactEntry, Placement
 from crm.ambassadors.models import Activity, Ambassador, Investment
 from crm.associations.models import Association, Member, MembershipFee, Program, ProgramAlumnus
@@ -74,6 +77,36 @@ def test_contact_assignee_staff_and_prefecture(app, tottori, make_user, make_alu
         staff = db.session.scalar(select(User.id).where(User.prefecture_id == TOTTORI))
     assert _one(app, select(ContactEntry.prefecture_id, ContactEntry.staff_id, ContactEntry.assignee_id, ContactEntry.alumnus_id)) \
         == (TOTTORI, staff, None, alumnus)
+
+
+def test_follow_up_reassign_and_snooze_owner_fields(app, client, make_user, make_alumnus, make_contact):
+    me, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    hyogo_user = make_user(Role.PREFECTURE_STAFF, prefecture=HYOGO)[0]
+    admin_user = make_user(Role.ADMIN)[0]
+    client.login(email)
+    alumnus, other = make_alumnus(TOTTORI), make_alumnus(TOTTORI, family="Other")
+    entry = make_contact(alumnus, TOTTORI, follow_up_on=date(2025, 5, 1), assignee_id=me)
+    # The assignee is chosen among the office's own accounts: another prefecture's staff or an
+    # administrator is refused, and nothing else of the entry (its owner, writer, person) moves.
+    for outsider in (hyogo_user, admin_user):
+        assert client.submit(f"/alumni/contacts/{entry}/reassign", {"assignee": str(outsider)}).status_code == 422
+    extra = {"prefecture_id": str(HYOGO), "staff_id": str(hyogo_user), "alumnus_id": str(other), "assignee_id": str(hyogo_user),
+             "done_at": "2025-01-01", **OWNER_FIELDS}
+    later = (clock.today() + timedelta(days=10)).isoformat()
+    assert client.submit(f"/alumni/contacts/{entry}/snooze", {"follow_up_on": later, **extra}).status_code == 303
+    assert _one(app, select(ContactEntry.prefecture_id, ContactEntry.assignee_id, ContactEntry.alumnus_id, ContactEntry.done_at)
+                .where(ContactEntry.id == entry)) == (TOTTORI, me, alumnus, None)
+
+
+def test_select_all_matching_cannot_reach_another_prefecture(app, tottori, make_alumnus):
+    mine, theirs = make_alumnus(TOTTORI, employer="Pear Co"), make_alumnus(HYOGO, family="Hyogo", employer="Pear Co")
+    # "match-prefecture" is the administrator's filter; staff sending it stay in their own scope.
+    data = {"all_matching": "1", "match-q": "pear", "match-prefecture": str(HYOGO), "action": "archive", **OWNER_FIELDS}
+    assert tottori.submit("/alumni/bulk", data, htmx=True).status_code == 200
+    with app.app_context():
+        from crm.alumni.models import Alumnus
+
+        assert db.session.get(Alumnus, mine).archived_at is not None and db.session.get(Alumnus, theirs).archived_at is None
 
 
 def test_networks_join_create_and_edit(app, tottori, make_alumnus):
@@ -269,6 +302,7 @@ COVERED = {
     ("AlumnusCreateForm", "host_prefecture"): test_create_alumnus_host_prefecture_and_extra_owner_fields,
     ("PlacementForm", "host_prefecture"): test_add_placement_host_prefecture,
     ("ContactEntryForm", "assignee"): test_contact_assignee_staff_and_prefecture,
+    ("ReassignForm", "assignee"): test_follow_up_reassign_and_snooze_owner_fields,
     ("AppointmentForm", "alumnus"): test_appointment_alumnus_and_prefecture,
     ("ActivityLogForm", "alumnus"): test_activity_alumnus_and_prefecture,
     ("NewAssociationForm", "prefecture"): test_association_prefecture,

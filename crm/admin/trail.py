@@ -68,12 +68,12 @@ def record_type_choices() -> list[tuple[str, object]]:
     return [(key, kind.label) for key, kind in RECORD_TYPES.items()]
 
 
-def record_link(record_type: str | None, record_id: str | None) -> Markup:
-    """"Alumnus 12" as a link to the record's page where it has one."""
+def record_link(record_type: str | None, record_id: str | None, linked: bool = True) -> Markup:
+    """"Alumnus 12" as a link to the record's page where it has one (none for a deleted record)."""
     kind = RECORD_TYPES.get(record_type or "")
     label = kind.label if kind else (record_type or _("a record"))
     text = escape(f"{label} {record_id}" if record_id else label)
-    if kind and kind.endpoint and record_id and record_id.isdigit():
+    if linked and kind and kind.endpoint and record_id and record_id.isdigit():
         return Markup('<a href="{}">{}</a>').format(url_for(kind.endpoint, **{kind.argument: int(record_id)}), text)
     return text
 
@@ -83,7 +83,8 @@ def sentence(entry) -> Markup:
     if template is None:
         return escape(f"{entry.actor}: {entry.action} {record_link(entry.record_type, entry.record_id)}")
     # The translation is trusted markup-free text; what fills it is escaped (or is a built link).
-    return Markup(escape(str(template))) % {"who": entry.actor, "record": record_link(entry.record_type, entry.record_id)}
+    record = record_link(entry.record_type, entry.record_id, linked=entry.action != "delete")
+    return Markup(escape(str(template))) % {"who": entry.actor, "record": record}
 
 
 def field_label(record_type: str | None, column: str) -> str:

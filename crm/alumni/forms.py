@@ -136,3 +136,18 @@ class JapanAlumniAssociationForm(VersionedForm):
     member_count = IntegerField(_l("Members"), validators=[Optional(), NumberRange(min=0, max=10_000_000)])
     contact = StringField(_l("Contact"), filters=[strip], validators=[Optional(), Length(max=200)])
     website = URLField(_l("Website"), filters=[strip], validators=[Optional(), URL(), Length(max=300)])
+
+
+class SnoozeForm(FlaskForm):
+    """Move a follow-up to a later day (not into the past)."""
+    follow_up_on = DateField(_l("Follow up on"), validators=[DataRequired(), at_most_days_ahead(2 * 366)])
+
+    def validate_follow_up_on(self, field):
+        if field.data and field.data < clock.today():
+            raise ValidationError(_l("Choose today or a later day."))
+
+
+class ReassignForm(FlaskForm):
+    """Hand a follow-up to another account of the same office: the choices are that office's accounts."""
+    assignee = SelectField(_l("Assignee"), coerce=lambda value: int(value) if str(value).isdigit() else None,
+                           validators=[DataRequired()])

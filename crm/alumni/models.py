@@ -239,6 +239,8 @@ class ContactEntry(Audited, db.Model):
     __table_args__ = (
         Index("ix_contact_entries_alumnus_on", "alumnus_id", "contacted_on"),
         Index("ix_contact_entries_assignee_open", "assignee_id", "done_at", "follow_up_on"),
+        # The office's open follow-ups in date order (the home page's queue stops after a few).
+        Index("ix_contact_entries_prefecture_open", "prefecture_id", "done_at", "follow_up_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, false, func, inspect, literal_column, or_, select, table, text
 from sqlalchemy.orm import selectinload, with_expression
 
 from crm import audit, clock, references, signals
-from crm.access import reaches_whole_registry, scoped, scoped_rows
+from crm.access import chosen_prefecture, reaches_whole_registry, scoped, scoped_rows
 from crm.alumni import names
 from crm.alumni.models import (
     ALUMNI_NAMES_TABLE, ALUMNI_SEARCH_TABLE, NAME_WORDS, AlumniGroup, Alumnus, ContactEntry, JapanAlumniAssociation, Placement,
@@ -228,6 +228,10 @@ def filtered_alumni(filters: dict):
         statement = statement.where(Alumnus.newsletter_consent.is_(True))
     elif consent == "none":
         statement = statement.where(Alumnus.contact_consent.is_(False), Alumnus.newsletter_consent.is_(False))
+    prefecture = chosen_prefecture(filters.get("prefecture"))
+    if prefecture:
+        # An administrator's list narrowed to the people who served in one prefecture.
+        statement = statement.where(exists().where(Placement.alumnus_id == Alumnus.id, Placement.prefecture_id == int(prefecture)))
     if filters.get("ambassador") in AMBASSADOR_FILTERS:
         statement = statement.where(Alumnus.id.in_(ambassador_ids(current=filters["ambassador"] == "current")))
     return statement
@@ -306,6 +310,17 @@ def alumni_sorts(filters: dict) -> dict:
     if (filters.get("q") or "").strip() and db.session.get_bind().dialect.name == "postgresql":
         return {**ALUMNUS_SORTS, "name": Alumnus.family_name.concat("")}
     return ALUMNUS_SORTS
+
+
+# "Select all N matching" applies a bulk action to at most this many people (the list's count limit).
+ALL_MATCHING_LIMIT = 1000
+
+
+def all_matching(filters: dict) -> list[Alumnus]:
+    """Every person the list's filter selects, for a bulk action on all of them (one more than the
+    limit at most: the count then differs from any N the list offered)."""
+    return list(db.session.scalars(filtered_alumni(filters).options(selectinload(Alumnus.tags))
+                                   .order_by(Alumnus.id).limit(ALL_MATCHING_LIMIT + 1)))
 
 
 def all_tags() -> list[Tag]:
@@ -390,6 +405,20 @@ def add_placement(alumnus: Alumnus, values: dict) -> Placement:
     alumnus.placements.append(placement)
     db.session.flush()
     return placement
+
+
+class LastPlacement(Exception):
+    """A person's only placement cannot be deleted: the placement is what puts them in a registry."""
+
+
+def delete_placement(placement: Placement) -> None:
+    """Delete a placement (the audit trail keeps its values); never a person's last one."""
+    alumnus = placement.alumnus
+    if len(alumnus.placements) <= 1:
+        raise LastPlacement()
+    alumnus.placements.remove(placement)
+    db.session.delete(placement)
+    db.session.flush()
 
 
 def update_placement(placement: Placement, values: dict) -> None:
@@ -483,17 +512,36 @@ def add_contact(alumnus: Alumnus, user, values: dict) -> ContactEntry:
     return entry
 
 
-def follow_ups(user, today: date) -> list[ContactEntry]:
-    """Open follow-ups assigned to `user` that are due today or overdue, except for people whose use
-    has ceased (no one is to contact them)."""
+# Follow-ups due within this many days are "upcoming" (the follow-ups page and the home queue).
+UPCOMING_DAYS = 14
+
+
+def follow_ups(user, today: date, whose: str = "mine", limit: int | None = None) -> list[ContactEntry]:
+    """Open follow-ups overdue or due within UPCOMING_DAYS, soonest first: assigned to `user`
+    ("mine") or to anyone else in the office, or to no one ("office"). People whose use has ceased
+    are left out (no one is to contact them)."""
     statement = (
         scoped(ContactEntry, user).join(Alumnus, Alumnus.id == ContactEntry.alumnus_id)
-        .where(ContactEntry.assignee_id == user.id, ContactEntry.done_at.is_(None), ContactEntry.follow_up_on <= today,
+        .where(ContactEntry.done_at.is_(None), ContactEntry.follow_up_on <= today + timedelta(days=UPCOMING_DAYS),
                Alumnus.cease_use.is_(False))
-        .options(selectinload(ContactEntry.alumnus))
+        .options(selectinload(ContactEntry.alumnus), selectinload(ContactEntry.assignee))
         .order_by(ContactEntry.follow_up_on, ContactEntry.id)
     )
-    return list(db.session.scalars(statement))
+    if whose == "mine":
+        statement = statement.where(ContactEntry.assignee_id == user.id)
+    else:
+        statement = statement.where(or_(ContactEntry.assignee_id.is_(None), ContactEntry.assignee_id != user.id))
+    return list(db.session.scalars(statement.limit(limit) if limit else statement))
+
+
+def snooze(entry: ContactEntry, until: date) -> None:
+    """Move an open follow-up to a later day."""
+    entry.follow_up_on = until
+
+
+def reassign(entry: ContactEntry, assignee) -> None:
+    """Hand an open follow-up to another account of the office (`assignable_staff`, checked by the caller)."""
+    entry.assignee_id = assignee.id
 
 
 def mark_done(entry: ContactEntry) -> None:

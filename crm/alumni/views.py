@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import format_date, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -14,21 +14,23 @@ from crm.access import ALUMNI_ROLES, STAFF, roles
 from crm.alumni import bp, operations
 from crm.alumni.forms import (
     AlumniGroupForm, AlumnusCreateForm, ConsentForm, ContactDetailsForm, ContactEntryForm, JapanAlumniAssociationForm,
-    PlacementForm, ProfileForm,
+    PlacementForm, ProfileForm, ReassignForm, SnoozeForm,
 )
 from crm.alumni.models import (
     AlumniGroup, Alumnus, Channel, ContactEntry, Direction, JapanAlumniAssociation, Placement, Position, Sector,
 )
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
-from crm.editing import STALE_MESSAGE, save_edit
+from crm.editing import STALE_MESSAGE, keep_typed, save_edit
 from crm.extensions import db
 from crm.forms import choices
 from crm.listing import paginate
 from crm.reference.countries import country_choices, country_name
+from crm.reference.prefectures import prefecture_choices
 
 # Association staff and the ministry never reach an alumnus (403 by role; the scope says the same).
-FILTER_KEYS = ("q", "country", "position", "year_from", "year_to", "sector", "tag", "consent", "ambassador", "status")
+FILTER_KEYS = ("q", "country", "position", "year_from", "year_to", "sector", "tag", "consent", "ambassador", "status",
+               "prefecture")
 # Click-to-edit sections of the detail page: form and heading.
 SECTIONS = {
     "profile": (ProfileForm, _l("Profile")),
@@ -67,6 +69,7 @@ def list_alumni():
         # The filter form's tags: only the whole page has the form (not each keystroke's rows).
         page=page, filters=filters, tags=[] if htmx.is_htmx() else operations.all_tags(), countries=country_choices(),
         positions=Position, sectors=Sector, filtered=any(filters.values()),
+        prefectures=prefecture_choices() if access.reaches_whole_registry() else (),
     )
 
 
@@ -89,13 +92,29 @@ def pick_alumnus():
                        alumni=alumni[:PICKER_SIZE], more=len(alumni) > PICKER_SIZE, chosen=None)
 
 
+def _bulk_selection():
+    """The people a bulk action applies to: the ticked rows, or every match of the filter shown
+    ("Select all N matching", the filter's values sent as match-<key>), refused (None) when the
+    number of matches is no longer the N the user saw."""
+    if not request.form.get("all_matching"):
+        return access.load_many(Alumnus, request.form.getlist("ids")), None
+    filters = {key: request.form.get(f"match-{key}", "") for key in FILTER_KEYS}
+    alumni = operations.all_matching(filters)
+    if str(len(alumni)) != request.form["all_matching"]:
+        return None, _("The list changed since it was shown: %(count)s people match now. Nothing was changed; "
+                       "check the list and select again.", count=len(alumni))
+    return alumni, None
+
+
 @bp.post("/bulk")
 @roles(*ALUMNI_ROLES)
 def bulk_action():
-    alumni = access.load_many(Alumnus, request.form.getlist("ids"))
+    alumni, message = _bulk_selection()
     action, tag = request.form.get("action", ""), request.form.get("tag", "").strip()
-    message, status = None, 200
-    if not alumni:
+    status = 409 if alumni is None else 200
+    if alumni is None:
+        pass
+    elif not alumni:
         message, status = _("Select at least one person first."), 422
     elif action in ("add_tag", "remove_tag") and not tag:
         message, status = _("Enter the tag to add or remove."), 422
@@ -115,7 +134,10 @@ def bulk_action():
     if not htmx.is_htmx():
         flash(message, "success" if status == 200 else "error")
         return htmx.redirect(url_for("alumni.list_alumni"))
-    response = make_response(render_template("alumni/_bulk_status.html", message=message, ok=status == 200), status)
+    # The tag filter's options follow the tags (out of band), keeping the tag chosen in it.
+    response = make_response(render_template(
+        "alumni/_bulk_status.html", message=message, ok=status == 200, tags=operations.all_tags(),
+        chosen_tag=request.form.get("match-tag", "")), status)
     if status == 200:
         response.headers["HX-Trigger"] = "alumni-changed"
     return response
@@ -321,6 +343,38 @@ def update_placement(placement_id: int):
     )
 
 
+@bp.post("/placements/<int:placement_id>/delete")
+@roles(*ALUMNI_ROLES)
+def delete_placement(placement_id: int):
+    """Delete a placement, confirmed and at the version shown (409 if it changed since); a person's
+    last placement stays (422 with the reason)."""
+    placement = access.load_editable_placement(placement_id)
+    alumnus = placement.alumnus
+    message, status = None, 200
+    if request.form.get("confirm") != "y":
+        message, status = _("Confirm that the placement is to be deleted."), 422
+    elif request.form.get("version") != str(placement.version):
+        message, status = STALE_MESSAGE, 409
+    else:
+        try:
+            operations.delete_placement(placement)
+        except operations.LastPlacement:
+            message, status = _("This is the person's only placement: add the right one before deleting this one, "
+                                "or archive the person."), 422
+    if status == 200:
+        db.session.commit()
+        message = _("Placement deleted.")
+    else:
+        db.session.rollback()
+    if not htmx.is_htmx():
+        flash(message, "success" if status == 200 else "error")
+        return htmx.redirect(url_for("alumni.show_alumnus", alumnus_id=alumnus.id))
+    response = htmx.render("alumni/section.html", "alumni/placements/_panel.html", status=status, alumnus=alumnus,
+                           name="placements", placement_form=PlacementForm(formdata=None).fill_choices(),
+                           placement_error=None if status == 200 else message)
+    return htmx.notify(response, message) if status == 200 else response
+
+
 def _placed_in_scope(form) -> bool:
     if access.may_place_in(form.host_prefecture.data):
         return True
@@ -361,8 +415,33 @@ def add_contact(alumnus_id: int):
 @bp.get("/follow-ups")
 @roles(*ALUMNI_ROLES)
 def my_follow_ups():
+    return _follow_ups_page()
+
+
+def _follow_ups_page(status: int = 200):
     today = clock.today()
-    return render_template("alumni/follow_ups.html", entries=operations.follow_ups(current_user, today))
+    return render_template("alumni/follow_ups.html", entries=operations.follow_ups(current_user, today),
+                           office_entries=operations.follow_ups(current_user, today, whose="office"),
+                           staff=_staff_choices()), status
+
+
+def _staff_choices() -> list:
+    return [(user.id, user.display_name) for user in operations.assignable_staff(current_user)]
+
+
+def _follow_up_done(entry: ContactEntry, message, form=None, status: int = 200):
+    """After an action on a follow-up: htmx gets the item again (or nothing once it is done) and a
+    toast; a plain form goes back to the follow-ups page."""
+    if not htmx.is_htmx():
+        if status != 200:
+            # A plain form's refusal: the follow-ups page again, saying why, with the refusal's status.
+            flash(" ".join(error for errors in form.errors.values() for error in errors), "error")
+            return _follow_ups_page(status)
+        flash(message, "success")
+        return htmx.redirect(url_for("alumni.my_follow_ups"))
+    body = "" if entry.done_at else render_template("alumni/_follow_up.html", entry=entry, staff=_staff_choices(), form=form)
+    response = make_response(body, status)
+    return htmx.notify(response, message) if status == 200 else response
 
 
 @bp.post("/contacts/<int:entry_id>/done")
@@ -371,10 +450,33 @@ def complete_follow_up(entry_id: int):
     entry = access.load(ContactEntry, entry_id)
     operations.mark_done(entry)
     db.session.commit()
-    if htmx.is_htmx():
-        return ""  # the row disappears from "My follow-ups"
-    flash(_("Follow-up done."), "success")
-    return htmx.redirect(url_for("alumni.my_follow_ups"))
+    return _follow_up_done(entry, _("Follow-up done."))
+
+
+@bp.post("/contacts/<int:entry_id>/snooze")
+@roles(*ALUMNI_ROLES)
+def snooze_follow_up(entry_id: int):
+    entry = access.load(ContactEntry, entry_id)
+    form = SnoozeForm()
+    if not form.validate_on_submit():
+        return _follow_up_done(entry, None, form, 422)
+    operations.snooze(entry, form.follow_up_on.data)
+    db.session.commit()
+    return _follow_up_done(entry, _("Follow-up moved to %(date)s.", date=format_date(entry.follow_up_on, "medium")))
+
+
+@bp.post("/contacts/<int:entry_id>/reassign")
+@roles(*ALUMNI_ROLES)
+def reassign_follow_up(entry_id: int):
+    entry = access.load(ContactEntry, entry_id)
+    staff = {user.id: user for user in operations.assignable_staff(current_user)}
+    form = ReassignForm()
+    form.assignee.choices = choices(((key, user.display_name) for key, user in staff.items()), blank=True)
+    if not form.validate_on_submit():
+        return _follow_up_done(entry, None, form, 422)
+    operations.reassign(entry, staff[form.assignee.data])
+    db.session.commit()
+    return _follow_up_done(entry, _("Follow-up assigned to %(name)s.", name=staff[form.assignee.data].display_name))
 
 
 # --- Merge -----------------------------------------------------------------------------------------
@@ -477,8 +579,9 @@ def _save_record(model, form_class, record, template: str, new_record, done_url)
             db.session.commit()
         except (StaleRecord, StaleDataError):
             db.session.rollback()
-            record = access.load(model, record.id)
+            record, submitted = access.load(model, record.id), form
             form = current_form(record)
+            keep_typed(form, submitted)  # what the user typed stays beside the current values
             form.form_errors.append(str(STALE_MESSAGE))
             return render_template(template, form=form, record=record), 409
         flash(_("Saved."), "success")

@@ -252,7 +252,7 @@ def review_activity(activity_id: int):
     operations.review(activity, status, current_user)
     db.session.commit()
     if htmx.is_htmx():
-        return _row("activity", activity)
+        return htmx.notify(_row("activity", activity), _("Activity marked as %(status)s.", status=status.label))
     flash(_("Activity marked as %(status)s.", status=status.label), "success")
     return htmx.redirect(url_for("ambassadors.list_activities"))
 

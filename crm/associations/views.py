@@ -33,7 +33,7 @@ from crm.associations.operations import AssociationError
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
 from crm.disclosure import legend as marker_legend
-from crm.editing import STALE_MESSAGE, save_inline
+from crm.editing import STALE_MESSAGE, keep_typed, save_inline
 from crm.exporting import download, streamed
 from crm.extensions import db
 from crm.glossary import term
@@ -418,8 +418,9 @@ def edit_program(program_id: int):
             saved = _save_program(association, program, form)
         except (StaleRecord, StaleDataError):
             db.session.rollback()
-            program = access.load(Program, program_id)
+            program, submitted = access.load(Program, program_id), form
             form = _program_form(program)
+            keep_typed(form, submitted)  # what the user typed stays beside the current values
             form.form_errors.append(str(STALE_MESSAGE))
             status = 409
         else:

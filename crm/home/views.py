@@ -1,25 +1,26 @@
-"""The signed-in user's starting page."""
+"""The signed-in user's starting page: a work queue for each role (crm.home.operations)."""
 from flask import render_template
 from flask_login import current_user
-from sqlalchemy import func, select
 
+from crm import clock
 from crm.access import ALL_ROLES, roles
-from crm.audit import AuditEntry
-from crm.auth.models import Role, User
-from crm.extensions import db
-from crm.home import bp
+from crm.auth.models import Role
+from crm.home import bp, operations
+from crm.reports.views import INDICATOR_LABELS
 
 
 @bp.get("/")
 @roles(*ALL_ROLES)
 def index():
     # Each role starts from its own page of things to do.
-    context = {"welcome": f"home/_{current_user.role.value}.html"}
-    if current_user.role == Role.ADMIN:
-        context["users_by_role"] = dict(
-            db.session.execute(select(User.role, func.count()).where(User.active).group_by(User.role)).all()
-        )
-        context["recent_entries"] = db.session.scalars(
-            select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(10)
-        ).all()
-    return render_template("home/index.html", **context)
+    today = clock.today()
+    role = current_user.role
+    if role == Role.PREFECTURE_STAFF:
+        queue = operations.prefecture_queue(current_user, today)
+    elif role == Role.ASSOCIATION_STAFF:
+        queue = operations.association_queue(current_user, today)
+    elif role == Role.MINISTRY_REVIEWER:
+        queue = {**operations.national_headline(), "labels": INDICATOR_LABELS}
+    else:
+        queue = operations.admin_queue(current_user)
+    return render_template("home/index.html", welcome=f"home/_{role.value}.html", **queue)

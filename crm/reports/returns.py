@@ -475,12 +475,12 @@ def report(prefecture_id: int, filters: Filters, full: bool) -> dict:
     else:
         published, kinds, countries = _protected_report(prefecture_id, filters)
     now, before = published[filters.fiscal_year], published[filters.fiscal_year - 1]
-    change = {key: _change(now[key], before[key]) for key in now if key not in ("reachable_percent", "engaged_percent")}
+    changes = {key: change(now[key], before[key]) for key in now if key not in ("reachable_percent", "engaged_percent")}
     return {
         "filters": filters,
         "years": years,
         "current": now,
-        "change": change,
+        "change": changes,
         "trend": published,
         "kinds": kinds,
         "countries": countries,
@@ -490,7 +490,8 @@ def report(prefecture_id: int, filters: Filters, full: bool) -> dict:
     }
 
 
-def _change(now, before):
+def change(now, before):
+    """The change of a published figure against the year before; hidden when either is hidden."""
     if now is None or before is None:
         return None
     if isinstance(now, Suppressed) or isinstance(before, Suppressed):
@@ -516,5 +517,5 @@ def national(filters: Filters) -> dict:
             "trend": {year: protected[year].totals for year in years}}
 
 
-__all__ = ["Filters", "FilterNotOffered", "GroupTooSmall", "INDICATORS", "national", "report", "compute_activity", "compute_cohort", "figures",
+__all__ = ["change", "Filters", "FilterNotOffered", "GroupTooSmall", "INDICATORS", "national", "report", "compute_activity", "compute_cohort", "figures",
            "protect_derived", "store_defaults"]
