@@ -98,7 +98,8 @@ def test_map_tiles_are_keyboard_links_and_sorting_keeps_the_table_in_view(page, 
     page.keyboard.press("Tab")  # the next tile is reachable too
     expect(page.locator('#tile-map a:has(g[data-code="32"])')).to_be_focused()
     page.locator('#prefecture-table thead a').nth(2).click()
-    expect(page.locator('#prefecture-table th[aria-sort]')).to_have_count(1)
+    expect(page.locator('#prefecture-table thead th').nth(2)).to_have_attribute("aria-sort", "ascending")
+    expect(page).to_have_url(re.compile(r"sort="))
     top = page.evaluate("document.getElementById('prefecture-table').getBoundingClientRect().top")
     assert page.evaluate("window.scrollY") > 0 and -5 <= top < 300
     assert page.console_errors == []
