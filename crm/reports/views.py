@@ -5,7 +5,7 @@ to anyone else has passed crm.disclosure.
 """
 from __future__ import annotations
 
-from flask import abort, make_response, request
+from flask import abort, make_response, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from crm import access, htmx
@@ -141,7 +141,13 @@ def _map_context():
     prefectures = {p.id: p for p in db.session.scalars(db.select(Prefecture))}
     data = returns.national(filters)
     indicator = _indicator()
+    # Each tile links to the prefecture's report where the user may open it (asked once per tile here,
+    # not per tile and table row in the template).
+    query = filters.query_args()
+    tile_links = {p: url_for("reports.prefecture_report", prefecture_id=p, **query)
+                  for p in prefectures if access.may_open_report(p)}
     return {"prefectures": prefectures, "indicator": indicator, "indicators": returns.INDICATORS, "data": data,
+            "tile_links": tile_links,
             "tile_map": charts.tile_map({p: data["rows"][p][indicator] for p in data["rows"]}), **_filter_context(filters)}
 
 
