@@ -51,6 +51,7 @@ test: $(STAMP) $(COMPILED)
 	$(BIN)/lint-imports
 	@scripts/ensure-chromium || [ -z "$$CRM_REQUIRE_BROWSER" ]
 	@scripts/ensure-libreoffice || [ -z "$$CRM_REQUIRE_LIBREOFFICE" ]
+	@scripts/ensure-poppler || [ -z "$$CRM_REQUIRE_BROWSER" ]
 	@scripts/vendor-assets axe || [ -z "$$CRM_REQUIRE_BROWSER" ]
 	@$(REDIS); $(MAKE) --no-print-directory test-sqlite
 	@$(REDIS); \

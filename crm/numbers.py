@@ -25,8 +25,19 @@ def _pattern(digits: int) -> NumberPattern:
     return parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
 
 
+@cache
+def _plain_thousands(locale: str) -> bool:
+    """Does this locale group whole numbers as Python's "{:,}" does (en, ja: 1,234,567)?"""
+    return _pattern(0).apply(1234567, locale) == "1,234,567"
+
+
 def _grouped(magnitude: float | int, digits: int = 0) -> str:
-    return _pattern(digits).apply(magnitude, _locale())
+    locale = _locale()
+    # Whole numbers the quick way where it reads the same: a national table shows about a thousand
+    # figures, and Babel's pattern costs a fifth of a millisecond each.
+    if not digits and type(magnitude) is int and _plain_thousands(str(locale)):
+        return f"{magnitude:,}"
+    return _pattern(digits).apply(magnitude, locale)
 
 
 def _sign(value: float | int, signed: bool) -> str:

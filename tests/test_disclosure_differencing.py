@@ -47,6 +47,9 @@ LABELS = {
     "Funds raised (yen)": "funds_raised", "People reached": "people_reached", "Visitors brought": "visitors",
     "Media items": "media_items", "JET participants hosted": "participants", "Investment (yen)": "investment_yen",
     "Return (yen)": "return_yen", "Return as a percentage of investment": "return_ratio",
+    # Quotients of shown figures (hidden with any hidden part): harvested so that they are checked too.
+    "Economic value per JET participant (yen)": "economic_value_per_participant",
+    "Return per JET participant (yen)": "return_per_participant",
 }
 COUNTS = {"tracked", "reachable", "engaged", "ambassadors", "participants", "residence"}
 SUMS = ("activities", "economic_value", "funds_raised", "people_reached", "visitors", "media_items")

@@ -228,7 +228,10 @@ def test_report_and_dashboard_partials_are_fragments_for_htmx(signed_in):
 def test_tile_map_has_47_tiles_and_an_accessible_svg(signed_in):
     page = signed_in(Role.MINISTRY_REVIEWER).htmx_get("/reports/national/map?indicator=engaged").text
     assert page.count('class="tile ') == 47
-    assert 'role="img"' in page and "<title" in page and "<desc" in page
+    # A group of links (one per tile, named by prefecture and value), not an image: an image's parts
+    # cannot be focused.
+    assert 'role="group" aria-labelledby="map-title map-desc"' in page and "<title" in page and "<desc" in page
+    assert len(re.findall(r'<a href="/reports/return/\d+[^"]*" aria-label="[^"]+">', page)) == 47
 
 
 def test_xlsx_export_of_the_national_table_shows_hidden_values_as_under_ten(signed_in, make_alumnus):

@@ -7,3 +7,11 @@ blueprint.
 from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
+
+
+@bp.app_context_processor
+def _definitions():
+    """Every template (the association annual report too) reads the figures' definitions from one module."""
+    from crm.reports import charts, definitions
+
+    return {"definitions": definitions, "tile_label": charts.tile_label}

@@ -19,12 +19,48 @@ TILES = {
     46: (1, 9),
     47: (0, 10),
 }
-TILE = 44
+TILE = 56
 GAP = 4
 # Sequential palette (light → dark) for five classes; grey for hidden ("<10"), white for no data.
-PALETTE = ("#e8f1fa", "#b9d3ec", "#7fb0db", "#3f86c4", "#1b5a99")
+# Each fill carries its label in dark or white ink at ≥ 4.5:1 (WCAG AA): the middle blue is light
+# enough for dark ink, the two dark ones dark enough for white (#3f86c4 with white was 3.9:1).
+PALETTE = ("#e8f1fa", "#b9d3ec", "#7fb0db", "#2b6cb0", "#1b4f87")
 SUPPRESSED_FILL = "#c8c8c8"
 EMPTY_FILL = "#ffffff"
+DARK_INK, LIGHT_INK = "#1a1a1a", "#ffffff"
+BAR_FILL = "#2b6cb0"
+AA = 4.5
+
+
+def luminance(colour: str) -> float:
+    """Relative luminance of a #rrggbb colour (WCAG 2.x)."""
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(foreground: str, background: str) -> float:
+    """The WCAG contrast ratio of two #rrggbb colours (1 to 21)."""
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def ink(background: str) -> str:
+    """Dark or white text, whichever reads better on `background`."""
+    return max((DARK_INK, LIGHT_INK), key=lambda colour: contrast(colour, background))
+
+
+_SUFFIXES = ("県", "府")
+
+
+def tile_label(name_ja: str, name_en: str, japanese: bool) -> str:
+    """The name on a tile: in Japanese without 県/府 (東京都 → 東京; 北海道 keeps 道: its name), in English
+    the whole name — never a cut that two prefectures share (福井・福岡・福島 were all "Fuk")."""
+    if not japanese:
+        return name_en
+    if name_ja == "東京都":
+        return "東京"
+    return name_ja[:-1] if name_ja.endswith(_SUFFIXES) else name_ja
 
 
 def _number(value):
@@ -70,8 +106,9 @@ def tile_map(values: dict) -> dict:
     colour_classes, bounds = classes(values)
     tiles = []
     for code, (column, row) in sorted(TILES.items()):
+        background = fill(colour_classes.get(code, "empty"))
         tiles.append({"code": code, "x": column * (TILE + GAP), "y": row * (TILE + GAP), "size": TILE,
-                      "class": colour_classes.get(code, "empty"), "fill": fill(colour_classes.get(code, "empty")),
+                      "class": colour_classes.get(code, "empty"), "fill": background, "ink": ink(background),
                       "value": values.get(code)})
     width = (max(c for c, _ in TILES.values()) + 1) * (TILE + GAP)
     height = (max(r for _, r in TILES.values()) + 1) * (TILE + GAP)
@@ -89,4 +126,25 @@ def bars(series: dict, height: int = 160, bar_width: int = 56, gap: int = 24) ->
         bar_height = 0 if number is None else round(height * number / top)
         result.append({"label": label, "value": value, "x": 40 + index * (bar_width + gap), "width": bar_width,
                        "height": bar_height, "y": 10 + height - bar_height})
-    return {"bars": result, "width": 40 + len(series) * (bar_width + gap), "height": height + 40, "baseline": 10 + height}
+    return {"bars": result, "width": 40 + len(series) * (bar_width + gap), "height": height + 40, "baseline": 10 + height,
+            "fill": BAR_FILL, "ink": DARK_INK}
+
+
+def small_multiples(years: list, trend: dict, keys, label) -> list[dict]:
+    """One small bar chart per indicator over the trend years ({year: {indicator: value}}), each
+    with the key it draws: comparing years is reading five bars side by side."""
+    return [{"key": key, **bars({label(year): trend[year].get(key) for year in years}, height=70, bar_width=44, gap=12)}
+            for key in keys]
+
+
+def hbars(series: dict, width: int = 260, row: int = 22) -> dict:
+    """Horizontal bars for {label: value} (labels beside them in the table, not in the SVG): for
+    many categories with long names, such as the eleven activity kinds."""
+    numbers = [_number(v) for v in series.values()]
+    top = max([n for n in numbers if n is not None] + [0]) or 1
+    result = []
+    for index, (label, value) in enumerate(series.items()):
+        number = _number(value)
+        result.append({"label": label, "value": value, "y": index * row, "height": row - 6,
+                       "width": 0 if number is None else round(width * number / top)})
+    return {"bars": result, "width": width + 90, "height": len(series) * row, "fill": BAR_FILL, "ink": DARK_INK}

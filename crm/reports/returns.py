@@ -31,7 +31,7 @@ from crm import tasks
 from crm.extensions import db
 from crm.reference import fiscal_year
 from crm.reference.countries import is_country
-from crm.reports import precomputed, protection
+from crm.reports import definitions, precomputed, protection
 from crm.reports.models import MEMBERSHIP
 from crm.disclosure import (
     THRESHOLD, FilterNotOffered, GroupTooSmall, Suppressed, derived,
@@ -474,6 +474,7 @@ def report(prefecture_id: int, filters: Filters, full: bool) -> dict:
         kinds, countries = publish_kinds(by_year[filters.fiscal_year]), publish_countries(residence, activity)
     else:
         published, kinds, countries = _protected_report(prefecture_id, filters)
+    published = {year: with_per_participant(values) for year, values in published.items()}
     now, before = published[filters.fiscal_year], published[filters.fiscal_year - 1]
     changes = {key: change(now[key], before[key]) for key in now if key not in ("reachable_percent", "engaged_percent")}
     return {
@@ -502,7 +503,23 @@ def change(now, before):
 # --- All 47 prefectures ----------------------------------------------------------------------------
 
 INDICATORS = ("tracked", "reachable", "engaged", "ambassadors", "activities", "economic_value", "funds_raised",
-              "people_reached", "visitors", "investment_yen", "return_ratio")
+              "people_reached", "visitors", "investment_yen", "return_ratio", "participants",
+              "economic_value_per_participant", "return_per_participant")
+# Figures per JET participant hosted: the sum divided by the participants of the same 年度.
+PER_PARTICIPANT = {"economic_value_per_participant": ("economic_value",),
+                   "return_per_participant": ("economic_value", "funds_raised")}
+
+
+def with_per_participant(values: dict) -> dict:
+    """A copy of one published row with its figures per JET participant hosted: a hidden part hides
+    the quotient (crm.reports.definitions.per_participant), so nothing hidden can be worked back."""
+    result = dict(values)
+    for key, parts in PER_PARTICIPANT.items():
+        numbers = [values.get(part) for part in parts]
+        hidden = next((n for n in numbers if isinstance(n, Suppressed)), None)
+        total = hidden if hidden is not None else None if any(n is None for n in numbers) else sum(numbers)
+        result[key] = definitions.per_participant(total, values.get("participants"))
+    return result
 
 
 def national(filters: Filters) -> dict:
@@ -513,8 +530,9 @@ def national(filters: Filters) -> dict:
     years = trend_years(filters)
     protected = protected_years(years)
     current = protected[filters.fiscal_year]
-    return {"filters": filters, "years": years, "rows": dict(current.rows), "totals": current.totals,
-            "trend": {year: protected[year].totals for year in years}}
+    by_year = {year: {p: with_per_participant(row) for p, row in protected[year].rows.items()} for year in years}
+    return {"filters": filters, "years": years, "rows": by_year[filters.fiscal_year], "totals": with_per_participant(current.totals),
+            "trend": {year: protected[year].totals for year in years}, "by_year": by_year}
 
 
 __all__ = ["change", "Filters", "FilterNotOffered", "GroupTooSmall", "INDICATORS", "national", "report", "compute_activity", "compute_cohort", "figures",

@@ -5,7 +5,7 @@ to anyone else has passed crm.disclosure.
 """
 from __future__ import annotations
 
-from flask import abort, make_response, request
+from flask import abort, make_response, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from crm import access, htmx
@@ -18,7 +18,7 @@ from crm.extensions import db
 from crm.reference import fiscal_year
 from crm.reference.countries import country_choices, country_name
 from crm.reference.models import Prefecture
-from crm.reports import bp, charts, returns
+from crm.reports import bp, charts, definitions, returns
 
 INDICATOR_LABELS = {
     "tracked": _l("Alumni tracked"),
@@ -35,7 +35,15 @@ INDICATOR_LABELS = {
     "investment_yen": _l("Investment (yen)"),
     "return_yen": _l("Return (yen)"),
     "return_ratio": _l("Return as a percentage of investment"),
+    "economic_value_per_participant": _l("Economic value per JET participant (yen)"),
+    "return_per_participant": _l("Return per JET participant (yen)"),
 }
+# The national trend: the sums (per-participant figures need each prefecture's participants).
+NATIONAL_TREND_KEYS = ("tracked", "reachable", "engaged", "ambassadors", "activities", "economic_value", "funds_raised",
+                       "people_reached", "visitors", "investment_yen", "return_ratio")
+# The indicators the five-year trend draws, one small chart each.
+TREND_KEYS = ("tracked", "reachable", "engaged", "ambassadors", "activities", "economic_value", "funds_raised",
+              "people_reached", "visitors", "investment_yen", "return_ratio", "return_per_participant")
 
 
 def _filters():
@@ -46,7 +54,11 @@ def _filter_context(filters, prefecture_id: int | None = None) -> dict:
     return {"filters": filters, "positions": Position, "countries": country_choices(),
             "filterable": access.may_filter_report(prefecture_id), "marker_legend": legend(),
             "year_choices": list(range(returns.current_year(), returns.current_year() - 10, -1)), "labels": INDICATOR_LABELS,
-            "kinds": ActivityKind}
+            "kinds": ActivityKind, "filter_notes": definitions.filter_notes(filters), "trend_keys": TREND_KEYS}
+
+
+def _trend_charts(data) -> list[dict]:
+    return charts.small_multiples(data["years"], data["trend"], TREND_KEYS, fiscal_year.label)
 
 
 def _refusal(error: DisclosureError) -> str:
@@ -73,8 +85,9 @@ def prefecture_report(prefecture_id: int):
         data = returns.report(prefecture.id, filters, access.sees_full_report(prefecture.id))
     except DisclosureError as error:
         return _refused("reports/return.html", "reports/_return.html", error, report=None, **context)
-    trend = charts.bars({fiscal_year.label(year): data["trend"][year]["economic_value"] for year in data["years"]})
-    return htmx.render("reports/return.html", "reports/_return.html", report=data, trend_chart=trend, **context)
+    kind_chart = charts.hbars({kind.label: row["activities"] for kind, row in data["kinds"]["rows"].items()})
+    return htmx.render("reports/return.html", "reports/_return.html", report=data, trend_charts=_trend_charts(data),
+                       kind_chart=kind_chart, **context)
 
 
 @bp.get("/return/<int:prefecture_id>/export")
@@ -128,7 +141,13 @@ def _map_context():
     prefectures = {p.id: p for p in db.session.scalars(db.select(Prefecture))}
     data = returns.national(filters)
     indicator = _indicator()
+    # Each tile links to the prefecture's report where the user may open it (asked once per tile here,
+    # not per tile and table row in the template).
+    query = filters.query_args()
+    tile_links = {p: url_for("reports.prefecture_report", prefecture_id=p, **query)
+                  for p in prefectures if access.may_open_report(p)}
     return {"prefectures": prefectures, "indicator": indicator, "indicators": returns.INDICATORS, "data": data,
+            "tile_links": tile_links,
             "tile_map": charts.tile_map({p: data["rows"][p][indicator] for p in data["rows"]}), **_filter_context(filters)}
 
 
@@ -136,8 +155,8 @@ def _dashboard_context():
     context = _map_context()
     data = context["data"]
     rows, sort, descending = _sorted_rows(data, context["prefectures"])
-    context.update(rows=rows, sort=sort, descending=descending,
-                   trend_chart=charts.bars({fiscal_year.label(y): data["trend"][y]["economic_value"] for y in data["years"]}))
+    context.update(rows=rows, sort=sort, descending=descending, national_trend_keys=NATIONAL_TREND_KEYS,
+                   trend_charts=charts.small_multiples(data["years"], data["trend"], NATIONAL_TREND_KEYS, fiscal_year.label))
     return context
 
 
