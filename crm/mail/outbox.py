@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import secrets
 import threading
 import time
@@ -75,12 +76,13 @@ def queue(letters: Iterable[Letter]) -> int:
             select(MailAddress.address).where(MailAddress.address.in_(lowered), MailAddress.hard_bounced_at.is_not(None))
         ).scalars())
         rows = []
-        for letter in chunk:
+        tokens = os.urandom(10 * len(chunk)).hex()  # one system call, not one per letter
+        for index, letter in enumerate(chunk):
             if not isinstance(letter, Letter):
                 raise TypeError(f"mail.queue takes Letters, not {type(letter).__name__}")
             if bounced and letter.to.lower() in bounced:
                 continue
-            token = secrets.token_hex(10)
+            token = tokens[20 * index:20 * index + 20]
             rows.append({
                 "batch": letter.batch, "recipient_key": letter.recipient_key, "to_address": letter.to,
                 "to_name": letter.to_name, "subject": letter.subject, "text_body": letter.text,
@@ -90,7 +92,9 @@ def queue(letters: Iterable[Letter]) -> int:
                 "lease_until": None, "lease_token": None, "last_error": None, "sent_at": None,
                 "message_id": f"<{token}@{domain}>", "bounce_token": token, "created_at": now,
             })
-        insert_many(connection, table, rows)
+        if not rows:
+            continue
+        insert_many(connection, table, rows, wide=True)
         queued += len(rows)
     return queued
 
