@@ -32,6 +32,7 @@ ENVIRONMENT_KEYS = {
     "CRM_RETENTION_INACTIVE_YEARS": "RETENTION_INACTIVE_YEARS",
     "CRM_SMTP_URL": "SMTP_URL",
     "CRM_MAIL_FROM": "MAIL_FROM",
+    "CRM_SMTP_CA_FILE": "SMTP_CA_FILE",
     "CRM_BASE_URL": "BASE_URL",
     "CRM_BOUNCE_DOMAIN": "BOUNCE_DOMAIN",
     "CRM_MAIL_PER_MINUTE": "MAIL_PER_MINUTE",
@@ -111,6 +112,7 @@ class Defaults:
     # Mail (crm/mail): the SMTP server the outbox worker sends through (`smtp://user:pass@host:587`,
     # STARTTLS when offered; `smtps://host:465`, TLS first), the sender, and where links point.
     SMTP_URL = None
+    SMTP_CA_FILE = None  # CA certificates the SMTP server's TLS certificate is checked against (default: the system's)
     MAIL_FROM = "Furusato CRM <noreply@furusato.invalid>"
     BASE_URL = "http://127.0.0.1:5000"
     # Return paths are bounce+<token>@BOUNCE_DOMAIN (default: MAIL_FROM's domain).

@@ -13,6 +13,7 @@ import collections
 import logging
 import os
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Iterable
@@ -208,7 +209,7 @@ def _deliver(stop: threading.Event) -> collections.Counter:
     url = setting("SMTP_URL")
     if not url:
         raise RuntimeError("CRM_SMTP_URL is not set: no SMTP server to send through")
-    connection = Connection(SmtpSettings.from_url(url))
+    connection = Connection(SmtpSettings.from_url(url), ssl.create_default_context(cafile=setting("SMTP_CA_FILE")))
     per_minute = setting("MAIL_PER_MINUTE")
     throttle = Throttle(per_minute)
     # As many as can surely be sent within half the lease at the throttled rate.
