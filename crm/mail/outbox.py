@@ -157,6 +157,9 @@ def _finish(row, **values) -> bool:
     result = db.session.execute(update(table).where(table.c.id == row.id, table.c.lease_token == row.lease_token)
                                 .values(lease_until=None, lease_token=None, **values))
     db.session.commit()
+    if result.rowcount != 1:  # the lease ran out before the server answered: raise CRM_MAIL_LEASE_SECONDS
+        log.warning("outbox message %s: lease lost before it was recorded (%s); another worker may send it again",
+                    row.id, values.get("status"))
     return result.rowcount == 1
 
 
