@@ -73,6 +73,20 @@ def configure_engine(engine: Engine) -> None:
             _begin_immediate(connection, marker)
 
 
+def map_no_memory(engine: Engine) -> None:
+    """SQLite: this process reads the database file with read() instead of a memory map (connections
+    opened from now on). For a one-shot process that writes a whole file of rows (the CLI import):
+    every page a memory map touches counts in its resident memory (~145 MB of a 100,000-row import's
+    342 MB peak), and a map saves only lookups it does few of."""
+    if engine.dialect.name != "sqlite":
+        return
+    engine.dispose()
+
+    @event.listens_for(engine, "connect")
+    def _no_map(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA mmap_size=0")
+
+
 def waiting_marker(engine: Engine) -> str | None:
     """The file a writer touches when it finds SQLite's write lock taken and starts waiting for it
     (None for a database in memory): an import pauses between its batches only when someone waits."""
