@@ -58,7 +58,10 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
             sqlite = db.session.get_bind().dialect.name == "sqlite"
             for position, batch in batches:
                 if not errors:  # after the first bad row, the rest is only checked: every bad row is reported
-                    step = SQLITE_WRITE_ROWS if sqlite else len(batch)
+                    # SQLite: small transactions only while other users write (a writer waited
+                    # lately); alone, the import writes a whole checked batch at a time.
+                    step = SQLITE_WRITE_ROWS if sqlite and writers_waited_since(
+                        db.engine, time.time() - OTHERS_WROTE_LATELY_SECONDS) else len(batch)
                     for start in range(0, len(batch), step):
                         _write_batch(job_id, batch[start:start + step], matcher, prefecture_id, counts)
                 applied += len(batch)
@@ -108,6 +111,8 @@ BATCH_PAUSE_SECONDS = 0.12
 # The pause goes on while other users keep committing (several saves were waiting: each takes its
 # turn), up to this many pauses between two batches.
 BATCH_PAUSES_AT_MOST = 4
+# Other users count as writing while one of them waited for the write lock this recently.
+OTHERS_WROTE_LATELY_SECONDS = 30.0
 # A writer that began waiting this long before a batch began is let in after it too (it may have
 # found the lock taken by the batch before and still be asleep in its busy handler).
 WAITED_JUST_BEFORE_SECONDS = 1.0
