@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from crm import audit
 from crm.auth import operations as accounts
 from crm.auth.models import Role
+from crm.db import map_no_memory
 from crm.extensions import db
 from crm.mail.cli import outbox_group
 
@@ -123,6 +124,7 @@ def import_alumni_command(path, prefecture, fmt, encoding, sheet, position, star
     # cycles worth collecting early, and the scans would grow with the file.
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
+    map_no_memory(db.engine)
     target = TARGETS["alumni"]
     office = acting.prefecture_office(prefecture, f"cli:import (prefecture {prefecture})")
     with acting.acting_for(office), Path(path).open("rb") as upload:

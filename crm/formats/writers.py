@@ -23,13 +23,18 @@ import codecs
 import csv
 import datetime
 import io
+import itertools
+import math
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, BinaryIO, TypeVar
 
-from openpyxl import Workbook
+from xml.sax.saxutils import escape
+
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils.datetime import to_excel
 
 from crm.formats.decoding import normalise_encoding
 
@@ -51,6 +56,9 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 #: What an unwritable character becomes, in every format.
 REPLACEMENT = "?"
+
+# Deflate level of the XLSX writer: 1 is several times faster than 6 and the file ~15 % larger.
+_XLSX_COMPRESSION = 1
 
 #: Roughly how many characters the CSV writer gathers before yielding bytes.
 CSV_CHUNK_CHARS = 1 << 16
@@ -229,51 +237,162 @@ def write_csv(
         fileobj.write(chunk)
 
 
-def _xlsx_value(value: Any) -> Any:
-    if value is None or isinstance(
-        value, (bool, int, float, Decimal, datetime.date, datetime.time)
-    ):
-        if isinstance(value, datetime.datetime) and value.tzinfo is not None:
-            # Excel has no time zones: keep the wall-clock time the caller
-            # chose (convert to Asia/Tokyo before exporting if needed).
-            return value.replace(tzinfo=None)
-        return value
-    # XML turns a raw CR into LF when the file is read, so write the LF
-    # Excel itself uses for a line break rather than let CR change silently.
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    return ILLEGAL_CHARACTERS_RE.sub(REPLACEMENT, neutralise(text))
-
-
 def write_xlsx(
     rows: Iterable[Row],
     headers: Sequence[str],
     fileobj: BinaryIO,
     sheet_title: str = "Sheet1",
 ) -> None:
-    """Write rows to an XLSX workbook with typed cells.
+    """Write rows to an XLSX workbook with typed cells (:func:`xlsx_chunks`).
 
-    Uses openpyxl's write-only mode, which spools rows to disk instead of
-    keeping them in memory.  Numbers, booleans, dates and times keep their
-    type; everything else is written as neutralised text.
+    Numbers, booleans, dates and times keep their type; everything else is
+    written as neutralised text.
     """
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title)
-    sheet.append([_xlsx_value(header) for header in headers])
-    for row in rows:
-        sheet.append([_xlsx_value(value) for value in _row_values(row, headers)])
-    workbook.save(fileobj)
+    for data in xlsx_chunks(rows, headers, sheet_title):
+        fileobj.write(data)
+
+
+class _Pipe:
+    """A write-only file for :class:`zipfile.ZipFile` whose bytes are taken out as they come: the
+    zip is written as a stream (no seek; sizes in data descriptors), never held whole."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data, self.parts, self.size = b"".join(self.parts), [], 0
+        return data
+
+
+_XLSX_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_XLSX_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_XLSX_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        "</Types>"
+    ),
+    "_rels/.rels": (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_XLSX_PKG_REL}">'
+        f'<Relationship Id="rId1" Type="{_XLSX_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_XLSX_PKG_REL}">'
+        f'<Relationship Id="rId1" Type="{_XLSX_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{_XLSX_REL}/styles" Target="styles.xml"/></Relationships>'
+    ),
+    # Styles 1-3: the number formats openpyxl gave dates, date-times and times (what the exports
+    # showed before this writer).
+    "xl/styles.xml": (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_XLSX_NS}">'
+        '<numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+        '<numFmt numFmtId="165" formatCode="yyyy-mm-dd h:mm:ss"/><numFmt numFmtId="166" formatCode="h:mm:ss"/></numFmts>'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    ),
+}
+# What a sheet's name may not hold (Excel refuses the workbook otherwise).
+_SHEET_TITLE_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
+_XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_EXCEL_EPOCH = datetime.datetime(1899, 12, 30)
+
+
+def _column_letters(index: int) -> str:
+    letters = ""
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _xlsx_cell(reference: str, value: Any) -> str:
+    """One cell of the sheet's XML: text inline (no shared-strings table to hold), numbers,
+    booleans, and dates as serial numbers with a date style."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return f'<c r="{reference}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        number = float(value) if isinstance(value, Decimal) else value
+        if isinstance(number, float) and not math.isfinite(number):
+            return _xlsx_text(reference, str(number))
+        return f'<c r="{reference}"><v>{number!r}</v></c>'
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            # Excel has no time zones: keep the wall-clock time the caller chose (convert to
+            # Asia/Tokyo before exporting if needed).
+            value = value.replace(tzinfo=None)
+        return f'<c r="{reference}" s="2"><v>{to_excel(value)!r}</v></c>'
+    if isinstance(value, datetime.date):
+        return f'<c r="{reference}" s="1"><v>{to_excel(value)!r}</v></c>'
+    if isinstance(value, datetime.time):
+        return f'<c r="{reference}" s="3"><v>{to_excel(value)!r}</v></c>'
+    # XML turns a raw CR into LF when the file is read, so write the LF Excel itself uses for a
+    # line break rather than let CR change silently.
+    return _xlsx_text(reference, str(value).replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _xlsx_text(reference: str, text: str) -> str:
+    text = ILLEGAL_CHARACTERS_RE.sub(REPLACEMENT, neutralise(text)).translate(_XML_TEXT)
+    return f'<c r="{reference}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
 def xlsx_chunks(rows: Iterable[Row], headers: Sequence[str], sheet_title: str = "Sheet1", chunk: int = 1 << 16) -> Iterator[bytes]:
-    """A workbook as byte chunks for a streamed download: openpyxl needs a seekable file, so it is
-    written to a spooled temporary file first (in memory until it grows large)."""
-    import tempfile
+    """A workbook (one sheet, typed cells) as byte chunks for a streamed download or a file.
 
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
-        write_xlsx(rows, headers, spool, sheet_title=sheet_title[:31])
-        spool.seek(0)
-        while data := spool.read(chunk):
-            yield data
+    The sheet's XML is written here, a row at a time, into a zip written as a stream: openpyxl's
+    write-only mode cost ~0.2 ms a cell (three quarters of a 100,000-row export) and needs a
+    seekable file. Text goes inline in its cell (no shared-strings table held in memory).
+    """
+    title = _SHEET_TITLE_FORBIDDEN.sub("_", sheet_title)[:31].strip("'") or "Sheet1"
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=_XLSX_COMPRESSION) as archive:
+        for name, xml in _XLSX_PARTS.items():
+            archive.writestr(name, xml)
+        archive.writestr("xl/workbook.xml", (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_XLSX_NS}" xmlns:r="{_XLSX_REL}">'
+            f'<sheets><sheet name="{escape(title, {chr(34): "&quot;"})}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ))
+        letters = [_column_letters(index) for index in range(1, len(headers) + 1)]
+        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            pieces = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_XLSX_NS}"><sheetData>']
+            size = 0
+            for number, values in enumerate(itertools.chain([list(headers)], (_row_values(row, headers) for row in rows)), 1):
+                line = f'<row r="{number}">' + "".join(
+                    [_xlsx_cell(f"{letter}{number}", value) for letter, value in zip(letters, values, strict=False)]) + "</row>"
+                pieces.append(line)
+                size += len(line)
+                if size >= chunk:
+                    sheet.write("".join(pieces).encode())
+                    pieces, size = [], 0
+                    if pipe.size >= chunk:
+                        yield pipe.take()
+            pieces.append("</sheetData></worksheet>")
+            sheet.write("".join(pieces).encode())
+    yield pipe.take()
 
 
 def _escape_text(value: str) -> str:
