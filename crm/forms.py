@@ -22,6 +22,7 @@ from datetime import date, timedelta
 import wtforms
 from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import HiddenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, StopValidation, ValidationError
@@ -35,8 +36,27 @@ FIRST_DAY = date(1987, 1, 1)  # the JET Programme's first year
 LAST_DAY = date(2100, 12, 31)
 
 
+class PlaceholderSelect(wtforms.widgets.Select):
+    """A select that, when required and without a blank choice of its own, begins with an empty
+    "Choose…" option (HTML requires one; it also keeps a new record from taking the first choice
+    unnoticed). A default or the saved value stays selected."""
+
+    def __call__(self, field, **kwargs):
+        html = super().__call__(field, **kwargs)
+        if not (kwargs.get("required") or field.flags.required) or field.choices is None:
+            return html
+        first = next(iter(field.iter_choices()), None)
+        if first is not None and first[0] in ("", None):
+            return html
+        start = html.index(">") + 1
+        placeholder = Markup('<option value="">%s</option>') % _("Choose…")
+        return Markup(html[:start]) + placeholder + Markup(html[start:])
+
+
 class SelectField(wtforms.SelectField):
     """A select whose value is always one of its choices (or blank, where blank is a choice)."""
+
+    widget = PlaceholderSelect()
 
     def process_formdata(self, valuelist):
         super().process_formdata([value.strip() if isinstance(value, str) else value for value in valuelist])
