@@ -92,6 +92,11 @@ messages: $(STAMP)
 vendor:
 	scripts/vendor-assets
 
+# PNGs of each role's key pages, ja/en, 1,366 and 390 px wide, into screenshots/ (git-ignored).
+screenshots: $(STAMP) $(COMPILED)
+	scripts/ensure-chromium
+	$(BIN)/python scripts/screenshots.py
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

@@ -101,7 +101,7 @@ def run(database_url: str, scale: float = 1.0, reuse: bool = False):
             accounts.create_user(EMAIL, "Bench", Role.PREFECTURE_STAFF, PASSWORD, prefecture_id=TOTTORI)
             db.session.commit()
         db.session.remove()
-    crm = Server(database_url, threads=1, workers=2, CRM_RATELIMIT_STORAGE_URI="database://")
+    crm = Server(database_url, threads=1, workers=2, application="wsgi:app", CRM_RATELIMIT_STORAGE_URI="database://")  # as production
     bare = Server(database_url, threads=1, workers=2, application="bench.bare:app", ready="/alumni", CRM_RATELIMIT_STORAGE_URI="database://",
                   BENCH_BARE_DATABASE_URL=database_url)
     try:
