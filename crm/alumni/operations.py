@@ -297,7 +297,7 @@ def listed_alumni(rows) -> list[ListedAlumnus]:
                   .where(Placement.alumnus_id.in_(listed)).order_by(Placement.start_year, Placement.id))
     for alumnus_id, prefecture, position, start_year, end_year in db.session.execute(placements):
         listed[alumnus_id].placement_summaries.append(
-            placement_summary(prefecture, position, start_year, end_year, position_labels[position]))
+            placement_summary(prefecture, position, start_year, end_year, position_labels.get(position)))  # an odd stored code: its own
     tags = (select(alumni_tags.c.alumnus_id, Tag.name).join(Tag, Tag.id == alumni_tags.c.tag_id)
             .where(alumni_tags.c.alumnus_id.in_(listed)).order_by(Tag.name))
     for alumnus_id, name in db.session.execute(tags):
