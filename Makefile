@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres fuzz messages bench clean vendor
+.PHONY: install run test test-sqlite test-postgres fuzz messages bench clean vendor screenshots
 
 # The catalogues are compiled here and, should a .mo be missing or stale, again at start-up (crm/i18n.py).
 install: $(STAMP) $(COMPILED)
@@ -53,6 +53,8 @@ test: $(STAMP) $(COMPILED)
 	@scripts/ensure-libreoffice || [ -z "$$CRM_REQUIRE_LIBREOFFICE" ]
 	@scripts/ensure-poppler || [ -z "$$CRM_REQUIRE_BROWSER" ]
 	@scripts/vendor-assets axe || [ -z "$$CRM_REQUIRE_BROWSER" ]
+	@scripts/ensure-java || [ -z "$$CRM_REQUIRE_HTML_VALIDATOR" ]
+	@scripts/vendor-assets vnu || [ -z "$$CRM_REQUIRE_HTML_VALIDATOR" ]
 	@$(REDIS); $(MAKE) --no-print-directory test-sqlite
 	@$(REDIS); \
 	url="$${CRM_TEST_DATABASE_URL:-}"; \
@@ -86,9 +88,15 @@ messages: $(STAMP)
 	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-fuzzy-matching --ignore-obsolete
 
 # The pinned npm files: the design tokens served from static/vendor/ (committed; this re-fetches and
-# checks them) and axe-core for the browser tests (tests/browser/vendor/, not committed).
+# checks them), axe-core for the browser tests (tests/browser/vendor/) and the W3C Nu validator
+# (tests/vendor/vnu.jar) for tests/test_html_valid.py: neither committed.
 vendor:
 	scripts/vendor-assets
+
+# PNGs of each role's key pages, ja/en, 1,366 and 390 px wide, into screenshots/ (git-ignored).
+screenshots: $(STAMP) $(COMPILED)
+	scripts/ensure-chromium
+	$(BIN)/python scripts/screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -75,19 +75,20 @@ class Server:
     """gunicorn serving the app on a free port of 127.0.0.1 (one worker, threads: as many requests at
     once as there are clients)."""
 
-    def __init__(self, database_url: str, threads: int = 8):
+    def __init__(self, database_url: str, threads: int = 8, workers: int = 1, application: str = "crm:create_app()",
+                 ready: str = "/login", **environment):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", str(threads), "--bind", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "crm:create_app()"],
-            cwd=ROOT, env=app_environment(database_url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads), "--bind", f"127.0.0.1:{self.port}",
+             "--log-level", "warning", application],
+            cwd=ROOT, env=app_environment(database_url, **environment), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn ended: {self.process.stdout.read()}")
             try:
-                urllib.request.urlopen(f"{self.url}/login", timeout=5).read()
+                urllib.request.urlopen(f"{self.url}{ready}", timeout=5).read()
                 return
             except OSError:
                 time.sleep(0.2)

@@ -55,9 +55,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from crm.forms import select_options
     from crm.glossary import term
     from crm.numbers import FILTERS
-    from crm.i18n import compiled_catalogues, format_date, select_locale
+    from crm.i18n import compiled_catalogues, format_date, install_template_gettext, select_locale
 
     db.init_app(app)
     with app.app_context():
@@ -68,8 +69,10 @@ def _init_extensions(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES",
                           ";".join(compiled_catalogues(Path(app.instance_path) / "translations")))
     babel.init_app(app, locale_selector=select_locale)
+    install_template_gettext(app.jinja_env)
     app.jinja_env.filters["dateformat"] = format_date
     app.jinja_env.globals["term"] = term
+    app.jinja_env.globals["select_options"] = select_options
     app.jinja_env.filters.update(FILTERS)
     import crm.ratelimit  # noqa: F401  (registers the database:// storage before the limiter opens it)
 

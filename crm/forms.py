@@ -18,10 +18,12 @@ tests/test_forms.py checks that no form declares WTForms' own kind of these fiel
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 import wtforms
 from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import HiddenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, StopValidation, ValidationError
@@ -35,8 +37,62 @@ FIRST_DAY = date(1987, 1, 1)  # the JET Programme's first year
 LAST_DAY = date(2100, 12, 31)
 
 
+class PlaceholderSelect(wtforms.widgets.Select):
+    """A select that, when required and without a blank choice of its own, begins with an empty
+    "Choose…" option (HTML requires one; it also keeps a new record from taking the first choice
+    unnoticed). A default or the saved value stays selected."""
+
+    def __call__(self, field, **kwargs):
+        html = super().__call__(field, **kwargs)
+        if not (kwargs.get("required") or field.flags.required) or field.choices is None:
+            return html
+        first = next(iter(field.iter_choices()), None)
+        if first is not None and first[0] in ("", None):
+            return html
+        start = html.index(">") + 1
+        placeholder = Markup('<option value="">%s</option>') % _("Choose…")
+        return Markup(html[:start]) + placeholder + Markup(html[start:])
+
+
+def select_options(choices, current=None, key: str = "value", text: str = "label", label=None) -> Markup:
+    """The `<option>`s of a list filter (templates/_form.html `select_filter`), with `current` selected.
+    A choice is an enum member or object (its `key` and `text` attributes), a (value, text) pair, or a
+    plain value shown through `label`. Built here rather than in a template loop, and a long list of
+    pairs (the country filter's 250, the same on every list page of a language) is built once."""
+    current = None if current is None else str(current)
+    if len(choices) > LONG_OPTIONS and all(type(choice) is tuple for choice in choices):
+        values, options = _pair_options(tuple(choices))
+        if current in values:
+            index = values.index(current)
+            options = [*options[:index], options[index].replace('">', '" selected>', 1), *options[index + 1:]]
+        return Markup("\n".join(options))
+    parts = []
+    for choice in choices:
+        if not isinstance(choice, tuple) and hasattr(choice, key):
+            value, shown = getattr(choice, key), getattr(choice, text)
+        elif isinstance(choice, tuple):
+            value, shown = choice
+        else:
+            value, shown = choice, label(choice) if label else choice
+        value = str(value)
+        selected = " selected" if value == current else ""
+        parts.append(f'<option value="{escape(value)}"{selected}>{escape(shown)}</option>')
+    return Markup("\n".join(parts))
+
+
+LONG_OPTIONS = 40
+
+
+@lru_cache(maxsize=16)
+def _pair_options(choices: tuple[tuple[str, str], ...]) -> tuple[list[str], list[str]]:
+    """(values, unselected `<option>`s) of (value, text) pairs."""
+    return [str(value) for value, _shown in choices], [f'<option value="{escape(value)}">{escape(shown)}</option>' for value, shown in choices]
+
+
 class SelectField(wtforms.SelectField):
     """A select whose value is always one of its choices (or blank, where blank is a choice)."""
+
+    widget = PlaceholderSelect()
 
     def process_formdata(self, valuelist):
         super().process_formdata([value.strip() if isinstance(value, str) else value for value in valuelist])

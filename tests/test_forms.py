@@ -59,3 +59,27 @@ def test_a_select_of_spaces_is_blank_and_good_values_pass(app_context):
     form = Probe(MultiDict({"sector": "   ", "count": str(2**31 - 1), "money": str(2**63 - 1), "on": "1987-01-01"}))
     assert form.validate(), form.errors
     assert form.sector.data == "" and form.on.data == date(1987, 1, 1)
+
+
+class Required(wtforms.Form):
+    position = shared.SelectField(choices=shared.choices([("alt", "ALT"), ("cir", "CIR")]), validators=[wtforms.validators.InputRequired()])
+    kind = shared.SelectField(choices=shared.choices([("a", "A")], blank=True), validators=[wtforms.validators.InputRequired()])
+    sector = shared.SelectField(choices=shared.choices([("a", "A")]), validators=[wtforms.validators.Optional()])
+
+
+def test_a_required_select_begins_with_an_empty_choice_and_keeps_its_default(app_context):
+    form = Required(data={"position": "cir"})
+    html = str(form.position(required=True))
+    assert html.index('<option value="">') < html.index('value="alt"')
+    assert '<option selected value="cir">' in html or '<option value="cir" selected>' in html
+    assert str(form.kind(required=True)).count('value=""') == 1  # its own blank choice is enough
+    assert 'value=""' not in str(form.sector())  # not required: no placeholder
+    assert not Required(MultiDict({"position": "", "kind": "a"})).validate()
+
+
+def test_filter_options_mark_the_current_choice_and_escape_text(app_context):
+    pairs = [(f"C{number}", f"<Country {number}>") for number in range(60)]  # long: built once
+    html = shared.select_options(pairs, "C3")
+    assert '<option value="C3" selected>&lt;Country 3&gt;</option>' in html and html.count("selected") == 1
+    assert "selected" not in shared.select_options(pairs, None)
+    assert shared.select_options([("a", "<A>"), "b"], "b", label=str.upper) == '<option value="a">&lt;A&gt;</option>\n<option value="b" selected>B</option>'

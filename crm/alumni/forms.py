@@ -111,7 +111,7 @@ class AlumnusCreateForm(PlacementFields, ProfileForm, ContactDetailsForm):
 class ContactEntryForm(FlaskForm):
     contacted_on = DateField(_l("Date"), validators=[DataRequired(), at_most_days_ahead(0)], default=clock.today)
     channel = SelectField(_l("Channel"), choices=choices(Channel.choices()), validators=[DataRequired()])
-    direction = SelectField(_l("Direction"), choices=choices(Direction.choices()), validators=[DataRequired()])
+    direction = SelectField(_l("Direction"), choices=choices(Direction.choices()), validators=[DataRequired()], default=Direction.OUTGOING.value)
     summary = TextAreaField(_l("Summary"), filters=[strip], validators=[DataRequired(), Length(max=2000)])
     follow_up_on = DateField(_l("Follow up on"), validators=[Optional(), at_most_days_ahead(2 * 366)])
     assignee = SelectField(_l("Assignee"), coerce=lambda value: int(value) if value not in (None, "", "None") else None, validators=[Optional()])

@@ -227,9 +227,11 @@ def served_years(start_year: int, end_year: int | None) -> str:
     return f"{start_year}–{end_year or ''}"
 
 
-def placement_summary(prefecture_name: str, position: Position, start_year: int, end_year: int | None) -> str:
-    """A placement's line in lists, from its columns (the alumni list reads them without loading records)."""
-    return f"{prefecture_name} {position.label} {served_years(start_year, end_year)}"
+def placement_summary(prefecture_name: str, position: Position, start_year: int, end_year: int | None,
+                      position_label: str | None = None) -> str:
+    """A placement's line in lists, from its columns (the alumni list reads them without loading
+    records, and passes the position's label it translated once)."""
+    return f"{prefecture_name} {position_label or position.label} {served_years(start_year, end_year)}"
 
 
 class ContactEntry(Audited, db.Model):

@@ -21,8 +21,8 @@ from crm.alumni.models import (
 )
 from crm.db import LARGEST_INTEGER, request_int, utcnow
 from crm.extensions import db
-from crm.i18n import is_japanese
-from crm.reference.countries import in_name_order
+from crm.i18n import date_formatter, is_japanese
+from crm.reference.countries import country_name, in_name_order
 from crm.reference.models import Prefecture
 
 ALUMNUS_SORTS = {
@@ -255,9 +255,10 @@ class ListedAlumnus:
     is_ambassador: bool
     placement_summaries: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    residence: str = ""  # city and country name, in the request's language
+    updated: str = ""  # updated_at as the user's date
 
     name = Alumnus.name
-    residence = Alumnus.residence
 
 
 def list_columns(statement):
@@ -287,12 +288,20 @@ def listed_alumni(rows) -> list[ListedAlumnus]:
     listed = {row.id: ListedAlumnus(**row._mapping) for row in rows}
     if not listed:
         return []
-    prefecture_name = Prefecture.name_ja if is_japanese() else Prefecture.name_en  # Prefecture.name, as a column
+    # What every row shows the same way is worked out once: the language, the date format and time
+    # zone, each position's label (a list page asked for them once per row, then once per placement).
+    japanese, updated = is_japanese(), date_formatter()
+    for row in listed.values():
+        row.residence = ", ".join(part for part in (row.city, country_name(row.residence_country, japanese)) if part)
+        row.updated = updated(row.updated_at)
+    position_labels = {position: position.label for position in Position}
+    prefecture_name = Prefecture.name_ja if japanese else Prefecture.name_en  # Prefecture.name, as a column
     placements = (select(Placement.alumnus_id, prefecture_name, Placement.position, Placement.start_year, Placement.end_year)
                   .join(Prefecture, Prefecture.id == Placement.prefecture_id)
                   .where(Placement.alumnus_id.in_(listed)).order_by(Placement.start_year, Placement.id))
-    for alumnus_id, *placement in db.session.execute(placements):
-        listed[alumnus_id].placement_summaries.append(placement_summary(*placement))
+    for alumnus_id, prefecture, position, start_year, end_year in db.session.execute(placements):
+        listed[alumnus_id].placement_summaries.append(
+            placement_summary(prefecture, position, start_year, end_year, position_labels.get(position)))  # an odd stored code: its own
     tags = (select(alumni_tags.c.alumnus_id, Tag.name).join(Tag, Tag.id == alumni_tags.c.tag_id)
             .where(alumni_tags.c.alumnus_id.in_(listed)).order_by(Tag.name))
     for alumnus_id, name in db.session.execute(tags):

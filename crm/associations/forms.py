@@ -174,7 +174,7 @@ class ProgramForm(FlaskForm):
     starts_at = DateTimeLocalField(_l("Starts (Japan time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     ends_at = DateTimeLocalField(_l("Ends (Japan time)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200)])
-    status = SelectField(_l("Status"), choices=choices(ProgramStatus.choices()), validators=[DataRequired()])
+    status = SelectField(_l("Status"), choices=choices(ProgramStatus.choices()), validators=[DataRequired()], default=ProgramStatus.PLANNED.value)
     budget = IntegerField(_l("Budget (yen)"), default=0, validators=[Optional(), NOT_NEGATIVE], render_kw=YEN)
     actual_cost = IntegerField(_l("Actual cost (yen)"), validators=[Optional(), NOT_NEGATIVE], render_kw=YEN)
     participants_japanese = IntegerField(_l("Participants: Japanese residents"), default=0, validators=[Optional(), NOT_NEGATIVE])

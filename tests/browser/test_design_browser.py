@@ -26,9 +26,12 @@ def records(app, make_user, make_association, make_member, make_fee, make_progra
     program = make_program(association)
     ambassador = make_ambassador(alumnus)
     activity = make_activity(alumnus)
-    make_investment()
+    investment = make_investment()
     make_contact(alumnus, TOTTORI)
-    from tests.test_access_matrix import _privacy_request_sample
+    from tests.test_access_matrix import _alumni_samples, _privacy_request_sample
+
+    samples = _alumni_samples(app, make_alumnus, make_contact)  # a network, an association abroad, a placement
+    group, abroad, placement = samples["group"], samples["abroad"], samples["placement"]
 
     request = _privacy_request_sample(app, alumnus)["request"]
     accounts = {
@@ -39,7 +42,8 @@ def records(app, make_user, make_association, make_member, make_fee, make_progra
     }
     records = {
         Role.ADMIN: ["/admin/users/new", f"/alumni/{alumnus}", "/reports/national", "/account", "/no-such-page",
-                     "/privacy/overview", "/privacy/accesses?user=1&since=2026-01-01"],
+                     "/privacy/overview", "/privacy/accesses?user=1&since=2026-01-01", "/alumni/associations-abroad/new",
+                     f"/alumni/associations-abroad/{abroad}/edit", "/associations/new"],
         Role.PREFECTURE_STAFF: [f"/alumni/{alumnus}", "/alumni/new", f"/alumni/{alumnus}/merge", "/alumni/groups/new",
                                 f"/associations/{association}", f"/associations/{association}/edit",
                                 f"/associations/members/{member}", f"/associations/{association}/members/new",
@@ -47,10 +51,16 @@ def records(app, make_user, make_association, make_member, make_fee, make_progra
                                 f"/ambassadors/{ambassador}", f"/ambassadors/{ambassador}/edit",
                                 f"/ambassadors/activities/{activity}", f"/ambassadors/activities/{activity}/edit",
                                 "/imports/export/alumni", "/account", "/privacy/requests/new", f"/privacy/requests/{request}",
-                                f"/privacy/requests/{request}/package", f"/privacy/alumni/{alumnus}/accesses"],
+                                f"/privacy/requests/{request}/package", f"/privacy/alumni/{alumnus}/accesses",
+                                f"/alumni/{alumnus}/placements", f"/alumni/placements/{placement}/edit", f"/alumni/groups/{group}",
+                                f"/alumni/groups/{group}/edit", f"/ambassadors/investment/{investment}",
+                                f"/ambassadors/investment/{investment}/edit", f"/ambassadors/alumni/{alumnus}/activities",
+                                f"/associations/members/{member}/edit", f"/associations/programs/{program}/alumni",
+                                f"/associations/{association}/fees"],
         Role.ASSOCIATION_STAFF: [f"/associations/members/{member}", f"/associations/programs/{program}",
                                  f"/associations/{association}/calendar", f"/associations/{association}/report",
-                                 f"/associations/{association}/programs/new", "/account"],
+                                 f"/associations/{association}/programs/new", "/account", f"/associations/members/{member}/edit",
+                                 f"/associations/programs/{program}/edit", f"/associations/{association}/edit"],
         Role.MINISTRY_REVIEWER: ["/account"],
     }
     return accounts, records
