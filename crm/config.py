@@ -30,11 +30,12 @@ ENVIRONMENT_KEYS = {
     "CRM_IMPORT_MAX_SHARED_TEXT_BYTES": "IMPORT_MAX_SHARED_TEXT_BYTES",
     "CRM_IMPORT_MAX_PACKING_RATIO": "IMPORT_MAX_PACKING_RATIO",
     "CRM_RETENTION_INACTIVE_YEARS": "RETENTION_INACTIVE_YEARS",
+    "CRM_SELF_SERVICE_LINK_DAYS": "SELF_SERVICE_LINK_DAYS",
 }
 BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
 INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "IMPORT_STALE_SECONDS", "TRUSTED_PROXIES", "IMPORT_MAX_CELL_CHARS",
                 "IMPORT_MAX_ROW_CHARS", "IMPORT_MAX_UNPACKED_BYTES", "IMPORT_MAX_SHARED_TEXT_BYTES",
-                "IMPORT_MAX_PACKING_RATIO", "RETENTION_INACTIVE_YEARS"}
+                "IMPORT_MAX_PACKING_RATIO", "RETENTION_INACTIVE_YEARS", "SELF_SERVICE_LINK_DAYS"}
 
 
 class Defaults:
@@ -96,6 +97,12 @@ class Defaults:
     # Retention (crm/retention): an alumnus with no placement end, contact, activity, appointment or
     # consent for this many years is anonymised when the rules are applied.
     RETENTION_INACTIVE_YEARS = 10
+
+    # Self-service (crm/selfservice): how long a personal link works, and how often one may be asked
+    # for, per email address and per client address (the request page answers the same either way).
+    SELF_SERVICE_LINK_DAYS = 14
+    SELF_SERVICE_LIMIT_PER_EMAIL = "3 per hour;10 per day"
+    SELF_SERVICE_LIMIT_PER_IP = "10 per 10 minutes;50 per day"
 
 
 def load(config) -> None:

@@ -178,6 +178,20 @@ MATRIX = {
     ("privacy.disclosure_package", "GET", "/privacy/requests/{request}/package"): ALUMNI,
     ("privacy.person_accesses", "GET", "/privacy/alumni/{alumnus}/accesses"): ALUMNI,
     ("privacy.user_accesses", "GET", "/privacy/accesses"): ADMIN_ONLY,
+    # Self-service: the request page is public; a forged token opens nothing for anyone (404).
+    ("selfservice.request_link", "GET", "/me"): EVERYONE,
+    ("selfservice.request_link", "POST", "/me"): EVERYONE,
+    ("selfservice.person", "GET", "/me/forged-token"): FEED,
+    ("selfservice.update_details", "POST", "/me/forged-token/details"): FEED,
+    ("selfservice.confirm", "POST", "/me/forged-token/confirm"): FEED,
+    ("selfservice.report_activity", "POST", "/me/forged-token/activities"): FEED,
+    ("selfservice.links_panel", "GET", "/self-service/alumni/{alumnus}/links"): ALUMNI,
+    ("selfservice.send_link", "POST", "/self-service/alumni/{alumnus}/links"): ALUMNI,
+    ("selfservice.revoke_links", "POST", "/self-service/alumni/{alumnus}/links/revoke"): ALUMNI,
+    ("selfservice.feed", "GET", "/self-service/feed"): ALUMNI,
+    ("selfservice.undo", "POST", "/self-service/updates/999999/undo"): {**ALUMNI, Role.ADMIN: 404, Role.PREFECTURE_STAFF: 404},
+    ("selfservice.send_confirmation", "POST", "/self-service/confirmation"): PREFECTURE_ONLY,
+    ("selfservice.currency", "GET", "/self-service/currency"): REPORTS,
 }
 
 

@@ -157,6 +157,8 @@ class Alumnus(Audited, db.Model):
     consent_source: Mapped[str | None] = mapped_column(String(200))
     # 利用停止: kept for legal requests, gone from lists, searches, exports and mailings.
     cease_use: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # The day the person last said "my details are current" through their personal link.
+    confirmed_on: Mapped[date | None]
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Stored match keys (crm.alumni.names) for search and duplicate detection.
     latin_key: Mapped[str] = mapped_column(String(210), default="")

@@ -98,7 +98,11 @@ ITEMS: dict[str, Item] = {
         "consent_source": _l("How consent was given"), "cease_use": _l("Suspension of use"),
         "archived_at": _l("Archived"), "latin_key": _l("Name search keys"), "kana_key": _l("Name search keys"),
         "search_text": _l("Name search keys"), "created_at": _l("Date registered"),
-    }, kept=frozenset({"residence_country", "contact_consent", "newsletter_consent", "cease_use", "archived_at", "created_at"})),
+        "confirmed_on": _l("Date the person last confirmed their details"),
+    }, kept=frozenset({"residence_country", "contact_consent", "newsletter_consent", "cease_use", "archived_at", "created_at",
+                       "confirmed_on"})),
+    # What a person changed through their personal link, with the values before (for undo).
+    **_items("self_updates", "alumni", {"changes": _l("Changes the person made through their personal link")}),
     **_items("placements", "alumni", {
         "organisation": _l("School or office of the placement"), "position": _l("Position (ALT, CIR, SEA)"),
         "start_year": _l("Years of the placement"), "end_year": _l("Years of the placement"),
@@ -120,8 +124,8 @@ ITEMS: dict[str, Item] = {
         "people_reached": _l("Outcome figures"), "visitors_brought": _l("Outcome figures"),
         "economic_value_yen": _l("Outcome figures"), "economic_value_basis": _l("Basis of the economic value"),
         "funds_raised_yen": _l("Outcome figures"), "media_items": _l("Outcome figures"),
-        "evidence_url": _l("Evidence link"), "status": _l("Verification"),
-    }, kept=frozenset({"occurred_on", "fiscal_year", "kind", "country", "people_reached", "visitors_brought",
+        "evidence_url": _l("Evidence link"), "status": _l("Verification"), "self_reported": _l("Verification"),
+    }, kept=frozenset({"self_reported", "occurred_on", "fiscal_year", "kind", "country", "people_reached", "visitors_brought",
                        "economic_value_yen", "funds_raised_yen", "media_items", "status"})),
     # An APPI request is part of the person's record with the prefecture; its dates, kind and outcome
     # stay on anonymisation so the administrators' overview of deadlines still adds up.
@@ -215,6 +219,11 @@ NOT_PERSONAL: dict[str, str] = {
     **_same(BOOKKEEPING, "erasure_requests", "requested_on created_at"),
     **_same(KEY, "privacy_requests", "id prefecture_id alumnus_id recorded_by_id"),
     **_same(BOOKKEEPING, "privacy_requests", "created_at version"),
+    **_same(KEY, "personal_links", "id alumnus_id member_id created_by_id"),
+    **_same(TECHNICAL, "personal_links", "token_hash"),
+    **_same(BOOKKEEPING, "personal_links", "created_at expires_at revoked_at"),
+    **_same(KEY, "self_updates", "id alumnus_id activity_id prefecture_id undone_by_id"),
+    **_same(BOOKKEEPING, "self_updates", "kind at undone_at"),
     **_same(KEY, "anonymisations", "alumnus_id"), **_same(BOOKKEEPING, "anonymisations", "rule at"),
 }
 
