@@ -262,6 +262,23 @@ def test_erasure_request_alumnus_and_prefecture(app, tottori, make_alumnus):
     assert _one(app, select(ErasureRequest.prefecture_id, ErasureRequest.alumnus_id, ErasureRequest.recorded_by_id)) == (TOTTORI, mine, staff)
 
 
+def test_self_report_prefecture_and_extra_owner_fields(app, client, make_alumnus):
+    """Through a personal link: the person is the link's, the prefecture one they served in."""
+    from crm.alumni.models import Alumnus
+    from crm.selfservice import operations
+
+    mine, other = make_alumnus(TOTTORI, email="me@example.org"), make_alumnus(HYOGO, family="Other")
+    with app.app_context():
+        token = operations.issue_link(db.session.get(Alumnus, mine))
+        db.session.commit()
+    data = {"occurred_on": "2025-05-01", "kind": "tourism", "description": "Tea ceremony", "status": "verified"}
+    extra = {**OWNER_FIELDS, "alumnus_id": str(other), "reviewed_by_id": "1"}
+    assert client.submit(f"/me/{token}/activities", {**extra, **data, "prefecture_id": str(HYOGO)}).status_code == 422
+    assert client.submit(f"/me/{token}/activities", {**extra, **data, "prefecture_id": str(TOTTORI)}).status_code == 303
+    assert _one(app, select(Activity.alumnus_id, Activity.prefecture_id, Activity.status, Activity.reviewed_by_id)) \
+        == (mine, TOTTORI, "reported", None)
+
+
 # --- Inventory: every field that names a prefecture, an association, a user or a record ------------
 
 # (form class or view module, field) → the test above that covers it.
@@ -283,6 +300,7 @@ COVERED = {
     ("associations/views.py", "alumnus"): test_program_participation_alumnus_outside_scope,
     ("RequestForm", "alumnus"): test_privacy_request_alumnus_and_prefecture,
     ("ErasureRequestForm", "alumnus"): test_erasure_request_alumnus_and_prefecture,
+    ("SelfReportForm", "prefecture_id"): test_self_report_prefecture_and_extra_owner_fields,
 }
 # Fields that name a record without assigning anything: why each is safe.
 EXEMPT = {

@@ -12,7 +12,7 @@ import secrets
 from datetime import date, timedelta
 
 from flask import current_app, render_template, url_for
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select, true
 
 from crm import audit, clock, disclosure
@@ -31,6 +31,8 @@ ACTIVITY_FIELDS = ("occurred_on", "kind", "country", "description", "people_reac
 # A registry entry counts as current when confirmed or self-updated within this many days.
 CURRENT_DAYS = 365
 FEED_SIZE = 20
+LINK_SUBJECT = _l("Your personal link to your Furusato CRM record")
+CONFIRM_SUBJECT = _l("Please check your details")
 
 
 class StaleUndo(ValueError):
@@ -95,7 +97,7 @@ def _letter(alumnus: Alumnus, token: str, subject: str, template: str, batch: st
     locale = "ja" if (alumnus.residence_country or "JP") == "JP" else "en"
     link = url_for("selfservice.person", token=token, _external=True)
     with force_locale(locale):
-        return {"to": address or alumnus.email, "to_name": alumnus.name, "subject": _(subject),
+        return {"to": address or alumnus.email, "to_name": alumnus.name, "subject": str(subject),
                 "text": render_template(template, alumnus=alumnus, link=link,
                                         days=current_app.config["SELF_SERVICE_LINK_DAYS"]),
                 "language": locale, "batch": batch, "recipient_key": f"alumnus:{alumnus.id}"}
@@ -104,16 +106,15 @@ def _letter(alumnus: Alumnus, token: str, subject: str, template: str, batch: st
 def queue_letters(letters: list[dict]) -> int:
     """The one door to the mail room (crm/mail, MAIL_API.md): queued in this transaction, sent by the
     outbox worker, so no request ever waits on SMTP."""
-    from crm import mail
+    from crm.mail import Letter, queue  # not at the top: the mail room lands on its own branch (w3-mail)
 
-    return mail.queue([mail.Letter(**letter) for letter in letters])
+    return queue([Letter(**letter) for letter in letters])
 
 
 def request_link(email: str) -> None:
     """The public request: a link to each person with this address, queued; nothing said either way."""
     email = (email or "").strip().lower()
-    letters = [_letter(alumnus, issue_link(alumnus), "Your personal link to your Furusato CRM record",
-                       "selfservice/mail_link.txt", "selfservice.link", address=email)
+    letters = [_letter(alumnus, issue_link(alumnus), LINK_SUBJECT, "selfservice/mail_link.txt", "selfservice.link", address=email)
                for alumnus in reachable_by_email(email)]
     if letters:
         queue_letters(letters)
@@ -123,8 +124,7 @@ def send_link(alumnus: Alumnus, staff) -> bool:
     """Staff send the person their link (to their primary address). False when there is none to send to."""
     if not alumnus.email or alumnus.cease_use or alumnus.archived_at is not None:
         return False
-    queue_letters([_letter(alumnus, issue_link(alumnus, staff), "Your personal link to your Furusato CRM record",
-                           "selfservice/mail_link.txt", "selfservice.link")])
+    queue_letters([_letter(alumnus, issue_link(alumnus, staff), LINK_SUBJECT, "selfservice/mail_link.txt", "selfservice.link")])
     audit.record_event("link_sent", "alumni", alumnus.id)
     return True
 
@@ -139,7 +139,7 @@ def send_confirmation_mailing(prefecture_id: int, staff) -> int:
     """The annual "please check your details": each of the prefecture's alumni with an email (not
     ceased) gets their own link. Returns how many letters were queued."""
     batch = f"selfservice.confirm:{prefecture_id}-{clock.today().isoformat()}"
-    letters = [_letter(alumnus, issue_link(alumnus, staff), "Please check your details", "selfservice/mail_confirm.txt", batch)
+    letters = [_letter(alumnus, issue_link(alumnus, staff), CONFIRM_SUBJECT, "selfservice/mail_confirm.txt", batch)
                for alumnus in db.session.scalars(confirmation_recipients(prefecture_id))]
     queued = queue_letters(letters) if letters else 0
     audit.record_event("confirm_mailing", "prefectures", prefecture_id, letters=queued, batch=batch)
