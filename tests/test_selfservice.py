@@ -14,6 +14,7 @@ from crm.audit import AuditEntry
 from crm.auth.models import Role
 from crm.db import utcnow
 from crm.extensions import db
+from crm.mail import OutboxMessage, deliver_due
 from crm.selfservice import operations
 from crm.selfservice.models import PersonalLink, SelfUpdate
 from tests.conftest import HYOGO, TOTTORI, fragment
@@ -22,16 +23,25 @@ OSAKA = 27
 
 
 @pytest.fixture
-def outbox(monkeypatch):
-    """The letters queued for the mail room (crm/mail), captured at the one door to it."""
-    letters = []
+def outbox(app):
+    """The letters in the mail room's outbox (crm/mail), oldest first, as dicts."""
 
-    def queue(batch):
-        letters.extend(batch)
-        return len(batch)
+    class Outbox:
+        def rows(self):
+            with app.app_context():
+                return [{"to": m.to_address, "text": m.text_body, "batch": m.batch, "recipient_key": m.recipient_key,
+                         "subject": m.subject} for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
 
-    monkeypatch.setattr(operations, "queue_letters", queue)
-    return letters
+        def __len__(self):
+            return len(self.rows())
+
+        def __getitem__(self, index):
+            return self.rows()[index]
+
+        def __iter__(self):
+            return iter(self.rows())
+
+    return Outbox()
 
 
 @pytest.fixture
@@ -275,3 +285,17 @@ def test_the_national_dashboard_shows_currency_per_prefecture(app, signed_in):
     assert "self-service/currency" in reviewer.get("/reports/national").get_data(as_text=True)
     table = reviewer.htmx_get("/self-service/currency").get_data(as_text=True)
     assert fragment(table) and "Tottori" in table or "鳥取" in table
+
+
+def test_the_link_is_mailed_by_the_outbox_worker_with_the_configured_base_url(app, client, make_alumnus, smtp_sink, monkeypatch):
+    make_alumnus(TOTTORI, given="Ada", email="ada@example.org")
+    # A forged Host header does not end up in the mail: links come from CRM_BASE_URL. (The session
+    # cookie is the test host's, so CSRF is off for this one request from "another host".)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    assert client.post("/me", data={"email": "ada@example.org"}, headers={"Host": "evil.example"}).status_code == 200
+    assert smtp_sink.messages == []  # nothing sent on the request path
+    deliver_due(app)
+    (message,) = smtp_sink.messages
+    body = message.get_body(("plain",)).get_content()
+    assert message["To"].addresses[0].addr_spec == "ada@example.org"
+    assert "evil.example" not in body and f"{app.config['BASE_URL']}/me/" in body

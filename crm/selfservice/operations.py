@@ -15,7 +15,7 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select, true
 
-from crm import audit, clock, disclosure
+from crm import audit, clock, disclosure, mail
 from crm.alumni.models import Alumnus, Placement
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus
 from crm.db import utcnow
@@ -95,7 +95,8 @@ def reachable_by_email(email: str) -> list[Alumnus]:
 
 def _letter(alumnus: Alumnus, token: str, subject: str, template: str, batch: str, address: str | None = None) -> dict:
     locale = "ja" if (alumnus.residence_country or "JP") == "JP" else "en"
-    link = url_for("selfservice.person", token=token, _external=True)
+    # From CRM_BASE_URL, never from the request's Host header (which a requester could choose).
+    link = mail.base_url() + url_for("selfservice.person", token=token)
     with force_locale(locale):
         return {"to": address or alumnus.email, "to_name": alumnus.name, "subject": str(subject),
                 "text": render_template(template, alumnus=alumnus, link=link,
@@ -106,9 +107,7 @@ def _letter(alumnus: Alumnus, token: str, subject: str, template: str, batch: st
 def queue_letters(letters: list[dict]) -> int:
     """The one door to the mail room (crm/mail, MAIL_API.md): queued in this transaction, sent by the
     outbox worker, so no request ever waits on SMTP."""
-    from crm.mail import Letter, queue  # not at the top: the mail room lands on its own branch (w3-mail)
-
-    return queue([Letter(**letter) for letter in letters])
+    return mail.queue([mail.Letter(**letter) for letter in letters])
 
 
 def request_link(email: str) -> None:
