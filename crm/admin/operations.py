@@ -22,6 +22,8 @@ AUDIT_ACTIONS = {
     "import": _l("Imported"),
     "merge": _l("Merged"),
     "anonymise": _l("Anonymised"),
+    "outreach_send": _l("Newsletter sent"),
+    "outreach_test_send": _l("Test newsletter sent"),
     "share": _l("Shared with a prefecture"),
     "login": _l("Signed in"),
     "login_failed": _l("Failed sign-in"),

@@ -284,14 +284,22 @@ def validate_subject(subject: str) -> str:
     return subject.strip()
 
 
-def create_send(mailing_list: MailingList, user, values: dict, filters: dict | None = None,
-                scheduled_at: datetime | None = None, program_id: int | None = None) -> Send:
-    send = Send(list_id=mailing_list.id, subject_ja=validate_subject(values.get("subject_ja") or ""),
+def draft_send(mailing_list: MailingList, user, values: dict, filters: dict | None = None,
+               scheduled_at: datetime | None = None, program_id: int | None = None) -> Send:
+    """A send not (yet) in the database: what preview and test send compose from."""
+    send = Send(id=0, list_id=mailing_list.id, subject_ja=validate_subject(values.get("subject_ja") or ""),
                 body_ja=values.get("body_ja") or "", subject_en=validate_subject(values.get("subject_en") or ""),
                 body_en=values.get("body_en") or "", filters=json.dumps(filters or {}, sort_keys=True),
                 program_id=program_id, status=SendStatus.SCHEDULED if scheduled_at else SendStatus.QUEUED,
                 scheduled_at=scheduled_at, created_by_id=getattr(user, "id", None), created_at=utcnow())
     send.mailing_list = mailing_list
+    return send
+
+
+def create_send(mailing_list: MailingList, user, values: dict, filters: dict | None = None,
+                scheduled_at: datetime | None = None, program_id: int | None = None) -> Send:
+    send = draft_send(mailing_list, user, values, filters, scheduled_at, program_id)
+    send.id = None
     db.session.add(send)
     db.session.flush()
     return send
@@ -314,14 +322,28 @@ def queue_send(send: Send) -> int:
 def test_send(send: Send, user) -> int:
     """The letter as the sender would get it, to the sender's own address only."""
     from crm import mail
-    recipient = Recipient(0, user.email, user.display_name or user.email, "ja" if (user.locale or "ja") == "ja" else "en")
-    message = compose(send, recipient)
-    return mail.queue([_letter(send, message)])
+    recipient = Recipient(0, user.email, user.display_name or user.email, "en" if user.locale == "en" else "ja")
+    letter = _letter(send, compose(send, recipient))
+    letter.batch, letter.not_before = f"outreach.test:{send.list_id}", None
+    letter.subject = "[TEST] " + letter.subject
+    return mail.queue([letter])
 
 
 def progress(send: Send) -> dict[str, int]:
     from crm import mail
     return mail.batch_progress(send.batch)
+
+
+def delivery_log(send: Send, limit: int = 500) -> list:
+    """The send's letters in the outbox, per recipient (queued, sent, failed, bounced)."""
+    from crm import mail
+    return list(db.session.scalars(select(mail.OutboxMessage).where(mail.OutboxMessage.batch == send.batch)
+                                   .order_by(mail.OutboxMessage.id).limit(limit)))
+
+
+def is_out(send: Send) -> bool:
+    """Sent or sending (not a letter still waiting for its scheduled time): what an archive shows."""
+    return send.scheduled_at is None or send.scheduled_at <= utcnow()
 
 
 def sends_of(mailing_list: MailingList) -> list[Send]:
@@ -337,6 +359,12 @@ def subscription_for_unsubscribe(token: str) -> tuple[Subscription, int] | None:
         return None
     subscription = db.session.get(Subscription, int(parts[0]))
     return (subscription, int(parts[1])) if subscription is not None else None
+
+
+def unsubscribed_by(send: Send) -> int:
+    """How many recipients unsubscribed through this send's links."""
+    return db.session.scalar(select(func.count()).select_from(ConsentEvent).where(
+        ConsentEvent.send_id == send.id, ConsentEvent.action == ConsentAction.UNSUBSCRIBED))
 
 
 def already_used(subscription: Subscription, send_id: int) -> bool:
@@ -383,6 +411,22 @@ def signup_token(mailing_list: MailingList, email: str, name: str, language: str
 
 
 SIGNUP_VALID_DAYS = 7
+
+
+def request_signup(mailing_list: MailingList, email: str, name: str, language: str) -> None:
+    """Send the confirmation link (double opt-in). Nothing else is sent, and nothing recorded, until the
+    address confirms; the answer to the visitor is the same whatever the address."""
+    from crm import mail
+    url = external("outreach.confirm_signup", token=signup_token(mailing_list, email, name, language))
+    with force_locale(language):
+        subject = _("Please confirm your subscription to “%(list)s”", list=mailing_list.name)
+        text = "\n\n".join([
+            _("Someone, probably you, asked to receive “%(list)s” at this address.", list=mailing_list.name),
+            _("Purpose of use: %(purpose)s", purpose=mailing_list.purpose(language)),
+            _("To confirm, open this link within 7 days: %(url)s", url=url),
+            _("If you did not ask for this, ignore this message: nothing more will be sent."),
+        ])
+    mail.queue([mail.Letter(email, subject, text, None, to_name=name, language=language, batch=f"outreach.confirm:{mailing_list.id}")])
 
 
 def confirm_signup(token: str) -> Subscription | None:
