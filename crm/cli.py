@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app crm create-user …`, `flask --app crm seed-demo`, `flask --app crm reports warm`,
-`flask --app crm worker`, `flask --app crm retention report|apply`."""
+`flask --app crm worker`, `flask --app crm retention report|apply`, `flask --app crm outbox run|bounces|status`."""
 from __future__ import annotations
 
 import gc
@@ -14,6 +14,7 @@ from crm import audit
 from crm.auth import operations as accounts
 from crm.auth.models import Role
 from crm.extensions import db
+from crm.mail.cli import outbox_group
 
 
 def register_commands(app: Flask) -> None:
@@ -24,6 +25,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(reports_group)
     app.cli.add_command(worker_command)
     app.cli.add_command(retention_group)
+    app.cli.add_command(outbox_group)
 
 
 @click.command("create-user")

@@ -30,11 +30,20 @@ ENVIRONMENT_KEYS = {
     "CRM_IMPORT_MAX_SHARED_TEXT_BYTES": "IMPORT_MAX_SHARED_TEXT_BYTES",
     "CRM_IMPORT_MAX_PACKING_RATIO": "IMPORT_MAX_PACKING_RATIO",
     "CRM_RETENTION_INACTIVE_YEARS": "RETENTION_INACTIVE_YEARS",
+    "CRM_SMTP_URL": "SMTP_URL",
+    "CRM_MAIL_FROM": "MAIL_FROM",
+    "CRM_BASE_URL": "BASE_URL",
+    "CRM_BOUNCE_DOMAIN": "BOUNCE_DOMAIN",
+    "CRM_MAIL_PER_MINUTE": "MAIL_PER_MINUTE",
+    "CRM_MAIL_LEASE_SECONDS": "MAIL_LEASE_SECONDS",
+    "CRM_DKIM_KEY_FILE": "DKIM_KEY_FILE",
+    "CRM_DKIM_SELECTOR": "DKIM_SELECTOR",
+    "CRM_DKIM_DOMAIN": "DKIM_DOMAIN",
 }
 BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
 INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "IMPORT_STALE_SECONDS", "TRUSTED_PROXIES", "IMPORT_MAX_CELL_CHARS",
                 "IMPORT_MAX_ROW_CHARS", "IMPORT_MAX_UNPACKED_BYTES", "IMPORT_MAX_SHARED_TEXT_BYTES",
-                "IMPORT_MAX_PACKING_RATIO", "RETENTION_INACTIVE_YEARS"}
+                "IMPORT_MAX_PACKING_RATIO", "RETENTION_INACTIVE_YEARS", "MAIL_PER_MINUTE", "MAIL_LEASE_SECONDS"}
 
 
 class Defaults:
@@ -96,6 +105,26 @@ class Defaults:
     # Retention (crm/retention): an alumnus with no placement end, contact, activity, appointment or
     # consent for this many years is anonymised when the rules are applied.
     RETENTION_INACTIVE_YEARS = 10
+
+    # Mail (crm/mail): the SMTP server the outbox worker sends through (`smtp://user:pass@host:587`,
+    # STARTTLS when offered; `smtps://host:465`, TLS first), the sender, and where links point.
+    SMTP_URL = None
+    MAIL_FROM = "Furusato CRM <noreply@furusato.invalid>"
+    BASE_URL = "http://127.0.0.1:5000"
+    # Return paths are bounce+<token>@BOUNCE_DOMAIN (default: MAIL_FROM's domain).
+    BOUNCE_DOMAIN = None
+    # Messages one worker sends in any minute (0: no limit); a claimed message's lease; how many a
+    # worker claims at once; tries of a temporarily refused (4xx) message, the first retry after
+    # MAIL_RETRY_SECONDS, doubling each time (at most 6 hours).
+    MAIL_PER_MINUTE = 600
+    MAIL_LEASE_SECONDS = 300
+    MAIL_CLAIM_SIZE = 50
+    MAIL_MAX_ATTEMPTS = 8
+    MAIL_RETRY_SECONDS = 60
+    # DKIM signing, when all three are set: the private key (PEM), the selector and the domain (d=).
+    DKIM_KEY_FILE = None
+    DKIM_SELECTOR = None
+    DKIM_DOMAIN = None
 
 
 def load(config) -> None:

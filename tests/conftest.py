@@ -348,3 +348,51 @@ def make_investment(app):
             return investment.id
 
     return make
+
+
+class SmtpSink:
+    """What a real SMTP server (aiosmtpd) received: `.messages` parsed with email.policy.default,
+    `.envelopes` (mail_from, rcpt_tos, content). `refuse[address] = "450 …"` answers RCPT so."""
+
+    def __init__(self):
+        self.messages, self.envelopes, self.refuse = [], [], {}
+        self.port = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.envelopes.append(envelope)
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_sink(app, monkeypatch):
+    """A real SMTP server on a free loopback port; the app (and any subprocess) sends to it."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    sink.port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    url = f"smtp://127.0.0.1:{sink.port}"
+    monkeypatch.setitem(app.config, "SMTP_URL", url)
+    monkeypatch.setenv("CRM_SMTP_URL", url)
+    try:
+        yield sink
+    finally:
+        controller.stop()

@@ -87,6 +87,13 @@ FILES = (
            "their consent; the consent history records when, how and by whom."),
         _l("None outside the list's owner. The ministry receives counts per prefecture only, under disclosure control."),
         None),
+    PersonalFile(
+        "mail", _l("Mail sent to alumni and members"),
+        _l("Sending the messages the prefecture or association sends to alumni and members (newsletters, "
+           "confirmations), and keeping their delivery log and the addresses that bounced."),
+        _l("Alumni and members the prefecture or association sent a message to."),
+        _l("From the registry and the member lists when a message is sent; bounces from the receiving mail servers."),
+        _l("The prefecture's or association's mail server, to deliver the messages."), None),
 )
 FILES_BY_KEY = {file.key: file for file in FILES}
 
@@ -173,6 +180,18 @@ ITEMS: dict[str, Item] = {
         "paid_on": _l("Annual fees and their payment"), "method": _l("Annual fees and their payment"),
         "receipt_number": _l("Annual fees and their payment"), "note": _l("Note on the fee"),
     }, kept=frozenset({"fiscal_year", "amount_due", "paid_on", "method"})),
+    **_items("outbox_messages", "mail", {
+        "to_address": _l("Address a message was sent to"), "to_name": _l("Name a message was addressed to"),
+        "subject": _l("Messages sent and their delivery"), "text_body": _l("Messages sent and their delivery"),
+        "html_body": _l("Messages sent and their delivery"), "status": _l("Messages sent and their delivery"),
+        "sent_at": _l("Messages sent and their delivery"), "last_error": _l("Messages sent and their delivery"),
+        "language": _l("Messages sent and their delivery"),
+    }, kept=frozenset({"status", "sent_at", "language"})),
+    **_items("mail_addresses", "mail", {
+        "address": _l("Address a message was sent to"), "hard_bounced_at": _l("Bounced messages"),
+        "soft_bounces": _l("Bounced messages"), "last_bounce": _l("Bounced messages"),
+        "last_bounce_at": _l("Bounced messages"),
+    }, kept=frozenset({"soft_bounces"})),
 }
 
 # Why a column is not personal data (for the reader of this module; no page shows them).
@@ -246,6 +265,11 @@ NOT_PERSONAL: dict[str, str] = {
     **_same(KEY, "consent_events", "id subscription_id by_id send_id"),
     **_same(KEY, "outreach_rsvps", "id send_id subscription_id program_id"),
     **_same(KEY, "anonymisations", "alumnus_id"), **_same(BOOKKEEPING, "anonymisations", "rule at"),
+    # The unsubscribe links carry the subscription's token: a key, not an item about the person.
+    **_same(KEY, "outbox_messages", "id batch recipient_key message_id bounce_token unsubscribe_url unsubscribe_mailto"),
+    **_same(BOOKKEEPING, "outbox_messages", "attempts next_attempt_at lease_until lease_token created_at"),
+    **_same(ORGANISATION, "outbox_messages", "list_id"),
+    **_same(KEY, "mail_addresses", "id"),
 }
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0019'
-down_revision = '0016'
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

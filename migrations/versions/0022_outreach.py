@@ -3,7 +3,7 @@ preferred_language on alumni and members; the one newsletter_consent flag become
 subscription to each of the person's prefectures' default list, then is dropped
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-04 14:00:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0022'
-down_revision = '0020'
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
