@@ -281,3 +281,95 @@ def test_public_archive_shows_past_newsletters_only_when_published(app, client, 
     assert "紅葉" in shown.text and "<script>x" not in shown.text
     assert client.get(f"/outreach/lists/{private}/archive").status_code == 404
     assert client.get(f"/outreach/archive/{hidden}").status_code == 404
+
+
+# --- End to end through a real SMTP server ------------------------------------------------------------
+
+def test_a_bilingual_send_arrives_in_each_language_and_the_header_unsubscribes(app, client, signed_in, smtp_sink, make_list,
+                                                                            make_alumnus):
+    from email.utils import parseaddr
+
+    from crm import mail
+
+    list_id = make_list()
+    ann = make_alumnus(TOTTORI, given="Ann", email="ann@example.org", preferred_language="en")
+    taro = make_alumnus(TOTTORI, family="山田", given="太郎", email="taro@example.org", preferred_language="ja")
+    ceased = make_alumnus(TOTTORI, given="Cy", email="cy@example.org")
+    for person in (ann, taro, ceased):
+        _subscribe(app, list_id, person)
+    with app.app_context():
+        db.session.get(Alumnus, ceased).cease_use = True
+        db.session.commit()
+    staff = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    response = staff.submit(f"/outreach/lists/{list_id}/compose", {
+        "action": "send", "subject_ja": "鳥取便り 秋号", "body_ja": "紅葉の**季節**です", "subject_en": "Tottori news, autumn",
+        "body_en": "It is **autumn** <script>alert(1)</script>"})
+    assert response.status_code == 303
+    with app.app_context():
+        from crm.outreach.models import Send
+        send = db.session.scalar(select(Send))
+        assert send.recipient_count == 2 and mail.batch_progress(send.batch).get("queued") == 2
+        send_id = send.id
+        mail.deliver_due(app)
+    by_address = {parseaddr(message["To"])[1]: message for message in smtp_sink.messages}
+    assert set(by_address) == {"ann@example.org", "taro@example.org"}
+    english, japanese = by_address["ann@example.org"], by_address["taro@example.org"]
+    assert english["Subject"] == "Tottori news, autumn" and japanese["Subject"] == "鳥取便り 秋号"
+    assert "=?utf-8?" in japanese.as_string().lower() or "=?UTF-8?" in japanese.as_string()
+    text_part, html_part = english.get_body(("plain",)), english.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    assert "Dear Ann Smith," in text_part.get_content() and "日本語版" in text_part.get_content()
+    assert "<strong>autumn</strong>" in html_part.get_content() and "<script" not in html_part.get_content()
+    assert "太郎" in japanese.get_body(("plain",)).get_content()
+    assert english["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" and english["List-Id"]
+    url = next(part.strip("<> ") for part in english["List-Unsubscribe"].split(",") if "/outreach/u/" in part)
+    path = "/" + url.split("/", 3)[3]
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    with app.app_context():
+        statuses = dict(db.session.execute(select(Subscription.alumnus_id, Subscription.status)).all())
+        assert statuses[ann] == SubscriptionStatus.UNSUBSCRIBED and statuses[taro] == SubscriptionStatus.SUBSCRIBED
+    log = staff.get(f"/outreach/sends/{send_id}")
+    assert "ann@example.org" in log.text and "No open or click tracking" in log.text
+    with app.app_context():
+        from crm.audit import AuditEntry
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "outreach_send"))
+        assert entry.details["recipients"] == 2
+
+
+def test_test_send_goes_to_the_sender_only(app, signed_in, smtp_sink, make_list, make_alumnus):
+    from crm import mail
+
+    list_id = make_list()
+    _subscribe(app, list_id, make_alumnus(TOTTORI, email="ann@example.org"))
+    staff = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    response = staff.submit(f"/outreach/lists/{list_id}/compose", {"action": "test", "subject_ja": "便り", "body_ja": "本文"})
+    assert response.status_code == 200
+    mail.deliver_due(app)
+    with app.app_context():
+        from crm.auth.models import User
+        own = db.session.scalar(select(User.email).where(User.role == Role.PREFECTURE_STAFF))
+    assert [message["To"].addresses[0].addr_spec for message in smtp_sink.messages] == [own]
+    assert smtp_sink.messages[0]["Subject"].startswith("[TEST]")
+
+
+def test_public_sign_up_is_double_opt_in_with_the_same_answer_for_any_address(app, client, smtp_sink, make_list, make_alumnus):
+    from crm import mail
+
+    list_id = make_list(public_signup=True)
+    _subscribe(app, list_id, make_alumnus(TOTTORI, email="known@example.org"))
+    answers = [client.submit(f"/outreach/lists/{list_id}/signup", {"email": address, "name": "Ann", "language": "en"})
+               for address in ("known@example.org", "new@example.org")]
+    assert answers[0].status_code == answers[1].status_code == 200
+    assert answers[0].text.replace("known", "new") == answers[1].text or answers[0].text == answers[1].text
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Subscription).where(Subscription.email == "new@example.org")) == 0
+    mail.deliver_due(app)
+    confirmation = next(m for m in smtp_sink.messages if m["To"].addresses[0].addr_spec == "new@example.org")
+    link = next(word for word in confirmation.get_body(("plain",)).get_content().split() if "/outreach/confirm/" in word)
+    path = "/" + link.split("/", 3)[3]
+    assert client.get(path).status_code == 200
+    assert client.submit(path).status_code == 200
+    with app.app_context():
+        subscription = db.session.scalar(select(Subscription).where(Subscription.email == "new@example.org"))
+        assert subscription.status == SubscriptionStatus.SUBSCRIBED and subscription.language == "en"
+        assert db.session.scalar(select(ConsentEvent.how).where(ConsentEvent.subscription_id == subscription.id)) == ConsentHow.SELF_SIGNUP

@@ -16,7 +16,7 @@ from flask import current_app, url_for
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import and_, func, select
 
-from crm import audit, clock
+from crm import audit, clock, mail
 from crm.alumni.models import Alumnus, Placement
 from crm.alumni.operations import filtered_alumni
 from crm.associations.models import Member
@@ -159,7 +159,8 @@ def recipients(mailing_list: MailingList, filters: dict | None = None) -> list[R
         else:
             address, display, lang = email, name or "", language
         if address:
-            result.append(Recipient(sid, address, display, lang if lang in LANGUAGES else "ja"))
+            # A name is one line in a header: whatever CR/LF a record holds cannot add a header.
+            result.append(Recipient(sid, address, " ".join((display or "").split()), lang if lang in LANGUAGES else "ja"))
     return result
 
 
@@ -202,12 +203,9 @@ def verify(purpose: str, token: str) -> list[str] | None:
     return parts[1:]
 
 
-def base_url() -> str:
-    return (current_app.config.get("CRM_BASE_URL") or current_app.config.get("BASE_URL") or "").rstrip("/")
-
-
 def external(endpoint: str, **values) -> str:
-    base = base_url()
+    """An absolute link for a letter: CRM_BASE_URL (mail.base_url) when set, else this request's host."""
+    base = mail.base_url()
     if base:
         return base + url_for(endpoint, **values)
     return url_for(endpoint, _external=True, **values)
@@ -268,7 +266,6 @@ def list_id_header(mailing_list: MailingList) -> str:
 
 
 def _letter(send: Send, message: Message):
-    from crm import mail
     return mail.Letter(message.to, message.subject, message.text, message.html, to_name=message.to_name,
                        list_id=list_id_header(send.mailing_list), unsubscribe_url=message.unsubscribe_url,
                        language=message.language, batch=send.batch, recipient_key=message.recipient_key,
@@ -308,10 +305,8 @@ def create_send(mailing_list: MailingList, user, values: dict, filters: dict | N
 def queue_send(send: Send) -> int:
     """Compose each recipient's letter and hand them to the mail room's outbox (in this transaction;
     the caller commits). Scheduled sends carry not_before. Recorded in the audit trail."""
-    from crm import mail
     filters = json.loads(send.filters or "{}")
-    letters = (_letter(send, compose(send, recipient)) for recipient in recipients(send.mailing_list, filters))
-    count = mail.queue(letters)
+    count = mail.queue(_letters(send, recipients(send.mailing_list, filters)))
     send.recipient_count = count
     audit.record_event("outreach_send", "outreach_sends", send.id, list=send.mailing_list.name, list_id=send.list_id,
                        filters=filters, recipients=count,
@@ -319,9 +314,17 @@ def queue_send(send: Send) -> int:
     return count
 
 
+def _letters(send: Send, people):
+    for recipient in people:
+        try:
+            yield _letter(send, compose(send, recipient))
+        except ValueError:
+            # An address the mail room refuses (not one address): skipped, the others go.
+            continue
+
+
 def test_send(send: Send, user) -> int:
     """The letter as the sender would get it, to the sender's own address only."""
-    from crm import mail
     recipient = Recipient(0, user.email, user.display_name or user.email, "en" if user.locale == "en" else "ja")
     letter = _letter(send, compose(send, recipient))
     letter.batch, letter.not_before = f"outreach.test:{send.list_id}", None
@@ -330,13 +333,11 @@ def test_send(send: Send, user) -> int:
 
 
 def progress(send: Send) -> dict[str, int]:
-    from crm import mail
     return mail.batch_progress(send.batch)
 
 
 def delivery_log(send: Send, limit: int = 500) -> list:
     """The send's letters in the outbox, per recipient (queued, sent, failed, bounced)."""
-    from crm import mail
     return list(db.session.scalars(select(mail.OutboxMessage).where(mail.OutboxMessage.batch == send.batch)
                                    .order_by(mail.OutboxMessage.id).limit(limit)))
 
@@ -416,7 +417,6 @@ SIGNUP_VALID_DAYS = 7
 def request_signup(mailing_list: MailingList, email: str, name: str, language: str) -> None:
     """Send the confirmation link (double opt-in). Nothing else is sent, and nothing recorded, until the
     address confirms; the answer to the visitor is the same whatever the address."""
-    from crm import mail
     url = external("outreach.confirm_signup", token=signup_token(mailing_list, email, name, language))
     with force_locale(language):
         subject = _("Please confirm your subscription to “%(list)s”", list=mailing_list.name)
