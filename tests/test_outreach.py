@@ -373,3 +373,41 @@ def test_public_sign_up_is_double_opt_in_with_the_same_answer_for_any_address(ap
         subscription = db.session.scalar(select(Subscription).where(Subscription.email == "new@example.org"))
         assert subscription.status == SubscriptionStatus.SUBSCRIBED and subscription.language == "en"
         assert db.session.scalar(select(ConsentEvent.how).where(ConsentEvent.subscription_id == subscription.id)) == ConsentHow.SELF_SIGNUP
+
+
+# --- Command line and demo data -------------------------------------------------------------------------
+
+def test_mailing_lists_and_send_commands(app, make_list, make_alumnus, tmp_path):
+    list_id = make_list()
+    _subscribe(app, list_id, make_alumnus(TOTTORI, email="ann@example.org"))
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["mailing", "lists"])
+    assert listed.exit_code == 0 and listed.output.startswith(f"{list_id}\t") and "World Tottori Fan Club\t1" in listed.output
+    body, empty = tmp_path / "body.md", tmp_path / "empty.md"
+    body.write_text("# 鳥取便り\n\n砂丘の**秋**", encoding="utf-8")
+    empty.write_text("  \n", encoding="utf-8")
+    sent = runner.invoke(args=["mailing", "send", "--list", str(list_id), "--subject", "鳥取便り", "--body", str(body)])
+    assert sent.exit_code == 0 and sent.output.strip() == "1"
+    unknown = runner.invoke(args=["mailing", "send", "--list", "999", "--subject", "x", "--body", str(body)])
+    assert unknown.exit_code == 1 and "No mailing list with id 999" in unknown.output
+    blank = runner.invoke(args=["mailing", "send", "--list", str(list_id), "--subject", "x", "--body", str(empty)])
+    assert blank.exit_code == 1 and "empty" in blank.output
+    with app.app_context():
+        from crm import mail
+        assert db.session.scalar(select(func.count()).select_from(mail.OutboxMessage)) == 1
+
+
+def test_seed_demo_makes_the_fan_club_hyogo_and_tia_lists_once(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        lists = {m.name: m for m in db.session.scalars(select(MailingList))}
+        assert {"World Tottori Fan Club", "Hyogo JET alumni news", "TIA会報 (TIA member newsletter)"} <= set(lists)
+        fan_club = lists["World Tottori Fan Club"]
+        subscriptions = list(db.session.scalars(select(Subscription).where(Subscription.list_id == fan_club.id)))
+        assert any(s.status == SubscriptionStatus.UNSUBSCRIBED for s in subscriptions)
+        assert any(s.ceased for s in subscriptions)
+        recipients = operations.recipients(fan_club)
+        assert {r.language for r in recipients} == {"ja", "en"}
+        assert all(not s.ceased for s in subscriptions if s.id in {r.subscription_id for r in recipients})
