@@ -26,6 +26,8 @@ AUDIT_ACTIONS = {
     "link_revoked": _l("Personal links revoked"),
     "confirm_mailing": _l("Confirmation requests sent"),
     "self_update_undone": _l("Self-update undone"),
+    "outreach_send": _l("Newsletter sent"),
+    "outreach_test_send": _l("Test newsletter sent"),
     "share": _l("Shared with a prefecture"),
     "login": _l("Signed in"),
     "login_failed": _l("Failed sign-in"),

@@ -31,7 +31,7 @@ ALUMNUS_SORTS = {
     "employer": Alumnus.employer,
     "updated": Alumnus.updated_at,
 }
-CONSENT_FILTERS = ("contact", "newsletter", "none")
+CONSENT_FILTERS = ("contact", "none")
 AMBASSADOR_FILTERS = ("current", "any")
 
 
@@ -224,10 +224,9 @@ def filtered_alumni(filters: dict):
     consent = filters.get("consent")
     if consent == "contact":
         statement = statement.where(Alumnus.contact_consent.is_(True))
-    elif consent == "newsletter":
-        statement = statement.where(Alumnus.newsletter_consent.is_(True))
     elif consent == "none":
-        statement = statement.where(Alumnus.contact_consent.is_(False), Alumnus.newsletter_consent.is_(False))
+        # Consent to newsletters is per mailing list now (crm.outreach): the list's page shows who.
+        statement = statement.where(Alumnus.contact_consent.is_(False))
     if filters.get("ambassador") in AMBASSADOR_FILTERS:
         statement = statement.where(Alumnus.id.in_(ambassador_ids(current=filters["ambassador"] == "current")))
     return statement

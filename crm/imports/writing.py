@@ -267,7 +267,7 @@ def _normalised_names(family: str | None, given: str | None, katakana: str | Non
     return {key: getattr(record, key) for key in ("name_katakana", "latin_key", "kana_key")}
 
 
-_EMPTY_ALUMNUS = {key: None for key in ALUMNUS_FIELDS} | {"contact_consent": False, "newsletter_consent": False}
+_EMPTY_ALUMNUS = {key: None for key in ALUMNUS_FIELDS} | {"contact_consent": False}
 
 
 def _new_alumnus_row(values: dict, now) -> dict:
