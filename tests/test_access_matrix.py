@@ -217,6 +217,7 @@ MATRIX = {
     ("selfservice.update_details", "POST", "/me/forged-token/details"): FEED,
     ("selfservice.confirm", "POST", "/me/forged-token/confirm"): FEED,
     ("selfservice.report_activity", "POST", "/me/forged-token/activities"): FEED,
+    ("selfservice.set_subscription", "POST", "/me/forged-token/subscriptions/1"): FEED,
     ("selfservice.links_panel", "GET", "/self-service/alumni/{alumnus}/links"): ALUMNI,
     ("selfservice.send_link", "POST", "/self-service/alumni/{alumnus}/links"): ALUMNI,
     ("selfservice.revoke_links", "POST", "/self-service/alumni/{alumnus}/links/revoke"): ALUMNI,

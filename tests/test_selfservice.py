@@ -299,3 +299,40 @@ def test_the_link_is_mailed_by_the_outbox_worker_with_the_configured_base_url(ap
     body = message.get_body(("plain",)).get_content()
     assert message["To"].addresses[0].addr_spec == "ada@example.org"
     assert "evil.example" not in body and f"{app.config['BASE_URL']}/me/" in body
+
+
+def _subscribed(app, alumnus_id: int, name: str, prefecture: int = TOTTORI) -> int:
+    from crm.outreach import operations as outreach
+    from crm.outreach.models import MailingList
+
+    with app.app_context():
+        mailing_list = MailingList(prefecture_id=prefecture, name=name, purpose_en=f"News of {name}", purpose_ja=f"{name}のお知らせ")
+        db.session.add(mailing_list)
+        db.session.flush()
+        subscription = outreach.subscribe(mailing_list, alumnus=db.session.get(Alumnus, alumnus_id))
+        db.session.commit()
+        return subscription.id
+
+
+def test_a_person_unsubscribes_from_their_own_list_only(app, client, make_alumnus, link_for, signed_in):
+    from crm.outreach.models import ConsentEvent, Subscription, SubscriptionStatus
+
+    alumnus = make_alumnus(TOTTORI, email="a@example.org")
+    other = make_alumnus(TOTTORI, family="Else", email="else@example.org")
+    mine, theirs = _subscribed(app, alumnus, "World Tottori Fan Club"), _subscribed(app, other, "Other list")
+    token = link_for(alumnus)
+    page = client.get(f"/me/{token}").get_data(as_text=True)
+    assert "World Tottori Fan Club" in page and "News of World Tottori Fan Club" in page and "Other list" not in page
+    assert client.submit(f"/me/{token}/subscriptions/{theirs}", {"subscribed": "0"}).status_code == 404
+    assert client.submit(f"/me/{token}/subscriptions/{mine}", {"subscribed": "0"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Subscription, mine).status == SubscriptionStatus.UNSUBSCRIBED
+        assert db.session.get(Subscription, theirs).status == SubscriptionStatus.SUBSCRIBED
+        assert db.session.scalar(select(func.count()).select_from(ConsentEvent).where(ConsentEvent.subscription_id == mine)) == 2
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.record_type == "subscriptions", AuditEntry.action == "update").order_by(AuditEntry.id.desc()))
+        assert entry.actor == f"alumnus:{alumnus}"
+        update = db.session.scalar(select(SelfUpdate).where(SelfUpdate.kind == "subscription"))
+    # Staff see it, and cannot undo a person's consent decision.
+    staff = signed_in()
+    assert "World Tottori Fan Club" in staff.htmx_get("/self-service/feed").get_data(as_text=True)
+    assert staff.submit(f"/self-service/updates/{update.id}/undo", htmx=True).status_code == 409

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import DataRequired, Email, Length
 
-from crm.alumni.forms import ContactDetailsForm, ProfileForm, _lower
+from crm.alumni.forms import ConsentForm, ContactDetailsForm, ProfileForm, _lower
 from crm.ambassadors.forms import ActivityForm
 from crm.forms import SelectField
 from crm.glossary import term
@@ -26,6 +26,7 @@ class DetailsForm(ContactDetailsForm):
     employer = ProfileForm.employer
     job_title = ProfileForm.job_title
     languages = ProfileForm.languages
+    preferred_language = ConsentForm.preferred_language
 
 
 class SelfReportForm(ActivityForm):

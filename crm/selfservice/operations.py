@@ -19,13 +19,15 @@ from crm import audit, clock, disclosure, mail
 from crm.alumni.models import Alumnus, Placement
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus
 from crm.db import utcnow
+from crm.outreach import operations as outreach
+from crm.outreach.models import ConsentHow, Subscription, SubscriptionStatus
 from crm.extensions import db
 from crm.reference.fiscal_year import fiscal_year_of
 from crm.selfservice.models import PersonalLink, SelfUpdate
 
 # What a person corrects through their link (the form's fields; nothing else is ever written).
 DETAIL_FIELDS = ("email", "email_secondary", "phone", "residence_country", "city", "linkedin_url",
-                 "employer", "job_title", "languages")
+                 "employer", "job_title", "languages", "preferred_language")
 ACTIVITY_FIELDS = ("occurred_on", "kind", "country", "description", "people_reached", "visitors_brought",
                    "economic_value_yen", "economic_value_basis", "funds_raised_yen", "media_items", "evidence_url")
 # A registry entry counts as current when confirmed or self-updated within this many days.
@@ -207,6 +209,33 @@ def own_activities(alumnus: Alumnus) -> list[Activity]:
                               .order_by(Activity.occurred_on.desc(), Activity.id.desc()).limit(50)).all()
 
 
+def subscriptions_of(alumnus: Alumnus) -> list[Subscription]:
+    """The person's own subscriptions to mailing lists (crm/outreach), with each list's purpose."""
+    return db.session.scalars(select(Subscription).where(Subscription.alumnus_id == alumnus.id)
+                              .order_by(Subscription.id)).all()
+
+
+def set_subscription(alumnus: Alumnus, subscription_id: int, subscribed: bool) -> Subscription | None:
+    """Unsubscribe from, or subscribe again to, one of the person's own lists (None: not theirs).
+    Recorded as a consent event of the list (outreach) and a self-update."""
+    subscription = db.session.scalar(select(Subscription).where(Subscription.id == subscription_id,
+                                                                Subscription.alumnus_id == alumnus.id))
+    if subscription is None:
+        return None
+    before = subscription.status
+    if subscribed and before != SubscriptionStatus.SUBSCRIBED:
+        outreach.subscribe(subscription.mailing_list, alumnus=alumnus, how=ConsentHow.SELF_SIGNUP,
+                           language=alumnus.preferred_language)
+    elif not subscribed and before == SubscriptionStatus.SUBSCRIBED:
+        outreach.unsubscribe(subscription, how=ConsentHow.UNSUBSCRIBE_LINK)
+    if subscription.status != before:
+        db.session.add(SelfUpdate(alumnus=alumnus, kind="subscription", prefecture_id=subscription.mailing_list.prefecture_id,
+                                  changes={"list": subscription.mailing_list.name,
+                                           "status": {"old": before.value, "new": subscription.status.value}}))
+    db.session.flush()
+    return subscription
+
+
 # --- Staff: the feed and undo ----------------------------------------------------------------------
 
 def _feed_clause(prefecture_id: int | None):
@@ -232,6 +261,9 @@ def undo(entry: SelfUpdate, staff) -> None:
     StaleUndo when the record has changed since, or the activity has been reviewed."""
     if entry.undone_at is not None:
         raise StaleUndo("already undone")
+    if entry.kind == "subscription":
+        # The person's own consent decision: staff never subscribe someone again on their behalf.
+        raise StaleUndo("a consent decision")
     alumnus = entry.alumnus
     if entry.kind == "activity":
         activity = db.session.get(Activity, entry.activity_id) if entry.activity_id else None

@@ -75,7 +75,8 @@ def _person_page(token, link, details=None, report=None, status=200):
     report = report or SelfReportForm(formdata=None)
     return render_template("selfservice/person.html", token=token, link=link, alumnus=alumnus, prefectures=prefectures,
                            details=details.fill_choices(), report=report.limit_to(prefectures).fill_choices(),
-                           activities=operations.own_activities(alumnus)), status
+                           activities=operations.own_activities(alumnus),
+                           subscriptions=operations.subscriptions_of(alumnus)), status
 
 
 @bp.get("/me/<token>")
@@ -135,6 +136,19 @@ def report_activity(token: str):
                                    {name: form[name].data for name in operations.ACTIVITY_FIELDS})
         db.session.commit()
     flash(_("Thank you: your activity is reported. The prefecture's staff will verify it."), "success")
+    return redirect(url_for("selfservice.person", token=token), 303)
+
+
+@bp.post("/me/<token>/subscriptions/<int:subscription_id>")
+@public
+def set_subscription(token: str, subscription_id: int):
+    link = _link(token)
+    subscribed = request.form.get("subscribed") == "1"
+    with audit.acting_as(f"alumnus:{link.alumnus_id}"):
+        if operations.set_subscription(link.alumnus, subscription_id, subscribed) is None:
+            abort(404)
+        db.session.commit()
+    flash(_("Your subscription is updated."), "success")
     return redirect(url_for("selfservice.person", token=token), 303)
 
 

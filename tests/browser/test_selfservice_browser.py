@@ -1,5 +1,5 @@
 """Self-service in Chromium: a person opens their link on a 390 px phone, corrects their employer and
-reports an activity; Tottori's staff see it on their home page and verify the activity."""
+reports an activity and unsubscribes from one list; Tottori's staff see it on their home page and verify the activity."""
 from playwright.sync_api import expect
 
 from crm.alumni.models import Alumnus
@@ -12,7 +12,18 @@ from tests.conftest import PASSWORD, TOTTORI
 
 def test_a_person_corrects_their_employer_and_reports_an_activity_that_staff_verify(app, chromium, live_server, page, make_user, make_alumnus):
     alumnus = make_alumnus(TOTTORI, family="Hopper", given="Grace", email="grace@example.org", employer="Old Navy Yard")
+    other = make_alumnus(TOTTORI, family="Lamarr", email="hedy@example.org")
     with app.app_context():
+        from crm.outreach import operations as outreach
+        from crm.outreach.models import MailingList
+
+        lists = [MailingList(prefecture_id=TOTTORI, name=name, purpose_en=f"News of {name}", purpose_ja=name)
+                 for name in ("World Tottori Fan Club", "Tottori Business Network")]
+        db.session.add_all(lists)
+        db.session.flush()
+        for mailing_list in lists:
+            outreach.subscribe(mailing_list, alumnus=db.session.get(Alumnus, alumnus))
+        outreach.subscribe(lists[0], alumnus=db.session.get(Alumnus, other))
         token = operations.issue_link(db.session.get(Alumnus, alumnus))
         db.session.commit()
 
@@ -32,6 +43,12 @@ def test_a_person_corrects_their_employer_and_reports_an_activity_that_staff_ver
     report.get_by_role("button", name="Report the activity").click()
     expect(person.get_by_text("Thank you: your activity is reported.")).to_be_visible()
     expect(person.locator("#report")).to_contain_text("Talk on Tottori")
+    subscriptions = person.locator("#subscriptions li")
+    expect(subscriptions).to_have_count(2)
+    subscriptions.filter(has_text="Tottori Business Network").get_by_role("button", name="Unsubscribe").click()
+    expect(person.get_by_text("Your subscription is updated.")).to_be_visible()
+    expect(subscriptions.filter(has_text="Tottori Business Network")).to_contain_text("Unsubscribed")
+    expect(subscriptions.filter(has_text="World Tottori Fan Club")).to_contain_text("Subscribed")
     assert person.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(person, "selfservice-390")
     phone.close()
@@ -41,6 +58,7 @@ def test_a_person_corrects_their_employer_and_reports_an_activity_that_staff_ver
     feed = page.locator("#self-updates")
     expect(feed).to_contain_text("Compilers Inc.")
     expect(feed).to_contain_text("reported an activity")
+    expect(feed).to_contain_text("Tottori Business Network")
     page.goto(f"/alumni/{alumnus}")
     rows = page.locator("#alumnus-activities #activity-rows tr")
     expect(rows.first).to_contain_text("Talk on Tottori")
