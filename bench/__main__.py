@@ -8,7 +8,8 @@ import os
 from bench.harness import report
 
 # Each suite module has `run(database_url: str, scale: float, reuse: bool) -> list[Figure]`.
-SUITES = {"alumni": "bench.alumni", "reports": "bench.reports", "imports": "bench.imports", "writes": "bench.writes"}
+SUITES = {"alumni": "bench.alumni", "reports": "bench.reports", "imports": "bench.imports", "writes": "bench.writes",
+          "outreach": "bench.outreach"}
 
 
 def main() -> None:

@@ -47,6 +47,7 @@ MATRIX = {
     ("outreach.remove_subscriber", "POST", "/outreach/subscriptions/{subscription}/remove"): OUTREACH_LIST,
     ("outreach.subscription_history", "GET", "/outreach/subscriptions/{subscription}/history"): OUTREACH_LIST,
     ("outreach.counts", "GET", "/outreach/counts"): AGGREGATES,
+    ("outreach.person_subscriptions", "GET", "/outreach/alumni/{alumnus}/subscriptions"): ALUMNI,
     ("outreach.compose", "GET", "/outreach/lists/{list}/compose"): OUTREACH_LIST,
     ("outreach.compose", "POST", "/outreach/lists/{list}/compose"): OUTREACH_LIST,
     ("outreach.show_send", "GET", "/outreach/sends/{send}"): OUTREACH_LIST,
@@ -329,7 +330,7 @@ def test_route_access_by_role(app, make_user, make_association, make_alumnus, ma
     if "{request}" in path:
         samples = _privacy_request_sample(app, make_alumnus(31))
     if path.startswith("/outreach") and "{" in path and "{program}" not in path:
-        samples = _outreach_sample(app, make_alumnus(31))
+        samples = {**samples, **_outreach_sample(app, make_alumnus(31))}
     url = path.format(user=target_id, association=association, member=member, **samples)
     failures = []
     for role in ROLES:

@@ -117,6 +117,9 @@ def test_staff_add_the_alumni_list_selection_and_see_the_history(app, signed_in,
         subscription = db.session.scalar(select(Subscription))
         event = db.session.scalar(select(ConsentEvent))
         assert (event.how, event.wording, event.by.role) == (ConsentHow.PAPER, "紙の申込書", Role.PREFECTURE_STAFF)
+    on_record = client.get(f"/outreach/alumni/{ann}/subscriptions", headers={"HX-Request": "true"})
+    assert fragment(on_record.text) and "World Tottori Fan Club" in on_record.text and "Subscribed" in on_record.text
+    assert not fragment(client.get(f"/outreach/alumni/{ann}/subscriptions").text)
     removed = client.submit(f"/outreach/subscriptions/{subscription.id}/remove", htmx=True)
     assert removed.status_code == 200 and fragment(removed.text) and "<tr" in removed.text
     history = client.get(f"/outreach/subscriptions/{subscription.id}/history")
@@ -131,6 +134,8 @@ def test_staff_cannot_reach_another_prefectures_list(app, signed_in, make_list, 
     assert client.submit(f"/outreach/lists/{hyogo}/compose", {"action": "send", "subject_ja": "x", "body_ja": "y"}).status_code == 404
     mine = make_alumnus(TOTTORI)
     assert client.submit(f"/outreach/lists/{hyogo}/subscribers", {"ids": [str(mine)]}).status_code == 404
+    theirs = make_alumnus(HYOGO, family="Hyogo")
+    assert client.get(f"/outreach/alumni/{theirs}/subscriptions").status_code == 404
     assert "Hyogo" not in client.get("/outreach/lists").text
 
 
@@ -411,3 +416,21 @@ def test_seed_demo_makes_the_fan_club_hyogo_and_tia_lists_once(app):
         recipients = operations.recipients(fan_club)
         assert {r.language for r in recipients} == {"ja", "en"}
         assert all(not s.ceased for s in subscriptions if s.id in {r.subscription_id for r in recipients})
+
+
+def test_a_scheduled_send_waits_in_the_outbox_until_its_time(app, signed_in, make_list, make_alumnus):
+    from datetime import datetime, timezone
+
+    from crm import mail
+
+    list_id = make_list()
+    _subscribe(app, list_id, make_alumnus(TOTTORI, email="ann@example.org"))
+    staff = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    response = staff.submit(f"/outreach/lists/{list_id}/compose", {"action": "send", "subject_ja": "便り", "body_ja": "本文",
+                                                                   "scheduled_at": "2099-01-05T09:00"})
+    assert response.status_code == 303
+    with app.app_context():
+        message = db.session.scalar(select(mail.OutboxMessage))
+        assert message.next_attempt_at.astimezone(timezone.utc) == datetime(2099, 1, 5, 0, 0, tzinfo=timezone.utc)
+    assert staff.submit(f"/outreach/lists/{list_id}/compose", {"action": "send", "subject_ja": "便り", "body_ja": "本文",
+                                                               "scheduled_at": "next tuesday"}).status_code == 422

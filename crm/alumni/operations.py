@@ -360,6 +360,8 @@ def merge_candidates(alumnus: Alumnus) -> list[Alumnus]:
 def set_fields(alumnus: Alumnus, values: dict) -> None:
     """Apply a section's validated values; the name keys follow the names."""
     for key, value in values.items():
+        if key == "preferred_language" and not value:
+            continue  # not posted: the person's language stays
         setattr(alumnus, key, value)
     if alumnus.name_katakana:
         alumnus.name_katakana = names.normalise_kana(alumnus.name_katakana) or None
@@ -369,6 +371,8 @@ def set_fields(alumnus: Alumnus, values: dict) -> None:
 
 def create_alumnus(values: dict, placement: dict) -> Alumnus:
     alumnus = Alumnus(family_name=values["family_name"], given_name=values["given_name"])
+    # Newsletters in English unless the person is a Japanese citizen (README, "Outreach").
+    alumnus.preferred_language = "ja" if values.get("citizenship") == "JP" else "en"
     set_fields(alumnus, values)
     alumnus.placements.append(Placement(**placement))
     db.session.add(alumnus)

@@ -8,6 +8,7 @@ from wtforms import BooleanField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from crm.forms import SelectField, choices, strip
+from crm.glossary import term
 
 LANGUAGE_CHOICES = choices([("ja", "日本語"), ("en", "English")])
 
@@ -42,6 +43,6 @@ class ComposeForm(FlaskForm):
 
 
 class SignupForm(FlaskForm):
-    email = EmailField(_l("Email address"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(term("email_address"), filters=[strip], validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Your name"), filters=[strip], validators=[Optional(), Length(max=200)])
     language = SelectField(_l("Language of newsletters"), choices=LANGUAGE_CHOICES, default="en")

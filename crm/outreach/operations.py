@@ -210,6 +210,7 @@ def external(endpoint: str, **values) -> str:
     return mail.base_url() + current_app.url_map.bind("", script_name="/").build(endpoint, values)
 
 
+
 @dataclass
 class Message:
     """One composed newsletter for one recipient: what mail.Letter is built from."""
@@ -224,39 +225,64 @@ class Message:
     recipient_key: str
 
 
+NAME, URL, TOKEN = "\x00name\x00", "\x00url\x00", "TOKEN"
+
+
+class Composer:
+    """Composes a send's letters: what is the same for every reader of one language (the Markdown
+    rendered and sanitised once, the translated lines) is prepared once per language; each letter
+    then only fills in the name and its signed links."""
+
+    def __init__(self, send: Send):
+        self.send = send
+        self.send_id = send.id  # read once: an ORM attribute costs more than the letter's HMAC
+        self._languages: dict[str, dict] = {}
+        self._unsubscribe = external("outreach.unsubscribe", token=TOKEN)
+        self._rsvp = external("outreach.rsvp", token=TOKEN) if send.program_id else None
+
+    def _language(self, language: str) -> dict:
+        parts = self._languages.get(language)
+        if parts is not None:
+            return parts
+        send = self.send
+        other = "en" if language == "ja" else "ja"
+        body = (send.body_en if language == "en" else send.body_ja) or send.body_ja or send.body_en
+        has_other = bool(send.body_ja.strip() and send.body_en.strip())
+        with force_locale(language):
+            other_url = external("outreach.read_send", token=sign("v", send.id), lang=other)
+            other_line = (_("日本語版: %(url)s", url=other_url) if other == "ja" else _("English version: %(url)s", url=other_url)) \
+                if has_other else ""
+            parts = {"greeting": _("Dear %(name)s,", name=NAME), "hello": _("Hello,"), "other_line": other_line,
+                     "footer": _("You receive this because you subscribed to “%(list)s”. Unsubscribe: %(url)s",
+                                 list=send.mailing_list.name, url=URL),
+                     "answers": [(answer.value, str(answer.label)) for answer in RsvpAnswer] if self._rsvp else [],
+                     "body": body.strip(), "html": render_markdown(body), "subject": send.subject(language)}
+        self._languages[language] = parts
+        return parts
+
+    def __call__(self, recipient: Recipient) -> Message:
+        parts = self._language(recipient.language)
+        unsubscribe = self._unsubscribe.replace(TOKEN, sign("u", recipient.subscription_id, self.send_id))
+        greeting = parts["greeting"].replace(NAME, recipient.name) if recipient.name else parts["hello"]
+        footer = parts["footer"].replace(URL, unsubscribe)
+        rsvp_lines = [(label, self._rsvp.replace(TOKEN, sign("r", recipient.subscription_id, self.send_id, value)))
+                      for value, label in parts["answers"]]
+        text_parts = [p for p in (parts["other_line"], greeting, parts["body"]) if p]
+        text_parts += [f"{label}: {url}" for label, url in rsvp_lines]
+        text_parts.append("-- \n" + footer)
+        html_parts = [f"<p>{nh3.clean_text(parts['other_line'])}</p>"] if parts["other_line"] else []
+        html_parts += [f"<p>{nh3.clean_text(greeting)}</p>", parts["html"]]
+        html_parts += [f'<p><a href="{nh3.clean_text(url)}">{nh3.clean_text(label)}</a></p>' for label, url in rsvp_lines]
+        html_parts.append(f"<hr><p><small>{nh3.clean_text(footer)}</small></p>")
+        return Message(to=recipient.address, to_name=recipient.name, subject=parts["subject"], text="\n\n".join(text_parts),
+                       html="\n".join(html_parts), language=recipient.language, unsubscribe_url=unsubscribe,
+                       recipient_key=f"subscription:{recipient.subscription_id}")
+
+
 def compose(send: Send, recipient: Recipient) -> Message:
     """The recipient's letter: their language (the other's link at the top), greeting by name, the
     unsubscribe link (and RSVP links when the send invites to a program). No tracking of any kind."""
-    language = recipient.language
-    other = "en" if language == "ja" else "ja"
-    body = (send.body_en if language == "en" else send.body_ja) or send.body_ja or send.body_en
-    has_other = bool(send.body_ja.strip() and send.body_en.strip())
-    unsubscribe = external("outreach.unsubscribe", token=sign("u", recipient.subscription_id, send.id))
-    with force_locale(language):
-        greeting = _("Dear %(name)s,", name=recipient.name) if recipient.name else _("Hello,")
-        other_url = external("outreach.read_send", token=sign("v", send.id), lang=other)
-        other_line = (_("日本語版: %(url)s", url=other_url) if other == "ja" else _("English version: %(url)s", url=other_url)) \
-            if has_other else ""
-        footer = _("You receive this because you subscribed to “%(list)s”. Unsubscribe: %(url)s",
-                   list=send.mailing_list.name, url=unsubscribe)
-        rsvp_lines = []
-        if send.program_id:
-            for answer in RsvpAnswer:
-                rsvp_lines.append((str(answer.label), external("outreach.rsvp", token=sign("r", recipient.subscription_id, send.id, answer.value))))
-    text_parts = [p for p in (other_line, greeting, body.strip()) if p]
-    text_parts += [f"{label}: {url}" for label, url in rsvp_lines]
-    text_parts.append("-- \n" + footer)
-    html_parts = []
-    if other_line:
-        html_parts.append(f"<p>{nh3.clean_text(other_line)}</p>")
-    html_parts.append(f"<p>{nh3.clean_text(greeting)}</p>")
-    html_parts.append(render_markdown(body))
-    for label, url in rsvp_lines:
-        html_parts.append(f'<p><a href="{nh3.clean_text(url)}">{nh3.clean_text(label)}</a></p>')
-    html_parts.append(f"<hr><p><small>{nh3.clean_text(footer)}</small></p>")
-    return Message(to=recipient.address, to_name=recipient.name, subject=send.subject(language), text="\n\n".join(text_parts),
-                   html="\n".join(html_parts), language=language, unsubscribe_url=unsubscribe,
-                   recipient_key=f"subscription:{recipient.subscription_id}")
+    return Composer(send)(recipient)
 
 
 def list_id_header(mailing_list: MailingList) -> str:
@@ -264,10 +290,10 @@ def list_id_header(mailing_list: MailingList) -> str:
     return f"list-{mailing_list.id}.{owner}.furusato"
 
 
-def _letter(send: Send, message: Message):
+def _letter(send: Send, message: Message, list_id: str | None = None, batch: str | None = None):
     return mail.Letter(message.to, message.subject, message.text, message.html, to_name=message.to_name,
-                       list_id=list_id_header(send.mailing_list), unsubscribe_url=message.unsubscribe_url,
-                       language=message.language, batch=send.batch, recipient_key=message.recipient_key,
+                       list_id=list_id or list_id_header(send.mailing_list), unsubscribe_url=message.unsubscribe_url,
+                       language=message.language, batch=batch or send.batch, recipient_key=message.recipient_key,
                        not_before=send.scheduled_at)
 
 
@@ -314,9 +340,10 @@ def queue_send(send: Send) -> int:
 
 
 def _letters(send: Send, people):
+    composer, list_id, batch = Composer(send), list_id_header(send.mailing_list), send.batch
     for recipient in people:
         try:
-            yield _letter(send, compose(send, recipient))
+            yield _letter(send, composer(recipient), list_id, batch)
         except ValueError:
             # An address the mail room refuses (not one address): skipped, the others go.
             continue

@@ -114,6 +114,16 @@ def subscription_history(subscription_id: int):
                        events=operations.history(subscription))
 
 
+@bp.get("/alumni/<int:alumnus_id>/subscriptions")
+@roles(*ALUMNI_STAFF)
+def person_subscriptions(alumnus_id: int):
+    """The person's subscriptions to the user's lists, on their record (loaded by the alumni page)."""
+    alumnus = access.load(Alumnus, alumnus_id)
+    subscriptions = list(db.session.scalars(access.scoped(Subscription).where(Subscription.alumnus_id == alumnus.id)
+                                            .order_by(Subscription.id)))
+    return htmx.render("outreach/person.html", "outreach/_panel.html", alumnus=alumnus, subscriptions=subscriptions)
+
+
 @bp.get("/counts")
 @roles(Role.ADMIN, Role.MINISTRY_REVIEWER)
 def counts():
