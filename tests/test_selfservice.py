@@ -336,3 +336,13 @@ def test_a_person_unsubscribes_from_their_own_list_only(app, client, make_alumnu
     staff = signed_in()
     assert "World Tottori Fan Club" in staff.htmx_get("/self-service/feed").get_data(as_text=True)
     assert staff.submit(f"/self-service/updates/{update.id}/undo", htmx=True).status_code == 409
+
+
+def test_the_worker_queues_the_letter_without_a_request(app, make_alumnus, outbox):
+    """The request page only enqueues; the task (run by `flask --app crm worker`) needs no request."""
+    make_alumnus(TOTTORI, email="worker@example.org")
+    with app.app_context():
+        operations.run_link_request("worker@example.org")
+        operations.run_link_request("nobody@example.org")
+    (letter,) = outbox
+    assert letter["to"] == "worker@example.org" and f"{app.config['BASE_URL']}/me/" in letter["text"]

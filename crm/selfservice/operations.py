@@ -11,11 +11,11 @@ import hashlib
 import secrets
 from datetime import date, timedelta
 
-from flask import current_app, render_template, url_for
+from flask import current_app
 from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select, true
 
-from crm import audit, clock, disclosure, mail
+from crm import audit, clock, disclosure, mail, tasks
 from crm.alumni.models import Alumnus, Placement
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus
 from crm.db import utcnow
@@ -97,12 +97,14 @@ def reachable_by_email(email: str) -> list[Alumnus]:
 
 def _letter(alumnus: Alumnus, token: str, subject: str, template: str, batch: str, address: str | None = None) -> dict:
     locale = "ja" if (alumnus.residence_country or "JP") == "JP" else "en"
-    # From CRM_BASE_URL, never from the request's Host header (which a requester could choose).
-    link = mail.base_url() + url_for("selfservice.person", token=token)
+    # From CRM_BASE_URL, never from the request's Host header (which a requester could choose); the
+    # path by hand, since the task queue's worker has no request to build URLs from.
+    link = f"{mail.base_url()}/me/{token}"
     with force_locale(locale):
         return {"to": address or alumnus.email, "to_name": alumnus.name, "subject": str(subject),
-                "text": render_template(template, alumnus=alumnus, link=link,
-                                        days=current_app.config["SELF_SERVICE_LINK_DAYS"]),
+                # The template alone, without the page's context processors: the worker has no request.
+                "text": current_app.jinja_env.get_template(template).render(
+                    alumnus=alumnus, link=link, days=current_app.config["SELF_SERVICE_LINK_DAYS"]),
                 "language": locale, "batch": batch, "recipient_key": f"alumnus:{alumnus.id}"}
 
 
@@ -112,8 +114,21 @@ def queue_letters(letters: list[dict]) -> int:
     return mail.queue([mail.Letter(**letter) for letter in letters])
 
 
+def ask_for_link(email: str) -> None:
+    """The public request page's only work: hand the address to the task queue. Known and unknown
+    addresses cost the request the same (the lookup, the link and the letter happen in the worker),
+    so the answer's timing does not tell whether an address is in the registry."""
+    tasks.enqueue("selfservice.request_link", (email or "").strip().lower())
+
+
+@tasks.task("selfservice.request_link")
+def run_link_request(email: str) -> None:
+    request_link(email)
+    db.session.commit()
+
+
 def request_link(email: str) -> None:
-    """The public request: a link to each person with this address, queued; nothing said either way."""
+    """A link to each person with this address, queued in the outbox; nothing said either way."""
     email = (email or "").strip().lower()
     letters = [_letter(alumnus, issue_link(alumnus), LINK_SUBJECT, "selfservice/mail_link.txt", "selfservice.link", address=email)
                for alumnus in reachable_by_email(email)]

@@ -53,8 +53,8 @@ def request_link():
         if not _within_limits(form.email.data):
             db.session.commit()  # the counts
             return render_template("selfservice/request.html", form=form, limited=True), 429
-        operations.request_link(form.email.data)
-        db.session.commit()
+        db.session.commit()  # the counts; nothing read after it (a task run at once needs SQLite's write lock)
+        operations.ask_for_link(form.email.data)
         return render_template("selfservice/requested.html")
     return render_template("selfservice/request.html", form=form), 422 if form.errors else 200
 
