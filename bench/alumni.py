@@ -67,7 +67,7 @@ def generate(app, alumni: int, contacts: int, seed: int = 31) -> dict:
                 "email": f"{given}.{family}.{alumnus_id}@example.org".lower().replace("'", ""),
                 "residence_country": rng.choice(COUNTRIES), "citizenship": rng.choice(COUNTRIES),
                 "city": rng.choice(CITIES), "employer": rng.choice(EMPLOYERS), "sector": rng.choice(SECTORS),
-                "contact_consent": rng.random() < 0.8, "newsletter_consent": rng.random() < 0.6,
+                "contact_consent": rng.random() < 0.8, 
                 "cease_use": rng.random() < 0.01, "latin_key": keys[(family, given)],
                 "kana_key": names.kana_name_key(kana) if kana else None,
                 "created_at": now, "updated_at": now, "version": 1,

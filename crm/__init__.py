@@ -121,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
     from crm.reports import bp as reports_bp, views as _report_views  # noqa: F401
     from crm.file_register import bp as file_register_bp, views as _file_register_views  # noqa: F401
     from crm.retention import bp as retention_bp, views as _retention_views  # noqa: F401
+    from crm.selfservice import bp as selfservice_bp, views as _selfservice_views  # noqa: F401
+    from crm.outreach import bp as outreach_bp, views as _outreach_views  # noqa: F401
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
@@ -133,6 +135,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(file_register_bp, url_prefix="/file-register")
     app.register_blueprint(retention_bp, url_prefix="/retention")
     app.register_blueprint(privacy_bp, url_prefix="/privacy")
+    app.register_blueprint(selfservice_bp)  # /me (public, by personal link) and /self-service (staff)
+    app.register_blueprint(outreach_bp, url_prefix="/outreach")
 
 
 def _register_request_hooks(app: Flask) -> None:

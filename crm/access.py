@@ -25,6 +25,7 @@ from crm.ambassadors.models import Activity, Ambassador, Investment
 from crm.associations.models import Association, FundingLine, Member, MembershipFee, Program, ProgramAlumnus
 from crm.imports.models import ExportJob, ImportJob
 from crm.privacy.models import PrivacyRequest
+from crm.outreach.models import ConsentEvent, MailingList, Rsvp, Send, Subscription
 from crm.auth.models import Role, User
 from crm.db import request_int, utcnow
 from crm.extensions import db, login_manager
@@ -517,3 +518,60 @@ def anonymisable(user=None):
     elsewhere = [exists().where(model.alumnus_id == Alumnus.id, model.prefecture_id != own)
                  for model in (Placement, ContactEntry, Ambassador, Activity)]
     return scope_clause(Alumnus, user) & ~or_(*elsewhere)
+
+
+# --- Outreach: mailing lists, subscribers, sends ---------------------------------------------------
+
+
+def _mailing_list_scope(user: User):
+    # A list is its owner's: prefecture staff their prefecture's lists, association staff their
+    # association's. The ministry reaches no list (counts per prefecture only: may_see_outreach_counts).
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.PREFECTURE_STAFF:
+        return MailingList.prefecture_id == user.prefecture_id
+    if user.role == Role.ASSOCIATION_STAFF:
+        return MailingList.association_id == user.association_id
+    return false()
+
+
+def _in_scoped_lists(list_id_column):
+    def scope(user: User):
+        if user.role == Role.ADMIN:
+            return true()
+        if user.role not in STAFF:
+            return false()
+        return list_id_column.in_(select(MailingList.id).where(_mailing_list_scope(user)))
+
+    return scope
+
+
+def _consent_event_scope(user: User):
+    if user.role == Role.ADMIN:
+        return true()
+    return ConsentEvent.subscription_id.in_(select(Subscription.id).where(_in_scoped_lists(Subscription.list_id)(user)))
+
+
+SCOPES.update({
+    MailingList: _mailing_list_scope,
+    Subscription: _in_scoped_lists(Subscription.list_id),
+    Send: _in_scoped_lists(Send.list_id),
+    ConsentEvent: _consent_event_scope,
+    Rsvp: _in_scoped_lists(select(Send.list_id).where(Send.id == Rsvp.send_id).scalar_subquery()),
+})
+
+
+def list_owner_for_new(user=None) -> dict | None:
+    """The owner a new list of the user gets: staff their prefecture or association; None: may not."""
+    user = user if user is not None else current_user
+    if user.role == Role.PREFECTURE_STAFF:
+        return {"prefecture_id": user.prefecture_id}
+    if user.role == Role.ASSOCIATION_STAFF:
+        return {"association_id": user.association_id}
+    return None
+
+
+def sees_outreach_counts_only(user=None) -> bool:
+    """The ministry reads outreach as counts per prefecture, under disclosure control, and nothing else."""
+    user = user if user is not None else current_user
+    return getattr(user, "role", None) == Role.MINISTRY_REVIEWER

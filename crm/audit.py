@@ -68,7 +68,8 @@ def _refuse_rewriting(_mapper, _connection, _target):
 
 
 class acting_as:
-    """Context manager naming the actor of changes made outside a request, e.g. `cli:seed-demo`."""
+    """Context manager naming the actor of changes made outside a request, e.g. `cli:seed-demo`, or
+    by someone who is not a user, in a request nobody is signed in to (`alumnus:17` through a link)."""
 
     def __init__(self, label: str):
         self.label = label
@@ -84,6 +85,11 @@ class acting_as:
 def _actor() -> tuple[int | None, str, str | None]:
     if has_request_context():
         ip = request.remote_addr
+        # A person acting through their personal link (crm/selfservice) is named by `acting_as`,
+        # even when the browser is also signed in to a staff account.
+        label = _background_actor.get()
+        if label != "system":
+            return None, label, ip
         if getattr(current_user, "is_authenticated", False):
             return current_user.id, current_user.email, ip
         return None, "anonymous", ip

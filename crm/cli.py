@@ -1,5 +1,6 @@
 """Command-line tools: `flask --app crm create-user …`, `flask --app crm seed-demo`, `flask --app crm reports warm`,
-`flask --app crm worker`, `flask --app crm retention report|apply`, `flask --app crm outbox run|bounces|status`."""
+`flask --app crm worker`, `flask --app crm retention report|apply`, `flask --app crm outbox run|bounces|status`,
+`flask --app crm mailing lists|send`."""
 from __future__ import annotations
 
 import gc
@@ -16,6 +17,7 @@ from crm.auth.models import Role
 from crm.db import map_no_memory
 from crm.extensions import db
 from crm.mail.cli import outbox_group
+from crm.outreach.cli import mailing_group
 
 
 def register_commands(app: Flask) -> None:
@@ -27,6 +29,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(retention_group)
     app.cli.add_command(outbox_group)
+    app.cli.add_command(mailing_group)
 
 
 @click.command("create-user")

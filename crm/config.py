@@ -32,6 +32,7 @@ ENVIRONMENT_KEYS = {
     "CRM_RETENTION_INACTIVE_YEARS": "RETENTION_INACTIVE_YEARS",
     "CRM_EXPORT_INLINE_ROWS": "EXPORT_INLINE_ROWS",
     "CRM_EXPORT_KEEP_DAYS": "EXPORT_KEEP_DAYS",
+    "CRM_SELF_SERVICE_LINK_DAYS": "SELF_SERVICE_LINK_DAYS",
     "CRM_SMTP_URL": "SMTP_URL",
     "CRM_MAIL_FROM": "MAIL_FROM",
     "CRM_SMTP_CA_FILE": "SMTP_CA_FILE",
@@ -48,7 +49,7 @@ BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
 INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "IMPORT_STALE_SECONDS", "TRUSTED_PROXIES", "IMPORT_MAX_CELL_CHARS",
                 "IMPORT_MAX_ROW_CHARS", "IMPORT_MAX_UNPACKED_BYTES", "IMPORT_MAX_SHARED_TEXT_BYTES",
                 "IMPORT_MAX_PACKING_RATIO", "RETENTION_INACTIVE_YEARS", "EXPORT_INLINE_ROWS", "EXPORT_KEEP_DAYS",
-                "MAIL_PER_MINUTE", "MAIL_LEASE_SECONDS", "MAIL_CLAIM_SIZE"}
+                "MAIL_PER_MINUTE", "MAIL_LEASE_SECONDS", "MAIL_CLAIM_SIZE", "SELF_SERVICE_LINK_DAYS"}
 
 
 class Defaults:
@@ -115,6 +116,12 @@ class Defaults:
     # Retention (crm/retention): an alumnus with no placement end, contact, activity, appointment or
     # consent for this many years is anonymised when the rules are applied.
     RETENTION_INACTIVE_YEARS = 10
+
+    # Self-service (crm/selfservice): how long a personal link works, and how often one may be asked
+    # for, per email address and per client address (the request page answers the same either way).
+    SELF_SERVICE_LINK_DAYS = 14
+    SELF_SERVICE_LIMIT_PER_EMAIL = "3 per hour;10 per day"
+    SELF_SERVICE_LIMIT_PER_IP = "10 per 10 minutes;50 per day"
 
     # Mail (crm/mail): the SMTP server the outbox worker sends through (`smtp://user:pass@host:587`,
     # STARTTLS when offered; `smtps://host:465`, TLS first), the sender, and where links point.

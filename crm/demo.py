@@ -13,6 +13,7 @@ from crm.associations.models import Association
 from crm.auth import operations as accounts
 from crm.auth.models import Role
 from crm.extensions import db
+from crm.outreach.demo import seed_outreach
 from crm.reference.prefectures import sync_prefectures
 
 TOTTORI, HYOGO = 31, 28
@@ -40,9 +41,9 @@ def seed_accounts() -> None:
             )
 
 
-# Associations first: the association-staff demo account is bound to one. Ambassadors last: they
-# build on the demo alumni.
-SEED_STEPS = (seed_associations, seed_accounts, seed_alumni, seed_ambassadors)
+# Associations first: the association-staff demo account is bound to one. Ambassadors and mailing
+# lists last: they build on the demo alumni.
+SEED_STEPS = (seed_associations, seed_accounts, seed_alumni, seed_ambassadors, seed_outreach)
 
 
 def seed() -> None:

@@ -27,11 +27,44 @@ IMPORT_JOB = {**PREFECTURE_ONLY, Role.ASSOCIATION_STAFF: 404}
 # Importing an association's members: its staff and its prefecture's staff (administrators use no wizard).
 EXPORT_JOB = {**ASSOCIATION_WORK, Role.ADMIN: 404, Role.PREFECTURE_STAFF: 404, Role.ASSOCIATION_STAFF: 404}
 MEMBER_IMPORT = {**ASSOCIATION_WORK, Role.ADMIN: 403}
+# Outreach: lists belong to a prefecture or an association; the sample list is Tottori's (association
+# staff: 404 outside their scope). New lists are made by the staff who own them.
+OUTREACH = ASSOCIATION_WORK
+OUTREACH_LIST = {**ASSOCIATION_WORK, Role.ASSOCIATION_STAFF: 404}
+OUTREACH_OWNERS = {**ASSOCIATION_WORK, Role.ADMIN: 403}
+# Public pages reached by a signed link: a forged token is a 404 for everyone.
+SIGNED_LINK = FEED
 
 # (endpoint, method, path template) → expected outcome per role.
 # "ok": allowed (2xx, a redirect that is not to the login page, or 422 for an empty form);
 # "login": redirected to the login page; 403/404: refused with that status.
 MATRIX = {
+    ("outreach.list_lists", "GET", "/outreach/lists"): OUTREACH,
+    ("outreach.create_list", "GET", "/outreach/lists/new"): OUTREACH_OWNERS,
+    ("outreach.create_list", "POST", "/outreach/lists/new"): OUTREACH_OWNERS,
+    ("outreach.show_list", "GET", "/outreach/lists/{list}"): OUTREACH_LIST,
+    ("outreach.choose_list", "POST", "/outreach/selection"): ALUMNI,
+    ("outreach.add_subscribers", "POST", "/outreach/lists/{list}/subscribers"): ALUMNI,
+    ("outreach.remove_subscriber", "POST", "/outreach/subscriptions/{subscription}/remove"): OUTREACH_LIST,
+    ("outreach.subscription_history", "GET", "/outreach/subscriptions/{subscription}/history"): OUTREACH_LIST,
+    ("outreach.counts", "GET", "/outreach/counts"): AGGREGATES,
+    ("outreach.person_subscriptions", "GET", "/outreach/alumni/{alumnus}/subscriptions"): ALUMNI,
+    ("outreach.compose", "GET", "/outreach/lists/{list}/compose"): OUTREACH_LIST,
+    ("outreach.compose", "POST", "/outreach/lists/{list}/compose"): OUTREACH_LIST,
+    ("outreach.show_send", "GET", "/outreach/sends/{send}"): OUTREACH_LIST,
+    ("outreach.program_rsvps", "GET", "/outreach/programs/{program}/rsvps"): ASSOCIATION_WORK,
+    ("outreach.unsubscribe", "GET", "/outreach/u/forged.token"): SIGNED_LINK,
+    ("outreach.unsubscribe", "POST", "/outreach/u/forged.token"): SIGNED_LINK,
+    ("outreach.resubscribe", "POST", "/outreach/u/forged.token/resubscribe"): SIGNED_LINK,
+    ("outreach.signup", "GET", "/outreach/lists/{list}/signup"): EVERYONE,
+    ("outreach.signup", "POST", "/outreach/lists/{list}/signup"): EVERYONE,
+    ("outreach.confirm_signup", "GET", "/outreach/confirm/forged.token"): SIGNED_LINK,
+    ("outreach.confirm_signup", "POST", "/outreach/confirm/forged.token"): SIGNED_LINK,
+    ("outreach.archive", "GET", "/outreach/lists/{list}/archive"): EVERYONE,
+    ("outreach.archived_send", "GET", "/outreach/archive/{send}"): EVERYONE,
+    ("outreach.read_send", "GET", "/outreach/read/forged.token"): SIGNED_LINK,
+    ("outreach.rsvp", "GET", "/outreach/rsvp/forged.token"): SIGNED_LINK,
+    ("outreach.rsvp", "POST", "/outreach/rsvp/forged.token"): SIGNED_LINK,
     ("static", "GET", "/static/app.css"): EVERYONE,
     ("auth.login", "GET", "/login"): EVERYONE,
     ("auth.login", "POST", "/login"): EVERYONE,
@@ -186,6 +219,21 @@ MATRIX = {
     ("privacy.disclosure_package", "GET", "/privacy/requests/{request}/package"): ALUMNI,
     ("privacy.person_accesses", "GET", "/privacy/alumni/{alumnus}/accesses"): ALUMNI,
     ("privacy.user_accesses", "GET", "/privacy/accesses"): ADMIN_ONLY,
+    # Self-service: the request page is public; a forged token opens nothing for anyone (404).
+    ("selfservice.request_link", "GET", "/me"): EVERYONE,
+    ("selfservice.request_link", "POST", "/me"): EVERYONE,
+    ("selfservice.person", "GET", "/me/forged-token"): FEED,
+    ("selfservice.update_details", "POST", "/me/forged-token/details"): FEED,
+    ("selfservice.confirm", "POST", "/me/forged-token/confirm"): FEED,
+    ("selfservice.report_activity", "POST", "/me/forged-token/activities"): FEED,
+    ("selfservice.set_subscription", "POST", "/me/forged-token/subscriptions/1"): FEED,
+    ("selfservice.links_panel", "GET", "/self-service/alumni/{alumnus}/links"): ALUMNI,
+    ("selfservice.send_link", "POST", "/self-service/alumni/{alumnus}/links"): ALUMNI,
+    ("selfservice.revoke_links", "POST", "/self-service/alumni/{alumnus}/links/revoke"): ALUMNI,
+    ("selfservice.feed", "GET", "/self-service/feed"): ALUMNI,
+    ("selfservice.undo", "POST", "/self-service/updates/999999/undo"): {**ALUMNI, Role.ADMIN: 404, Role.PREFECTURE_STAFF: 404},
+    ("selfservice.send_confirmation", "POST", "/self-service/confirmation"): PREFECTURE_ONLY,
+    ("selfservice.currency", "GET", "/self-service/currency"): REPORTS,
 }
 
 
@@ -234,6 +282,24 @@ def _privacy_request_sample(app, alumnus_id: int) -> dict:
         db.session.add(record)
         db.session.commit()
         return {"request": record.id}
+
+
+def _outreach_sample(app, alumnus_id: int) -> dict:
+    """Tottori's public list with a subscribed Tottori alumnus and one send."""
+    from crm.extensions import db
+    from crm.outreach import operations
+    from crm.outreach.models import MailingList
+
+    with app.app_context():
+        mailing_list = MailingList(prefecture_id=31, name="World Tottori Fan Club", purpose_ja="お知らせ", purpose_en="News",
+                                   public_signup=True, public_archive=True)
+        db.session.add(mailing_list)
+        db.session.flush()
+        from crm.alumni.models import Alumnus
+        subscription = operations.subscribe(mailing_list, alumnus=db.session.get(Alumnus, alumnus_id))
+        send = operations.create_send(mailing_list, None, {"subject_ja": "便り", "body_ja": "本文"})
+        db.session.commit()
+        return {"list": mailing_list.id, "subscription": subscription.id, "send": send.id}
 
 
 def test_every_route_is_in_the_matrix(app):
@@ -288,6 +354,8 @@ def test_route_access_by_role(app, make_user, make_association, make_alumnus, ma
         samples = _export_job_sample(app, target_id)
     if "{request}" in path:
         samples = _privacy_request_sample(app, make_alumnus(31))
+    if path.startswith("/outreach") and "{" in path and "{program}" not in path:
+        samples = {**samples, **_outreach_sample(app, make_alumnus(31))}
     url = path.format(user=target_id, association=association, member=member, **samples)
     failures = []
     for role in ROLES:

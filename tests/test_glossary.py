@@ -103,14 +103,14 @@ def test_no_page_says_two_things_the_same_way(app, make_user, make_association, 
                                               make_fee, make_program, make_activity, make_ambassador, make_investment, recorded):
     from crm.auth.models import User
     from crm.extensions import db
-    from tests.test_access_matrix import _import_job_sample, _privacy_request_sample
+    from tests.test_access_matrix import _import_job_sample, _outreach_sample, _privacy_request_sample
 
     association = make_association()
     member = make_member(association)
     samples = _alumni_samples(app, make_alumnus, make_contact)
     samples.update(fee=make_fee(member), program=make_program(association), ambassador=make_ambassador(samples["alumnus"]),
                    activity=make_activity(samples["alumnus"]), investment=make_investment(), **_import_job_sample(app),
-                   **_privacy_request_sample(app, samples["alumnus"]))
+                   **_privacy_request_sample(app, samples["alumnus"]), **_outreach_sample(app, samples["alumnus"]))
     users = {}
     for role in ROLES:
         binding = {Role.PREFECTURE_STAFF: {"prefecture": 31}, Role.ASSOCIATION_STAFF: {"association": association}}.get(role, {})

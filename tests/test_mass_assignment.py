@@ -8,7 +8,7 @@ from pathlib import Path
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import Form
 
 from crm import clock
@@ -295,6 +295,46 @@ def test_erasure_request_alumnus_and_prefecture(app, tottori, make_alumnus):
     assert _one(app, select(ErasureRequest.prefecture_id, ErasureRequest.alumnus_id, ErasureRequest.recorded_by_id)) == (TOTTORI, mine, staff)
 
 
+def test_self_report_prefecture_and_extra_owner_fields(app, client, make_alumnus):
+    """Through a personal link: the person is the link's, the prefecture one they served in."""
+    from crm.alumni.models import Alumnus
+    from crm.selfservice import operations
+
+    mine, other = make_alumnus(TOTTORI, email="me@example.org"), make_alumnus(HYOGO, family="Other")
+    with app.app_context():
+        token = operations.issue_link(db.session.get(Alumnus, mine))
+        db.session.commit()
+    data = {"occurred_on": "2025-05-01", "kind": "tourism", "description": "Tea ceremony", "status": "verified"}
+    extra = {**OWNER_FIELDS, "alumnus_id": str(other), "reviewed_by_id": "1"}
+    assert client.submit(f"/me/{token}/activities", {**extra, **data, "prefecture_id": str(HYOGO)}).status_code == 422
+    assert client.submit(f"/me/{token}/activities", {**extra, **data, "prefecture_id": str(TOTTORI)}).status_code == 303
+    assert _one(app, select(Activity.alumnus_id, Activity.prefecture_id, Activity.status, Activity.reviewed_by_id)) \
+        == (mine, TOTTORI, "reported", None)
+
+
+def test_outreach_selection_list_and_program_stay_in_scope(app, tottori, make_alumnus, make_association, make_program):
+    from crm.outreach.models import MailingList, Send, Subscription
+
+    with app.app_context():
+        mine, theirs = MailingList(prefecture_id=TOTTORI, name="Fan club"), MailingList(prefecture_id=HYOGO, name="Hyogo news")
+        db.session.add_all([mine, theirs])
+        db.session.commit()
+        mine_id, theirs_id = mine.id, theirs.id
+    own, other = make_alumnus(TOTTORI), make_alumnus(HYOGO, family="Hyogo")
+    assert tottori.submit("/outreach/selection", {"ids": [str(other)]}).status_code == 404
+    assert tottori.submit(f"/outreach/lists/{mine_id}/subscribers", {"ids": [str(own), str(other)]}).status_code == 404
+    assert tottori.submit(f"/outreach/lists/{theirs_id}/subscribers", {"ids": [str(own)]}).status_code == 404
+    assert tottori.submit(f"/outreach/lists/{mine_id}/subscribers", {**OWNER_FIELDS, "list_id": str(theirs_id), "ids": [str(own)]}).status_code == 303
+    assert _one(app, select(Subscription.list_id, Subscription.alumnus_id)) == (mine_id, own)
+    elsewhere = make_program(make_association(prefecture=HYOGO, name="兵庫県国際交流協会"))
+    data = {"action": "send", "subject_ja": "便り", "body_ja": "本文"}
+    assert tottori.submit(f"/outreach/lists/{mine_id}/compose", {**data, "program_id": str(elsewhere)}).status_code == 404
+    assert tottori.submit("/outreach/lists/new", {**OWNER_FIELDS, "name": "Mine", "purpose_ja": "お知らせ"}).status_code == 303
+    assert _one(app, select(MailingList.prefecture_id, MailingList.association_id).where(MailingList.name == "Mine")) == (TOTTORI, None)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Send)) == 0
+
+
 # --- Inventory: every field that names a prefecture, an association, a user or a record ------------
 
 # (form class or view module, field) → the test above that covers it.
@@ -317,6 +357,9 @@ COVERED = {
     ("associations/views.py", "alumnus"): test_program_participation_alumnus_outside_scope,
     ("RequestForm", "alumnus"): test_privacy_request_alumnus_and_prefecture,
     ("ErasureRequestForm", "alumnus"): test_erasure_request_alumnus_and_prefecture,
+    ("SelfReportForm", "prefecture_id"): test_self_report_prefecture_and_extra_owner_fields,
+    ("outreach/views.py", "ids"): test_outreach_selection_list_and_program_stay_in_scope,
+    ("outreach/views.py", "program_id"): test_outreach_selection_list_and_program_stay_in_scope,
 }
 # Fields that name a record without assigning anything: why each is safe.
 EXEMPT = {

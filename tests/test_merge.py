@@ -50,6 +50,17 @@ def row_makers(app, make_alumnus, make_contact, make_activity, make_ambassador, 
         db.session.flush()
         operations.join_group(group, alumnus)
 
+    def subscribe(alumnus):
+        from crm.outreach import operations as outreach
+        from crm.outreach.models import MailingList
+
+        fan_club = db.session.scalar(select(MailingList).where(MailingList.name == "World Tottori Fan Club"))
+        if fan_club is None:
+            fan_club = MailingList(prefecture_id=TOTTORI, name="World Tottori Fan Club")
+            db.session.add(fan_club)
+            db.session.flush()
+        outreach.subscribe(fan_club, alumnus=alumnus)
+
     program = make_program(make_association(TOTTORI))
     return {
         "placements.alumnus_id": lambda alumnus: None,  # every alumnus is created with one
@@ -65,6 +76,7 @@ def row_makers(app, make_alumnus, make_contact, make_activity, make_ambassador, 
         "privacy_requests.alumnus_id": _in_app(app, lambda alumnus: db.session.add(PrivacyRequest(
             prefecture_id=TOTTORI, alumnus_id=alumnus.id, kind=RequestKind.DISCLOSURE, received_on=date(2026, 11, 2),
             due_on=date(2026, 12, 2), identity_verified_by="passport", requester_contact="a@example.org"))),
+        "subscriptions.alumnus_id": _in_app(app, subscribe),
     }
 
 
@@ -122,10 +134,19 @@ def test_deleting_an_alumnus_leaves_no_row_that_references_them(app, make_alumnu
 
 
 def test_deleting_an_association_member_leaves_no_row_that_references_them(app, make_association, make_member, make_fee):
-    member = make_member(make_association(TOTTORI))
+    from crm.outreach import operations as outreach
+    from crm.outreach.models import MailingList
+
+    association = make_association(TOTTORI)
+    member = make_member(association)
     make_fee(member)
     with app.app_context():
-        assert [column.table.name for column in referencing_columns(Member.__table__)] == ["membership_fees"], \
+        newsletter = MailingList(association_id=association, name="TIA newsletter")
+        db.session.add(newsletter)
+        db.session.flush()
+        outreach.subscribe(newsletter, member=db.session.get(Member, member))
+        db.session.commit()
+        assert sorted(column.table.name for column in referencing_columns(Member.__table__)) == ["membership_fees", "subscriptions"], \
             "a new table references association members: give the member a row in it here"
         db.session.execute(delete(Member).where(Member.id == member))
         db.session.commit()

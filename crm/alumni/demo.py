@@ -86,7 +86,7 @@ def seed_alumni() -> None:
             "family_name": family, "given_name": given, "name_katakana": kana, "email": email, "citizenship": country,
             "residence_country": country, "city": city, "employer": employer, "sector": Sector(sector),
             "japanese_level": list(JapaneseLevel)[number % 6], "languages": "English, Japanese",
-            "contact_consent": consent, "newsletter_consent": consent and number % 3 != 0,
+            "contact_consent": consent, "preferred_language": "ja" if country == "JP" else "en",
             "consent_on": date(2024, 4, 1) + timedelta(days=number * 9) if consent else None,
             "consent_source": "Alumni reception sign-up form" if consent else None,
         }

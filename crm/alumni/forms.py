@@ -69,7 +69,10 @@ class ContactDetailsForm(VersionedForm):
 
 class ConsentForm(VersionedForm):
     contact_consent = BooleanField(_l("Agrees to be contacted"))
-    newsletter_consent = BooleanField(_l("Agrees to receive newsletters"))
+    # Optional: a post without it (an older form, a script) keeps the person's language (set_fields).
+    preferred_language = SelectField(_l("Language of newsletters"), choices=choices([("en", "English"), ("ja", "日本語")]),
+                                     validators=[Optional()],
+                                     description=_l("Consent to newsletters is given per mailing list (Outreach)."))
     consent_on = DateField(_l("Consent given on"), validators=[Optional()])
     consent_source = StringField(_l("How consent was given"), filters=[strip], validators=[Optional(), Length(max=200)],
                                  description=_l("For example: sign-up form at the 2025 reception, email reply."))

@@ -150,13 +150,18 @@ class Alumnus(Audited, db.Model):
     languages: Mapped[str | None] = mapped_column(String(200))
     japanese_level: Mapped[JapaneseLevel | None] = mapped_column(enum_column(JapaneseLevel))
     interests: Mapped[str | None] = mapped_column(String(500))
-    # APPI: consent to be contacted / to receive newsletters, when and how it was given.
+    # APPI: consent to be contacted, when and how it was given. Consent to newsletters is per mailing
+    # list (crm.outreach: subscriptions and their consent events), never one flag for every prefecture.
     contact_consent: Mapped[bool] = mapped_column(default=False, server_default="0")
-    newsletter_consent: Mapped[bool] = mapped_column(default=False, server_default="0")
     consent_on: Mapped[date | None]
     consent_source: Mapped[str | None] = mapped_column(String(200))
     # 利用停止: kept for legal requests, gone from lists, searches, exports and mailings.
     cease_use: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # The day the person last said "my details are current" through their personal link.
+    confirmed_on: Mapped[date | None]
+    # The language newsletters reach the person in: English by default (most alumni live abroad and
+    # did not grow up with Japanese); Japanese for a Japanese citizen (see README, "Outreach").
+    preferred_language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Stored match keys (crm.alumni.names) for search and duplicate detection.
     latin_key: Mapped[str] = mapped_column(String(210), default="")

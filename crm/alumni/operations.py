@@ -31,7 +31,7 @@ ALUMNUS_SORTS = {
     "employer": Alumnus.employer,
     "updated": Alumnus.updated_at,
 }
-CONSENT_FILTERS = ("contact", "newsletter", "none")
+CONSENT_FILTERS = ("contact", "none")
 AMBASSADOR_FILTERS = ("current", "any")
 
 
@@ -224,10 +224,9 @@ def filtered_alumni(filters: dict):
     consent = filters.get("consent")
     if consent == "contact":
         statement = statement.where(Alumnus.contact_consent.is_(True))
-    elif consent == "newsletter":
-        statement = statement.where(Alumnus.newsletter_consent.is_(True))
     elif consent == "none":
-        statement = statement.where(Alumnus.contact_consent.is_(False), Alumnus.newsletter_consent.is_(False))
+        # Consent to newsletters is per mailing list now (crm.outreach): the list's page shows who.
+        statement = statement.where(Alumnus.contact_consent.is_(False))
     prefecture = chosen_prefecture(filters.get("prefecture"))
     if prefecture:
         # An administrator's list narrowed to the people who served in one prefecture.
@@ -385,6 +384,8 @@ def merge_candidates(alumnus: Alumnus) -> list[Alumnus]:
 def set_fields(alumnus: Alumnus, values: dict) -> None:
     """Apply a section's validated values; the name keys follow the names."""
     for key, value in values.items():
+        if key == "preferred_language" and not value:
+            continue  # not posted: the person's language stays
         setattr(alumnus, key, value)
     if alumnus.name_katakana:
         alumnus.name_katakana = names.normalise_kana(alumnus.name_katakana) or None
@@ -394,6 +395,8 @@ def set_fields(alumnus: Alumnus, values: dict) -> None:
 
 def create_alumnus(values: dict, placement: dict) -> Alumnus:
     alumnus = Alumnus(family_name=values["family_name"], given_name=values["given_name"])
+    # Newsletters in English unless the person is a Japanese citizen (README, "Outreach").
+    alumnus.preferred_language = "ja" if values.get("citizenship") == "JP" else "en"
     set_fields(alumnus, values)
     alumnus.placements.append(Placement(**placement))
     db.session.add(alumnus)

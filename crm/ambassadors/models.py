@@ -99,6 +99,8 @@ class Activity(Audited, db.Model):
     media_items: Mapped[int] = mapped_column(default=0, server_default="0")
     evidence_url: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[ActivityStatus] = mapped_column(enum_column(ActivityStatus, length=20), default=ActivityStatus.REPORTED)
+    # Reported by the alumnus through their personal link (crm/selfservice), not logged by staff.
+    self_reported: Mapped[bool] = mapped_column(default=False, server_default="0")
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())

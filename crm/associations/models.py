@@ -112,6 +112,8 @@ class Member(Audited, db.Model):
     postal_code: Mapped[str | None] = mapped_column(String(10))
     address: Mapped[str | None] = mapped_column(String(300))
     consent_to_contact: Mapped[bool] = mapped_column(default=False)
+    # Newsletters reach members in Japanese unless they ask for English (most members are residents).
+    preferred_language: Mapped[str] = mapped_column(String(2), default="ja", server_default="ja")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 

@@ -67,6 +67,9 @@ def _address() -> str:
 
 _warned: list[bool] = []  # the warning above, once per process
 
+# Public: other throttles (crm/selfservice) count clients the same way.
+client_address = _address
+
 
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="crm-sign-in-device")

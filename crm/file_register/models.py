@@ -80,6 +80,15 @@ FILES = (
         _l("From the member's application, entered or imported by the association's staff."),
         _l("None outside the association and the prefecture."), None),
     PersonalFile(
+        "subscribers", _l("Newsletter subscribers and their consent"),
+        _l("Sending the newsletters and event invitations of each mailing list to the people who agreed to receive "
+           "them, and keeping the record of that consent."),
+        _l("Alumni, association members and members of the public who subscribed to a mailing list."),
+        _l("From the person (sign-up page with confirmation by email, forms, paper) and from the staff who record "
+           "their consent; the consent history records when, how and by whom."),
+        _l("None outside the list's owner. The ministry receives counts per prefecture only, under disclosure control."),
+        None),
+    PersonalFile(
         "mail", _l("Mail sent to alumni and members"),
         _l("Sending the messages the prefecture or association sends to alumni and members (newsletters, "
            "confirmations), and keeping their delivery log and the addresses that bounced."),
@@ -102,11 +111,15 @@ ITEMS: dict[str, Item] = {
         "employer": _l("Employer"), "sector": term("sector"), "job_title": _l("Job title"),
         "linkedin_url": _l("LinkedIn profile"), "languages": _l("Languages"), "japanese_level": _l("Japanese level"),
         "interests": _l("Interests"), "contact_consent": _l("Consent to be contacted"),
-        "newsletter_consent": _l("Consent to newsletters"), "consent_on": _l("Date of consent"),
+        "preferred_language": _l("Language of newsletters"), "consent_on": _l("Date of consent"),
         "consent_source": _l("How consent was given"), "cease_use": _l("Suspension of use"),
         "archived_at": _l("Archived"), "latin_key": _l("Name search keys"), "kana_key": _l("Name search keys"),
         "search_text": _l("Name search keys"), "created_at": _l("Date registered"),
-    }, kept=frozenset({"residence_country", "contact_consent", "newsletter_consent", "cease_use", "archived_at", "created_at"})),
+        "confirmed_on": _l("Date the person last confirmed their details"),
+    }, kept=frozenset({"residence_country", "contact_consent", "preferred_language", "cease_use", "archived_at", "created_at",
+                       "confirmed_on"})),
+    # What a person changed through their personal link, with the values before (for undo).
+    **_items("self_updates", "alumni", {"changes": _l("Changes the person made through their personal link")}),
     **_items("placements", "alumni", {
         "organisation": _l("School or office of the placement"), "position": _l("Position (ALT, CIR, SEA)"),
         "start_year": _l("Years of the placement"), "end_year": _l("Years of the placement"),
@@ -128,8 +141,8 @@ ITEMS: dict[str, Item] = {
         "people_reached": _l("Outcome figures"), "visitors_brought": _l("Outcome figures"),
         "economic_value_yen": _l("Outcome figures"), "economic_value_basis": _l("Basis of the economic value"),
         "funds_raised_yen": _l("Outcome figures"), "media_items": _l("Outcome figures"),
-        "evidence_url": _l("Evidence link"), "status": _l("Verification"),
-    }, kept=frozenset({"occurred_on", "fiscal_year", "kind", "country", "people_reached", "visitors_brought",
+        "evidence_url": _l("Evidence link"), "status": _l("Verification"), "self_reported": _l("Verification"),
+    }, kept=frozenset({"self_reported", "occurred_on", "fiscal_year", "kind", "country", "people_reached", "visitors_brought",
                        "economic_value_yen", "funds_raised_yen", "media_items", "status"})),
     # An APPI request is part of the person's record with the prefecture; its dates, kind and outcome
     # stay on anonymisation so the administrators' overview of deadlines still adds up.
@@ -153,7 +166,20 @@ ITEMS: dict[str, Item] = {
         "name_kana": _l("Name in kana"), "joined_on": _l("Date joined"), "status": _l("Membership status"),
         "email": term("email_address"), "phone": term("phone_number"), "postal_code": _l("Postal code"),
         "address": _l("Address"), "consent_to_contact": _l("Consent to be contacted"), "created_at": _l("Date registered"),
-    }, kept=frozenset({"kind", "member_type", "joined_on", "status", "consent_to_contact", "created_at"})),
+        "preferred_language": _l("Language of newsletters"),
+    }, kept=frozenset({"kind", "member_type", "joined_on", "status", "consent_to_contact", "created_at", "preferred_language"})),
+    **_items("subscriptions", "subscribers", {
+        "email": term("email_address"), "name": _l("Name given at sign-up"), "language": _l("Language of newsletters"),
+        "status": _l("Subscription and its consent history"), "confirmed_at": _l("Subscription and its consent history"),
+        "created_at": _l("Subscription and its consent history"),
+    }, kept=frozenset({"status", "confirmed_at", "created_at", "language"})),
+    **_items("consent_events", "subscribers", {
+        "at": _l("Subscription and its consent history"), "action": _l("Subscription and its consent history"),
+        "how": _l("Subscription and its consent history"), "wording": _l("Wording shown when consent was given"),
+    }, kept=frozenset({"at", "action", "how", "wording"})),
+    **_items("outreach_rsvps", "subscribers", {
+        "answer": _l("Answers to event invitations"), "answered_at": _l("Answers to event invitations"),
+    }, kept=frozenset({"answer", "answered_at"})),
     **_items("membership_fees", "members", {
         "fiscal_year": _l("Annual fees and their payment"), "amount_due": _l("Annual fees and their payment"),
         "paid_on": _l("Annual fees and their payment"), "method": _l("Annual fees and their payment"),
@@ -242,6 +268,19 @@ NOT_PERSONAL: dict[str, str] = {
     **_same(BOOKKEEPING, "erasure_requests", "requested_on created_at"),
     **_same(KEY, "privacy_requests", "id prefecture_id alumnus_id recorded_by_id"),
     **_same(BOOKKEEPING, "privacy_requests", "created_at version"),
+    **_same(KEY, "personal_links", "id alumnus_id member_id created_by_id"),
+    **_same(TECHNICAL, "personal_links", "token_hash"),
+    **_same(BOOKKEEPING, "personal_links", "created_at expires_at revoked_at"),
+    **_same(KEY, "self_updates", "id alumnus_id activity_id prefecture_id undone_by_id"),
+    **_same(BOOKKEEPING, "self_updates", "kind at undone_at"),
+    **_same(ORGANISATION, "mailing_lists", "id prefecture_id association_id name purpose_ja purpose_en public_signup "
+                                           "public_archive is_default created_at version"),
+    **_same(ORGANISATION, "outreach_sends", "id list_id subject_ja body_ja subject_en body_en filters program_id status "
+                                            "scheduled_at recipient_count created_at"),
+    **_same(STAFF, "outreach_sends", "created_by_id"),
+    **_same(KEY, "subscriptions", "id list_id alumnus_id member_id"), **_same(BOOKKEEPING, "subscriptions", "version"),
+    **_same(KEY, "consent_events", "id subscription_id by_id send_id"),
+    **_same(KEY, "outreach_rsvps", "id send_id subscription_id program_id"),
     **_same(KEY, "anonymisations", "alumnus_id"), **_same(BOOKKEEPING, "anonymisations", "rule at"),
     # The unsubscribe links carry the subscription's token: a key, not an item about the person.
     **_same(KEY, "outbox_messages", "id batch recipient_key message_id bounce_token unsubscribe_url unsubscribe_mailto"),

@@ -226,6 +226,7 @@ class AlumnusRowForm(_PlacementRowFields, ProfileForm, ContactDetailsForm, Conse
         csrf = False
 
     version = None
+    preferred_language = None  # not an import column: the record's own (or the default) stays
 
 
 _FORMS = threading.local()
@@ -244,7 +245,7 @@ def _row_form() -> FormRules:
 
 ALUMNUS_FIELDS = ("family_name", "given_name", "name_katakana", "email", "email_secondary", "phone", "citizenship",
                   "residence_country", "city", "employer", "sector", "job_title", "linkedin_url", "languages",
-                  "japanese_level", "interests", "contact_consent", "newsletter_consent", "consent_on", "consent_source")
+                  "japanese_level", "interests", "contact_consent", "consent_on", "consent_source")
 PLACEMENT_FIELDS = ("organisation", "position", "start_year", "end_year")
 POSITION_WORDS = {"外国語指導助手": "alt", "国際交流員": "cir", "スポーツ国際交流員": "sea",
                   "assistant language teacher": "alt", "coordinator for international relations": "cir",
@@ -273,7 +274,6 @@ ALUMNI_COLUMNS = [
     Column("japanese_level", "Japanese level", "日本語レベル", ("jlpt", "日本語能力", "日本語")),
     Column("interests", "Interests", "関心分野", ("興味", "関心", "interest")),
     Column("contact_consent", "Agrees to be contacted", "連絡への同意", ("contact consent", "連絡同意")),
-    Column("newsletter_consent", "Agrees to receive newsletters", "ニュースレター受信への同意", ("newsletter", "newsletter consent", "ニュースレター")),
     Column("consent_on", "Consent given on", "同意日", ("consent date",)),
     Column("consent_source", "How consent was given", "同意の取得方法", ("consent source", "同意取得方法")),
     Column("organisation", "Contracting organisation", "任用団体", ("contracting organization", "任用先", "配置先", "host organisation",
@@ -364,7 +364,7 @@ def validate_alumnus_row(raw: dict, rules: FormRules | None = None) -> tuple[dic
     if row.get("consent_on"):
         formdata["consent_on"] = date_text(raw.get("consent_on"))
     errors: list[tuple[str | None, str]] = []
-    for key in ("contact_consent", "newsletter_consent"):
+    for key in ("contact_consent",):
         if key in row:
             flag = boolean(raw[key])
             if flag is None:

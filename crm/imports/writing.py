@@ -278,13 +278,15 @@ def _normalised_names(family: str | None, given: str | None, katakana: str | Non
     return {key: getattr(record, key) for key in ("name_katakana", "latin_key", "kana_key")}
 
 
-_EMPTY_ALUMNUS = {key: None for key in ALUMNUS_FIELDS} | {"contact_consent": False, "newsletter_consent": False}
+_EMPTY_ALUMNUS = {key: None for key in ALUMNUS_FIELDS} | {"contact_consent": False}
 
 
 def _new_alumnus_row(values: dict, now) -> dict:
     row = _EMPTY_ALUMNUS | values["alumnus"]
     row |= _normalised_names(row["family_name"], row["given_name"], row["name_katakana"])
-    return row | {"created_at": now, "updated_at": now, "version": 1, "cease_use": False}
+    # The model's default language for a new person: Japanese for a Japanese citizen, else English.
+    language = "ja" if row.get("citizenship") == "JP" else "en"
+    return row | {"created_at": now, "updated_at": now, "version": 1, "cease_use": False, "preferred_language": language}
 
 
 def _create_alumni(new_rows: list[dict], matcher: Matcher, prefecture_id: int, undo: dict) -> None:

@@ -26,7 +26,7 @@ from crm.extensions import db
 from crm.reference.countries import country_name
 
 # The alumnus's columns that say whether and how the person may be contacted (their history is shown).
-CONSENT_FIELDS = ("contact_consent", "newsletter_consent", "consent_on", "consent_source", "cease_use")
+CONSENT_FIELDS = ("contact_consent", "consent_on", "consent_source", "cease_use")
 # Audit actions that read a person's data (as opposed to changing it).
 ACCESS_ACTIONS = ("view", "export")
 ACTION_LABELS = {"view": _l("Viewed"), "export": _l("Exported")}

@@ -1,0 +1,249 @@
+"""Self-service routes: the public request page and the pages behind a personal link (no account),
+and the staff side (send and revoke links, the feed with undo, the annual confirmation mailing,
+how current each registry is).
+
+A token that does not open a live link answers 404 before anything is read or written, whatever
+was wrong with it (forged, expired, revoked, of a person no longer in use).
+"""
+from __future__ import annotations
+
+import hashlib
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from limits import parse_many
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm import access, audit, htmx
+from crm.access import REPORT_ROLES, public, roles
+from crm.alumni.models import Alumnus
+from crm.auth.models import Role
+from crm.auth.throttle import client_address
+from crm.db import StaleRecord, check_version
+from crm.extensions import db, limiter
+from crm.reference.models import Prefecture
+from crm.selfservice import bp, operations
+from crm.selfservice.forms import DetailsForm, LinkRequestForm, SelfReportForm
+
+STAFF = (Role.ADMIN, Role.PREFECTURE_STAFF)
+
+
+# --- Public: asking for a link ---------------------------------------------------------------------
+
+def _within_limits(email: str) -> bool:
+    """Count this request against its address and the client; False once either is over its limit.
+    Known and unknown addresses count alike, so a refusal says nothing about the address either."""
+    if not limiter.enabled:
+        return True
+    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+    config = current_app.config
+    counters = [(config["SELF_SERVICE_LIMIT_PER_EMAIL"], f"selfservice/email/{digest}"),
+                (config["SELF_SERVICE_LIMIT_PER_IP"], f"selfservice/address/{client_address()}")]
+    results = [limiter.limiter.hit(item, key) for spec, key in counters for item in parse_many(spec)]
+    return all(results)
+
+
+@bp.route("/me", methods=["GET", "POST"])
+@public
+def request_link():
+    form = LinkRequestForm()
+    if form.validate_on_submit():
+        if not _within_limits(form.email.data):
+            db.session.commit()  # the counts
+            return render_template("selfservice/request.html", form=form, limited=True), 429
+        db.session.commit()  # the counts; nothing read after it (a task run at once needs SQLite's write lock)
+        operations.ask_for_link(form.email.data)
+        return render_template("selfservice/requested.html")
+    return render_template("selfservice/request.html", form=form), 422 if form.errors else 200
+
+
+# --- Public: through the link ----------------------------------------------------------------------
+
+def _link(token: str):
+    link = operations.link_for(token)
+    if link is None:
+        abort(404)
+    return link
+
+
+def _person_page(token, link, details=None, report=None, status=200):
+    alumnus = link.alumnus
+    prefectures = operations.served_prefectures(alumnus)
+    details = details or DetailsForm(obj=alumnus, formdata=None)
+    report = report or SelfReportForm(formdata=None)
+    return render_template("selfservice/person.html", token=token, link=link, alumnus=alumnus, prefectures=prefectures,
+                           details=details.fill_choices(), report=report.limit_to(prefectures).fill_choices(),
+                           activities=operations.own_activities(alumnus),
+                           subscriptions=operations.subscriptions_of(alumnus)), status
+
+
+@bp.get("/me/<token>")
+@public
+def person(token: str):
+    link = _link(token)
+    return _person_page(token, link)
+
+
+@bp.post("/me/<token>/details")
+@public
+def update_details(token: str):
+    link = _link(token)
+    alumnus = link.alumnus
+    form = DetailsForm(obj=alumnus)
+    form.fill_choices()
+    if not form.validate_on_submit():
+        return _person_page(token, link, details=form, status=422)
+    try:
+        check_version(alumnus, form.version.data)
+        with audit.acting_as(f"alumnus:{alumnus.id}"):
+            operations.update_details(alumnus, {name: form[name].data for name in operations.DETAIL_FIELDS})
+            db.session.commit()
+    except (StaleRecord, StaleDataError):
+        db.session.rollback()
+        link = _link(token)
+        fresh = DetailsForm(obj=link.alumnus, formdata=None)
+        fresh.form_errors.append(_("Your details were changed meanwhile; here they are as they are now."))
+        return _person_page(token, link, details=fresh, status=409)
+    flash(_("Thank you: your details are saved."), "success")
+    return redirect(url_for("selfservice.person", token=token), 303)
+
+
+@bp.post("/me/<token>/confirm")
+@public
+def confirm(token: str):
+    link = _link(token)
+    with audit.acting_as(f"alumnus:{link.alumnus_id}"):
+        operations.confirm(link.alumnus)
+        db.session.commit()
+    flash(_("Thank you for confirming that your details are current."), "success")
+    return redirect(url_for("selfservice.person", token=token), 303)
+
+
+@bp.post("/me/<token>/activities")
+@public
+def report_activity(token: str):
+    link = _link(token)
+    alumnus = link.alumnus
+    prefectures = operations.served_prefectures(alumnus)
+    form = SelfReportForm().limit_to(prefectures)
+    form.fill_choices()
+    if not form.validate_on_submit():
+        return _person_page(token, link, report=form, status=422)
+    with audit.acting_as(f"alumnus:{alumnus.id}"):
+        operations.report_activity(alumnus, form.prefecture_id.data,
+                                   {name: form[name].data for name in operations.ACTIVITY_FIELDS})
+        db.session.commit()
+    flash(_("Thank you: your activity is reported. The prefecture's staff will verify it."), "success")
+    return redirect(url_for("selfservice.person", token=token), 303)
+
+
+@bp.post("/me/<token>/subscriptions/<int:subscription_id>")
+@public
+def set_subscription(token: str, subscription_id: int):
+    link = _link(token)
+    subscribed = request.form.get("subscribed") == "1"
+    with audit.acting_as(f"alumnus:{link.alumnus_id}"):
+        if operations.set_subscription(link.alumnus, subscription_id, subscribed) is None:
+            abort(404)
+        db.session.commit()
+    flash(_("Your subscription is updated."), "success")
+    return redirect(url_for("selfservice.person", token=token), 303)
+
+
+# --- Staff -----------------------------------------------------------------------------------------
+
+@bp.get("/self-service/alumni/<int:alumnus_id>/links")
+@roles(*STAFF)
+def links_panel(alumnus_id: int):
+    """The alumnus page's panel (loaded by htmx): open links, send one, revoke them."""
+    alumnus = access.load(Alumnus, alumnus_id)
+    return htmx.render("selfservice/links.html", "selfservice/_links.html", alumnus=alumnus,
+                       open_links=operations.open_links(alumnus))
+
+
+@bp.post("/self-service/alumni/<int:alumnus_id>/links")
+@roles(*STAFF)
+def send_link(alumnus_id: int):
+    alumnus = access.load(Alumnus, alumnus_id)
+    if operations.send_link(alumnus, current_user):
+        db.session.commit()
+        message = _("A personal link is on its way to %(email)s.", email=alumnus.email)
+    else:
+        message = _("This person has no email address to send a link to.")
+    return _links_answer(alumnus, message)
+
+
+@bp.post("/self-service/alumni/<int:alumnus_id>/links/revoke")
+@roles(*STAFF)
+def revoke_links(alumnus_id: int):
+    alumnus = access.load(Alumnus, alumnus_id)
+    count = operations.revoke_links(alumnus)
+    db.session.commit()
+    return _links_answer(alumnus, _("Links revoked: %(count)d.", count=count))
+
+
+def _links_answer(alumnus, message):
+    if htmx.is_htmx():
+        response = htmx.render("selfservice/links.html", "selfservice/_links.html", alumnus=alumnus,
+                               open_links=operations.open_links(alumnus))
+        return htmx.notify(response, message)
+    flash(message, "success")
+    return redirect(url_for("alumni.show_alumnus", alumnus_id=alumnus.id), 303)
+
+
+def _feed_prefecture() -> int | None:
+    return access.own_prefecture()
+
+
+@bp.get("/self-service/feed")
+@roles(*STAFF)
+def feed():
+    """Recent self-updates (the home page loads it by htmx from templates/selfservice/_feed.html)."""
+    prefecture_id = _feed_prefecture()
+    currency = operations.currency_of(prefecture_id) if prefecture_id else None
+    return htmx.render("selfservice/feed.html", "selfservice/_feed.html", updates=operations.feed(prefecture_id),
+                       currency=currency, share=operations.protected_share(*currency) if currency else None)
+
+
+@bp.post("/self-service/updates/<int:update_id>/undo")
+@roles(*STAFF)
+def undo(update_id: int):
+    entry = operations.load_update(update_id, _feed_prefecture())
+    if entry is None:
+        access.deny("self-update out of scope", 404, "self_updates", update_id)
+    try:
+        operations.undo(entry, current_user)
+        db.session.commit()
+        message, status = _("The self-update is undone."), 200
+    except (operations.StaleUndo, StaleDataError):
+        db.session.rollback()
+        message, status = _("This cannot be undone: the record has changed since, or the activity has been reviewed."), 409
+    if htmx.is_htmx():
+        response = htmx.notify(feed(), message)
+        response.status_code = status
+        return response
+    flash(message, "success" if status == 200 else "error")
+    return redirect(url_for("selfservice.feed"), 303)
+
+
+@bp.post("/self-service/confirmation")
+@roles(Role.PREFECTURE_STAFF)
+def send_confirmation():
+    """The annual "please check your details" mailing to the prefecture's alumni."""
+    count = operations.send_confirmation_mailing(current_user.prefecture_id, current_user)
+    db.session.commit()
+    flash(_("Confirmation requests queued: %(count)d.", count=count), "success")
+    return redirect(url_for("selfservice.feed"), 303)
+
+
+@bp.get("/self-service/currency")
+@roles(*REPORT_ROLES)
+def currency():
+    """How current each prefecture's registry is: a share under disclosure control (the national
+    dashboard loads it by htmx)."""
+    counts = operations.currency_counts()
+    prefectures = db.session.scalars(select(Prefecture).order_by(Prefecture.id)).all()
+    rows = [(prefecture, operations.protected_share(*counts.get(prefecture.id, (0, 0)))) for prefecture in prefectures]
+    return htmx.render("selfservice/currency.html", "selfservice/_currency.html", rows=rows)

@@ -1,0 +1,348 @@
+"""Self-service by personal link: tokens, the request page, what a person may change, the staff feed."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from crm import disclosure
+from crm.alumni.models import Alumnus
+from crm.ambassadors.models import Activity, ActivityStatus
+from crm.audit import AuditEntry
+from crm.auth.models import Role
+from crm.db import utcnow
+from crm.extensions import db
+from crm.mail import OutboxMessage, deliver_due
+from crm.selfservice import operations
+from crm.selfservice.models import PersonalLink, SelfUpdate
+from tests.conftest import HYOGO, TOTTORI, fragment
+
+OSAKA = 27
+
+
+@pytest.fixture
+def outbox(app):
+    """The letters in the mail room's outbox (crm/mail), oldest first, as dicts."""
+
+    class Outbox:
+        def rows(self):
+            with app.app_context():
+                return [{"to": m.to_address, "text": m.text_body, "batch": m.batch, "recipient_key": m.recipient_key,
+                         "subject": m.subject} for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+        def __len__(self):
+            return len(self.rows())
+
+        def __getitem__(self, index):
+            return self.rows()[index]
+
+        def __iter__(self):
+            return iter(self.rows())
+
+    return Outbox()
+
+
+@pytest.fixture
+def link_for(app):
+    """Factory: a fresh personal link for an alumnus → its token."""
+
+    def make(alumnus_id: int) -> str:
+        with app.app_context():
+            token = operations.issue_link(db.session.get(Alumnus, alumnus_id))
+            db.session.commit()
+            return token
+
+    return make
+
+
+def _token_in(letter) -> str:
+    return re.search(r"/me/([A-Za-z0-9_-]+)", letter["text"]).group(1)
+
+
+def _main(html: str) -> str:
+    return re.sub(r'name="csrf_token"[^>]*|"X-CSRFToken": "[^"]*"', "", html)
+
+
+# --- The request page ------------------------------------------------------------------------------
+
+def test_request_page_answers_the_same_whether_the_address_is_known(client, make_alumnus, outbox):
+    make_alumnus(TOTTORI, email="known@example.org")
+    known = client.submit("/me", {"email": "Known@Example.org"})
+    unknown = client.submit("/me", {"email": "nobody@example.org"})
+    assert known.status_code == unknown.status_code == 200
+    assert _main(known.get_data(as_text=True)) == _main(unknown.get_data(as_text=True))
+    assert len(outbox) == 1 and outbox[0]["to"] == "known@example.org" and outbox[0]["batch"] == "selfservice.link"
+
+
+def test_a_mailed_link_opens_the_record_and_only_its_hash_is_stored(app, client, make_alumnus, outbox):
+    alumnus = make_alumnus(TOTTORI, family="Lovelace", email="ada@example.org")
+    client.submit("/me", {"email": "ada@example.org"})
+    token = _token_in(outbox[0])
+    assert len(token) >= 43  # 32 random bytes
+    with app.app_context():
+        link = db.session.scalar(select(PersonalLink))
+        assert link.alumnus_id == alumnus and link.token_hash == operations.token_hash(token) and token not in link.token_hash
+        assert timedelta(days=13) < link.expires_at - utcnow() <= timedelta(days=14)
+        assert not db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.changes.cast(db.String).contains(token)))
+    assert "LOVELACE" in client.get(f"/me/{token}").get_data(as_text=True) or "Lovelace" in client.get(f"/me/{token}").get_data(as_text=True)
+
+
+def test_requests_are_limited_per_address_and_per_client(client, make_alumnus, outbox):
+    for _ in range(3):
+        assert client.submit("/me", {"email": "same@example.org"}).status_code == 200
+    assert client.submit("/me", {"email": "same@example.org"}).status_code == 429
+    for number in range(6):
+        client.submit("/me", {"email": f"other{number}@example.org"})
+    assert client.submit("/me", {"email": "fresh@example.org"}).status_code == 429
+
+
+# --- Hostile tokens --------------------------------------------------------------------------------
+
+def test_forged_expired_and_revoked_tokens_open_and_change_nothing(app, client, make_alumnus, link_for):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org", employer="Old Co")
+    revoked = link_for(alumnus)
+    with app.app_context():
+        operations.revoke_links(db.session.get(Alumnus, alumnus))
+        db.session.commit()
+    expired = link_for(alumnus)
+    with app.app_context():
+        db.session.scalar(select(PersonalLink).where(PersonalLink.token_hash == operations.token_hash(expired))).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert client.get("/me/").status_code == 404
+    for token in ("forged-" + "x" * 40, expired, revoked, "a" * 500):
+        assert client.get(f"/me/{token}").status_code == 404
+        assert client.submit(f"/me/{token}/details", {"employer": "Hacked", "version": "1"}).status_code == 404
+        assert client.submit(f"/me/{token}/confirm").status_code == 404
+    with app.app_context():
+        record = db.session.get(Alumnus, alumnus)
+        assert record.employer == "Old Co" and record.confirmed_on is None
+
+
+def test_a_link_revoked_by_staff_cannot_be_replayed(app, client, signed_in, make_alumnus, link_for):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org")
+    token = link_for(alumnus)
+    assert client.get(f"/me/{token}").status_code == 200
+    staff = signed_in()
+    assert staff.submit(f"/self-service/alumni/{alumnus}/links/revoke").status_code == 303
+    staff.submit("/logout")
+    assert client.get(f"/me/{token}").status_code == 404
+    assert client.submit(f"/me/{token}/confirm").status_code == 404
+
+
+def test_a_link_shows_nothing_about_anyone_else_and_changes_only_its_person(app, client, make_alumnus, make_activity, link_for):
+    mine = make_alumnus(TOTTORI, family="Mine", email="mine@example.org")
+    other = make_alumnus(TOTTORI, family="Otherperson", email="other@example.org", employer="Other Co")
+    make_activity(other, description="Secret activity of someone else")
+    token = link_for(mine)
+    page = client.get(f"/me/{token}").get_data(as_text=True)
+    assert "OTHERPERSON" not in page.upper() and "other@example.org" not in page and "Secret activity" not in page
+    # An owner in the form is ignored: the link's person is the one changed.
+    with app.app_context():
+        version = db.session.get(Alumnus, mine).version
+    response = client.submit(f"/me/{token}/details", {"employer": "New Co", "alumnus_id": str(other), "id": str(other),
+                                                      "cease_use": "y", "version": str(version)})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(Alumnus, mine).employer == "New Co" and not db.session.get(Alumnus, mine).cease_use
+        assert db.session.get(Alumnus, other).employer == "Other Co"
+
+
+def test_a_stale_details_form_is_refused_with_409(app, client, make_alumnus, link_for):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org")
+    token = link_for(alumnus)
+    assert client.submit(f"/me/{token}/details", {"employer": "X", "version": "0"}).status_code == 409
+
+
+# --- What a person does through the link -----------------------------------------------------------
+
+def test_corrections_and_confirmation_are_audited_with_the_person_as_actor(app, client, make_alumnus, link_for):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org", employer="Old Co")
+    token = link_for(alumnus)
+    with app.app_context():
+        version = db.session.get(Alumnus, alumnus).version
+    client.submit(f"/me/{token}/details", {"email": "a@example.org", "employer": "New Co", "job_title": "CEO", "version": str(version)})
+    client.submit(f"/me/{token}/confirm")
+    with app.app_context():
+        record = db.session.get(Alumnus, alumnus)
+        assert record.employer == "New Co" and record.job_title == "CEO" and record.confirmed_on is not None
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.record_type == "alumni", AuditEntry.action == "update")).all()
+        assert {entry.actor for entry in entries} == {f"alumnus:{alumnus}"}
+        assert all(entry.actor_id is None for entry in entries)
+        assert entries[0].changes["employer"] == {"old": "Old Co", "new": "New Co"}
+
+
+def test_a_reported_activity_is_unverified_the_persons_own_and_for_a_prefecture_they_served_in(app, client, make_alumnus, link_for):
+    alumnus = make_alumnus(TOTTORI, HYOGO, email="a@example.org")
+    other = make_alumnus(TOTTORI, family="Else")
+    token = link_for(alumnus)
+    values = {"occurred_on": "2025-05-01", "kind": "tourism", "country": "US", "prefecture_id": str(HYOGO),
+              "description": "<script>alert(1)</script> **bold**", "people_reached": "120",
+              # Hostile extras: never applied.
+              "status": "verified", "alumnus_id": str(other), "reviewed_by_id": "1", "self_reported": "", "fiscal_year": "1990"}
+    assert client.submit(f"/me/{token}/activities", values).status_code == 303
+    # A prefecture the person never served in is not a choice.
+    assert client.submit(f"/me/{token}/activities", {**values, "prefecture_id": str(OSAKA)}).status_code == 422
+    with app.app_context():
+        activity = db.session.scalar(select(Activity))
+        assert db.session.scalar(select(func.count()).select_from(Activity)) == 1
+        assert (activity.alumnus_id, activity.prefecture_id, activity.status, activity.self_reported) == (alumnus, HYOGO, ActivityStatus.REPORTED, True)
+        assert activity.reviewed_by_id is None and activity.fiscal_year == 2025 and activity.people_reached == 120
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.record_type == "ambassador_activities"))
+        assert entry.actor == f"alumnus:{alumnus}"
+        with pytest.raises(PermissionError):
+            operations.report_activity(db.session.get(Alumnus, alumnus), OSAKA, {"occurred_on": activity.occurred_on, "kind": "tourism", "description": "x"})
+    page = client.get(f"/me/{token}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+# --- Staff ----------------------------------------------------------------------------------------
+
+def _self_update(app, client, token, alumnus, **values):
+    with app.app_context():
+        version = db.session.get(Alumnus, alumnus).version
+    client.submit(f"/me/{token}/details", {"email": "a@example.org", **values, "version": str(version)})
+
+
+def test_staff_see_the_feed_of_their_prefecture_and_undo_a_self_update(app, client, signed_in, make_alumnus, make_user, link_for):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org", employer="Old Co")
+    token = link_for(alumnus)
+    _self_update(app, client, token, alumnus, employer="Wrong Co")
+    staff = signed_in()
+    feed = staff.htmx_get("/self-service/feed").get_data(as_text=True)
+    assert fragment(feed) and "Wrong Co" in feed
+    assert not fragment(staff.get("/self-service/feed").get_data(as_text=True))
+    assert "self-service/feed" in staff.get("/").get_data(as_text=True)
+    with app.app_context():
+        update_id = db.session.scalar(select(SelfUpdate.id))
+    # Another prefecture does not see it or reach it.
+    hyogo = app.test_client()
+    hyogo.login(make_user(Role.PREFECTURE_STAFF, prefecture=HYOGO)[1])
+    assert "Wrong Co" not in hyogo.htmx_get("/self-service/feed").get_data(as_text=True)
+    assert hyogo.submit(f"/self-service/updates/{update_id}/undo").status_code == 404
+    response = staff.submit(f"/self-service/updates/{update_id}/undo", htmx=True)
+    assert response.status_code == 200 and "HX-Trigger" in response.headers
+    with app.app_context():
+        assert db.session.get(Alumnus, alumnus).employer == "Old Co"
+        assert db.session.get(SelfUpdate, update_id).undone_at is not None
+        undo_entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "update").order_by(AuditEntry.id.desc()))
+        assert undo_entry.actor_id is not None and undo_entry.changes["employer"] == {"old": "Wrong Co", "new": "Old Co"}
+        assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "self_update_undone")) is not None
+    # Twice is refused, as is an undo over a newer change.
+    assert staff.submit(f"/self-service/updates/{update_id}/undo", htmx=True).status_code == 409
+    _self_update(app, client, token, alumnus, employer="Second Co")
+    _self_update(app, client, token, alumnus, employer="Third Co")
+    with app.app_context():
+        second = db.session.scalars(select(SelfUpdate.id).order_by(SelfUpdate.id)).all()[1]
+    assert staff.submit(f"/self-service/updates/{second}/undo", htmx=True).status_code == 409
+    with app.app_context():
+        assert db.session.get(Alumnus, alumnus).employer == "Third Co"
+
+
+def test_staff_send_a_link_from_the_alumnus_page(app, signed_in, make_alumnus, outbox):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org")
+    staff = signed_in()
+    assert "self-service/alumni" in staff.get(f"/alumni/{alumnus}").get_data(as_text=True)
+    response = staff.submit(f"/self-service/alumni/{alumnus}/links", htmx=True)
+    assert response.status_code == 200 and fragment(response.get_data(as_text=True))
+    assert len(outbox) == 1 and outbox[0]["recipient_key"] == f"alumnus:{alumnus}"
+    with app.app_context():
+        link = db.session.scalar(select(PersonalLink))
+        assert link.created_by_id is not None
+        assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "link_sent")).record_id == str(alumnus)
+
+
+def test_the_annual_confirmation_goes_to_the_prefectures_alumni_with_email_and_not_ceased(app, signed_in, make_alumnus, outbox):
+    make_alumnus(TOTTORI, family="One", email="one@example.org")
+    make_alumnus(TOTTORI, HYOGO, family="Two", email="two@example.org")
+    make_alumnus(TOTTORI, family="Nomail")
+    make_alumnus(TOTTORI, family="Ceased", email="ceased@example.org", cease_use=True)
+    make_alumnus(HYOGO, family="Hyogo", email="hyogo@example.org")
+    staff = signed_in()
+    assert staff.submit("/self-service/confirmation").status_code == 303
+    assert sorted(letter["to"] for letter in outbox) == ["one@example.org", "two@example.org"]
+    assert all(letter["batch"].startswith(f"selfservice.confirm:{TOTTORI}") for letter in outbox)
+    assert len({_token_in(letter) for letter in outbox}) == 2
+    with app.app_context():
+        assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "confirm_mailing")).details["letters"] == 2
+
+
+def test_registry_currency_is_a_protected_share(app, make_alumnus, link_for, client):
+    ids = [make_alumnus(TOTTORI, family=f"P{n}", email=f"p{n}@example.org") for n in range(30)]
+    for alumnus in ids[:12]:
+        client.submit(f"/me/{link_for(alumnus)}/confirm")
+    with app.app_context():
+        assert operations.currency_of(TOTTORI) == (12, 30)
+        assert operations.protected_share(12, 30) == 40.0
+        assert disclosure.is_suppressed(operations.protected_share(5, 30))
+        assert disclosure.is_suppressed(operations.protected_share(25, 30))  # 5 not current: the complement
+        assert operations.protected_share(0, 0) is None
+
+
+def test_the_national_dashboard_shows_currency_per_prefecture(app, signed_in):
+    reviewer = signed_in(Role.MINISTRY_REVIEWER)
+    assert "self-service/currency" in reviewer.get("/reports/national").get_data(as_text=True)
+    table = reviewer.htmx_get("/self-service/currency").get_data(as_text=True)
+    assert fragment(table) and "Tottori" in table or "鳥取" in table
+
+
+def test_the_link_is_mailed_by_the_outbox_worker_with_the_configured_base_url(app, client, make_alumnus, smtp_sink, monkeypatch):
+    make_alumnus(TOTTORI, given="Ada", email="ada@example.org")
+    # A forged Host header does not end up in the mail: links come from CRM_BASE_URL. (The session
+    # cookie is the test host's, so CSRF is off for this one request from "another host".)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    assert client.post("/me", data={"email": "ada@example.org"}, headers={"Host": "evil.example"}).status_code == 200
+    assert smtp_sink.messages == []  # nothing sent on the request path
+    deliver_due(app)
+    (message,) = smtp_sink.messages
+    body = message.get_body(("plain",)).get_content()
+    assert message["To"].addresses[0].addr_spec == "ada@example.org"
+    assert "evil.example" not in body and f"{app.config['BASE_URL']}/me/" in body
+
+
+def _subscribed(app, alumnus_id: int, name: str, prefecture: int = TOTTORI) -> int:
+    from crm.outreach import operations as outreach
+    from crm.outreach.models import MailingList
+
+    with app.app_context():
+        mailing_list = MailingList(prefecture_id=prefecture, name=name, purpose_en=f"News of {name}", purpose_ja=f"{name}のお知らせ")
+        db.session.add(mailing_list)
+        db.session.flush()
+        subscription = outreach.subscribe(mailing_list, alumnus=db.session.get(Alumnus, alumnus_id))
+        db.session.commit()
+        return subscription.id
+
+
+def test_a_person_unsubscribes_from_their_own_list_only(app, client, make_alumnus, link_for, signed_in):
+    from crm.outreach.models import ConsentEvent, Subscription, SubscriptionStatus
+
+    alumnus = make_alumnus(TOTTORI, email="a@example.org")
+    other = make_alumnus(TOTTORI, family="Else", email="else@example.org")
+    mine, theirs = _subscribed(app, alumnus, "World Tottori Fan Club"), _subscribed(app, other, "Other list")
+    token = link_for(alumnus)
+    page = client.get(f"/me/{token}").get_data(as_text=True)
+    assert "World Tottori Fan Club" in page and "News of World Tottori Fan Club" in page and "Other list" not in page
+    assert client.submit(f"/me/{token}/subscriptions/{theirs}", {"subscribed": "0"}).status_code == 404
+    assert client.submit(f"/me/{token}/subscriptions/{mine}", {"subscribed": "0"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Subscription, mine).status == SubscriptionStatus.UNSUBSCRIBED
+        assert db.session.get(Subscription, theirs).status == SubscriptionStatus.SUBSCRIBED
+        assert db.session.scalar(select(func.count()).select_from(ConsentEvent).where(ConsentEvent.subscription_id == mine)) == 2
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.record_type == "subscriptions", AuditEntry.action == "update").order_by(AuditEntry.id.desc()))
+        assert entry.actor == f"alumnus:{alumnus}"
+        update = db.session.scalar(select(SelfUpdate).where(SelfUpdate.kind == "subscription"))
+    # Staff see it, and cannot undo a person's consent decision.
+    staff = signed_in()
+    assert "World Tottori Fan Club" in staff.htmx_get("/self-service/feed").get_data(as_text=True)
+    assert staff.submit(f"/self-service/updates/{update.id}/undo", htmx=True).status_code == 409
+
+
+def test_the_worker_queues_the_letter_without_a_request(app, make_alumnus, outbox):
+    """The request page only enqueues; the task (run by `flask --app crm worker`) needs no request."""
+    make_alumnus(TOTTORI, email="worker@example.org")
+    with app.app_context():
+        operations.run_link_request("worker@example.org")
+        operations.run_link_request("nobody@example.org")
+    (letter,) = outbox
+    assert letter["to"] == "worker@example.org" and f"{app.config['BASE_URL']}/me/" in letter["text"]
