@@ -9,7 +9,7 @@ from bench.harness import report
 
 # Each suite module has `run(database_url: str, scale: float, reuse: bool) -> list[Figure]`.
 SUITES = {"alumni": "bench.alumni", "reports": "bench.reports", "imports": "bench.imports", "writes": "bench.writes",
-          "outreach": "bench.outreach"}
+          "mail": "bench.mail", "outreach": "bench.outreach"}
 
 
 def main() -> None:

@@ -32,10 +32,12 @@ ENVIRONMENT_KEYS = {
     "CRM_RETENTION_INACTIVE_YEARS": "RETENTION_INACTIVE_YEARS",
     "CRM_SMTP_URL": "SMTP_URL",
     "CRM_MAIL_FROM": "MAIL_FROM",
+    "CRM_SMTP_CA_FILE": "SMTP_CA_FILE",
     "CRM_BASE_URL": "BASE_URL",
     "CRM_BOUNCE_DOMAIN": "BOUNCE_DOMAIN",
     "CRM_MAIL_PER_MINUTE": "MAIL_PER_MINUTE",
     "CRM_MAIL_LEASE_SECONDS": "MAIL_LEASE_SECONDS",
+    "CRM_MAIL_CLAIM_SIZE": "MAIL_CLAIM_SIZE",
     "CRM_DKIM_KEY_FILE": "DKIM_KEY_FILE",
     "CRM_DKIM_SELECTOR": "DKIM_SELECTOR",
     "CRM_DKIM_DOMAIN": "DKIM_DOMAIN",
@@ -43,7 +45,8 @@ ENVIRONMENT_KEYS = {
 BOOLEAN_KEYS = {"DEBUG", "SESSION_COOKIE_SECURE"}
 INTEGER_KEYS = {"MAX_CONTENT_LENGTH", "IMPORT_BATCH_ROWS", "IMPORT_STALE_SECONDS", "TRUSTED_PROXIES", "IMPORT_MAX_CELL_CHARS",
                 "IMPORT_MAX_ROW_CHARS", "IMPORT_MAX_UNPACKED_BYTES", "IMPORT_MAX_SHARED_TEXT_BYTES",
-                "IMPORT_MAX_PACKING_RATIO", "RETENTION_INACTIVE_YEARS", "MAIL_PER_MINUTE", "MAIL_LEASE_SECONDS"}
+                "IMPORT_MAX_PACKING_RATIO", "RETENTION_INACTIVE_YEARS", "MAIL_PER_MINUTE", "MAIL_LEASE_SECONDS",
+                "MAIL_CLAIM_SIZE"}
 
 
 class Defaults:
@@ -109,6 +112,7 @@ class Defaults:
     # Mail (crm/mail): the SMTP server the outbox worker sends through (`smtp://user:pass@host:587`,
     # STARTTLS when offered; `smtps://host:465`, TLS first), the sender, and where links point.
     SMTP_URL = None
+    SMTP_CA_FILE = None  # CA certificates the SMTP server's TLS certificate is checked against (default: the system's)
     MAIL_FROM = "Furusato CRM <noreply@furusato.invalid>"
     BASE_URL = "http://127.0.0.1:5000"
     # Return paths are bounce+<token>@BOUNCE_DOMAIN (default: MAIL_FROM's domain).

@@ -149,9 +149,12 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> list[
     return ids
 
 
-def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
+def insert_many(connection: Connection, table: Table, rows: list[dict], *, wide: bool = False) -> None:
     """Insert many rows of `table`, all with the same keys: COPY on PostgreSQL (an executemany is a
-    statement per row there), one INSERT … SELECT from a JSON document on SQLite."""
+    statement per row there), one INSERT … SELECT from a JSON document on SQLite. `wide` rows (many
+    columns, long text: the mail outbox) go to SQLite as one executemany instead: the document
+    costs a JSON parse per column and row, many times the insert itself, and only tables with
+    search triggers gain from a single statement."""
     if not rows:
         return
     order = tuple(rows[0])
@@ -183,6 +186,11 @@ def insert_many(connection: Connection, table: Table, rows: list[dict]) -> None:
                 cursor.copy(f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN") as copy:
             for values in parameters:
                 copy.write_row(values)
+    elif wide:
+        preparer = connection.dialect.identifier_preparer
+        columns = ", ".join(preparer.format_column(table.c[key]) for key in order)
+        connection.exec_driver_sql(f"INSERT INTO {preparer.format_table(table)} ({columns}) "
+                                   f"VALUES ({', '.join('?' * len(order))})", parameters)
     else:
         _insert_as_json(connection, table, order, parameters)
 

@@ -352,11 +352,12 @@ def make_investment(app):
 
 class SmtpSink:
     """What a real SMTP server (aiosmtpd) received: `.messages` parsed with email.policy.default,
-    `.envelopes` (mail_from, rcpt_tos, content). `refuse[address] = "450 …"` answers RCPT so."""
+    `.envelopes` (mail_from, rcpt_tos, content). `refuse[address] = "450 …"` answers RCPT so;
+    `delay` seconds pass between taking a message and saying so (a slow server)."""
 
     def __init__(self):
         self.messages, self.envelopes, self.refuse = [], [], {}
-        self.port = None
+        self.port, self.delay = None, 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -369,6 +370,10 @@ class SmtpSink:
 
         self.envelopes.append(envelope)
         self.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=policy.default))
+        if self.delay:
+            import asyncio
+
+            await asyncio.sleep(self.delay)
         return "250 Message accepted for delivery"
 
 

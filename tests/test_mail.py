@@ -203,3 +203,12 @@ def test_outbox_run_once_and_status_from_the_command_line(app, app_context, smtp
     assert result.exit_code == 0, result.output
     assert "sent 2" in result.output and len(smtp_sink.messages) == 2
     assert "sent 2" in runner.invoke(args=["outbox", "status"]).output
+
+
+def test_the_task_queue_worker_sends_the_outbox_every_minute(app_context, smtp_sink):
+    from crm import tasks
+
+    assert tasks._PERIODIC["mail.deliver"] == {"minute": "*"}
+    queue(newsletter())
+    tasks.enqueue("mail.deliver")  # the queue's worker runs it on schedule; the tests' queue at once
+    assert len(smtp_sink.messages) == 1 and statuses() == ["sent"]

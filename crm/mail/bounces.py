@@ -116,8 +116,11 @@ def read_mbox(path: str) -> Counter:
     """Read every message of the mbox file (nothing is marked in it: give each file once)."""
     counts: Counter = Counter()
     box = mailbox.mbox(path, factory=None, create=False)
-    for key in box.iterkeys():
-        _count(counts, message_from_bytes(box.get_bytes(key), policy=policy.default))
+    try:
+        for key in box.iterkeys():
+            _count(counts, message_from_bytes(box.get_bytes(key), policy=policy.default))
+    finally:
+        box.close()
     db.session.commit()
     return counts
 

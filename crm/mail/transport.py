@@ -70,8 +70,9 @@ class Connection:
                 smtp.starttls(context=self.tls_context)
                 smtp.ehlo()
             if s.username:
-                smtp.login(s.username, s.password or "")
+                _login(smtp, s.username, s.password or "")
         except smtplib.SMTPAuthenticationError as error:
+            smtp.close()
             raise ServerDown(f"login refused: {error.smtp_code} {error.smtp_error!r}") from error
         except (OSError, smtplib.SMTPException) as error:
             raise ServerDown(f"{type(error).__name__}: {error}") from error
@@ -113,6 +114,16 @@ class Connection:
             except (OSError, smtplib.SMTPException):
                 self.smtp.close()
             self.smtp = None
+
+
+def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """AUTH PLAIN where offered (inside TLS, or on a trusted relay): smtplib's login() tries one
+    mechanism after another on a refusal, and some servers leave a refused AUTH LOGIN hanging."""
+    if "plain" in smtp.esmtp_features.get("auth", "").lower().split():
+        smtp.user, smtp.password = username, password
+        smtp.auth("PLAIN", smtp.auth_plain)
+    else:
+        smtp.login(username, password)
 
 
 def _text(value) -> str:
