@@ -434,3 +434,16 @@ def test_a_scheduled_send_waits_in_the_outbox_until_its_time(app, signed_in, mak
         assert message.next_attempt_at.astimezone(timezone.utc) == datetime(2099, 1, 5, 0, 0, tzinfo=timezone.utc)
     assert staff.submit(f"/outreach/lists/{list_id}/compose", {"action": "send", "subject_ja": "便り", "body_ja": "本文",
                                                                "scheduled_at": "next tuesday"}).status_code == 422
+
+
+def test_the_disclosure_package_shows_the_prefectures_own_list_consent(app, signed_in, make_list, make_alumnus):
+    from tests.test_privacy_disclosure import _request
+
+    person = make_alumnus(TOTTORI, HYOGO, email="emily@example.org")
+    _subscribe(app, make_list(TOTTORI), person, how=ConsentHow.PAPER, wording="鳥取県の申込書")
+    _subscribe(app, make_list(HYOGO, name="Hyogo JET alumni news"), person, how=ConsentHow.FORM, wording="兵庫県のフォーム")
+    client = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    page = client.get(f"/privacy/requests/{_request(app, person, TOTTORI)}/package").text
+    history = page[page.index("Consent and its history"):page.index("Contact log")]
+    assert "World Tottori Fan Club" in history and "鳥取県の申込書" in history
+    assert "Hyogo JET alumni news" not in page and "兵庫県のフォーム" not in page

@@ -168,6 +168,7 @@ class ConsentEvent(db.Model):
     send_id: Mapped[int | None] = mapped_column(ForeignKey("outreach_sends.id", ondelete="SET NULL"))
 
     by: Mapped[User | None] = relationship(lazy="joined")
+    subscription: Mapped[Subscription] = relationship()
 
 
 class Send(Audited, db.Model):

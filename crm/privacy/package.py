@@ -23,6 +23,7 @@ from crm.associations.models import Association, Program, ProgramAlumnus
 from crm.audit import AuditEntry
 from crm.auth.models import User
 from crm.extensions import db
+from crm.outreach.models import ConsentEvent, MailingList, Subscription
 from crm.reference.countries import country_name
 
 # The alumnus's columns that say whether and how the person may be contacted (their history is shown).
@@ -40,6 +41,8 @@ class Package:
     profile: list[tuple[str, object]]
     placements: list[Placement]
     consent_history: list[AuditEntry]
+    # Consent to the prefecture's mailing lists (crm.outreach): every event of each subscription.
+    newsletter_consent: list
     contacts: list[ContactEntry]
     activities: list[Activity]
     ambassador_terms: list[Ambassador]
@@ -75,6 +78,10 @@ def package(prefecture_id: int, alumnus: Alumnus) -> Package:
         profile=profile(alumnus),
         placements=list(alumnus.placements),
         consent_history=consent_history(alumnus),
+        newsletter_consent=rows(select(ConsentEvent).join(Subscription, Subscription.id == ConsentEvent.subscription_id)
+                                .join(MailingList, MailingList.id == Subscription.list_id)
+                                .where(Subscription.alumnus_id == alumnus.id, MailingList.prefecture_id == prefecture_id)
+                                .order_by(ConsentEvent.at, ConsentEvent.id)),
         contacts=rows(select(ContactEntry).where(ContactEntry.alumnus_id == alumnus.id, ContactEntry.prefecture_id == prefecture_id)
                       .options(selectinload(ContactEntry.staff)).order_by(ContactEntry.contacted_on, ContactEntry.id)),
         activities=rows(select(Activity).where(Activity.alumnus_id == alumnus.id, Activity.prefecture_id == prefecture_id)
@@ -160,6 +167,9 @@ def package_rows(held: Package) -> list[list]:
               f"{placement.position.label} {placement.years} {placement.organisation or ''}".strip()] for placement in held.placements]
     rows += [[_("Consent history"), moment(entry).strftime("%Y-%m-%d %H:%M"), f"{label}: {old} → {new}"]
              for entry in held.consent_history for label, old, new in consent_changes(entry)]
+    rows += [[_("Consent history"), moment(event).strftime("%Y-%m-%d %H:%M"),
+              f"{event.subscription.mailing_list.name}: {event.action.label} ({event.how.label}) {event.wording}".strip()]
+             for event in held.newsletter_consent]
     rows += [[_("Contact log"), entry.contacted_on.isoformat(), f"{entry.channel.label} · {entry.summary}"] for entry in held.contacts]
     rows += [[_("Activities"), activity.occurred_on.isoformat(), f"{activity.kind.label} · {activity.status.label} · {activity.description}"]
              for activity in held.activities]
