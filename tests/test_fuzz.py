@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings, strategies as st
 
 from crm.auth.models import Role
-from tests.test_access_matrix import ANON, MATRIX, ROLES, _import_job_sample, _outcome, _privacy_request_sample
+from tests.test_access_matrix import (ANON, MATRIX, ROLES, _export_job_sample, _import_job_sample, _outcome, _outreach_sample,
+                                      _privacy_request_sample)
 
 # Examples per field of a form (and per parameter of a filter); the run of one form is capped.
 PER_FIELD = int(os.environ.get("CRM_FUZZ_EXAMPLES", "1"))
@@ -300,7 +301,8 @@ def samples(app, make_user, make_association, make_alumnus, make_contact, make_m
                    program=make_program(association, funding=[("municipal_grant", "", 50000)]),
                    ambassador=make_ambassador(records["alumnus"]), activity=make_activity(records["alumnus"]),
                    investment=make_investment(), other=make_alumnus(31, family="Smyth"), **_import_job_sample(app),
-                   **_privacy_request_sample(app, records["alumnus"]))
+                   **_privacy_request_sample(app, records["alumnus"]), **_outreach_sample(app, records["alumnus"]),
+                   **_export_job_sample(app, user))
     return records
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from crm.auth.models import Role
-from tests.test_access_matrix import _alumni_samples, _import_job_sample, _privacy_request_sample
+from tests.test_access_matrix import _alumni_samples, _export_job_sample, _import_job_sample, _outreach_sample, _privacy_request_sample
 from tests.test_glossary import PAGES, ROLES
 
 VNU = Path(__file__).parent / "vendor" / "vnu.jar"
@@ -71,7 +71,8 @@ def pages(app, make_user, make_association, make_alumnus, make_contact, make_mem
     samples = _alumni_samples(app, make_alumnus, make_contact)
     samples.update(fee=make_fee(member), program=make_program(association), ambassador=make_ambassador(samples["alumnus"]),
                    activity=make_activity(samples["alumnus"]), investment=make_investment(), **_import_job_sample(app),
-                   **_privacy_request_sample(app, samples["alumnus"]))
+                   **_privacy_request_sample(app, samples["alumnus"]), **_outreach_sample(app, samples["alumnus"]),
+                   **_export_job_sample(app, make_user(Role.PREFECTURE_STAFF, prefecture=31)[0]))
     rendered = {}
     anonymous = app.test_client()
     with anonymous.get("/login") as response:

@@ -1,6 +1,6 @@
 """Merging two alumni moves everything that references the merged record, whichever domain's table
 it is in, and happens only after a confirmation; deleting a person takes every reference with them."""
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -13,6 +13,8 @@ from crm.extensions import db
 from crm.privacy.models import PrivacyRequest, RequestKind
 from crm.references import referencing_columns
 from crm.retention.models import Anonymisation, ErasureRequest
+from crm.selfservice import operations as selfservice
+from crm.selfservice.models import PersonalLink
 from tests.conftest import TOTTORI
 
 
@@ -77,6 +79,8 @@ def row_makers(app, make_alumnus, make_contact, make_activity, make_ambassador, 
             prefecture_id=TOTTORI, alumnus_id=alumnus.id, kind=RequestKind.DISCLOSURE, received_on=date(2026, 11, 2),
             due_on=date(2026, 12, 2), identity_verified_by="passport", requester_contact="a@example.org"))),
         "subscriptions.alumnus_id": _in_app(app, subscribe),
+        "personal_links.alumnus_id": _in_app(app, lambda alumnus: selfservice.issue_link(alumnus)),
+        "self_updates.alumnus_id": _in_app(app, lambda alumnus: selfservice.confirm(alumnus)),
     }
 
 
@@ -145,8 +149,9 @@ def test_deleting_an_association_member_leaves_no_row_that_references_them(app, 
         db.session.add(newsletter)
         db.session.flush()
         outreach.subscribe(newsletter, member=db.session.get(Member, member))
+        db.session.add(PersonalLink(token_hash="0" * 64, member_id=member, expires_at=datetime(2099, 1, 1, tzinfo=timezone.utc)))
         db.session.commit()
-        assert sorted(column.table.name for column in referencing_columns(Member.__table__)) == ["membership_fees", "subscriptions"], \
+        assert sorted(column.table.name for column in referencing_columns(Member.__table__)) == ["membership_fees", "personal_links", "subscriptions"], \
             "a new table references association members: give the member a row in it here"
         db.session.execute(delete(Member).where(Member.id == member))
         db.session.commit()

@@ -215,6 +215,17 @@ def test_header_injection_through_the_subject_is_refused(app, signed_in, make_li
         operations.validate_subject("a\nBcc: x@example.org")
 
 
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00", "9999-12-31T23:59", "2020-01-01T09:00", "soon"])
+def test_a_send_is_scheduled_within_the_coming_year_or_refused_with_the_text_kept(app, signed_in, make_list, moment):
+    client = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    list_id = make_list()
+    response = client.submit(f"/outreach/lists/{list_id}/compose", {"action": "send", "subject_ja": "便り", "body_ja": "本文の下書き",
+                                                                    "scheduled_at": moment})
+    assert response.status_code == 422 and "within the coming year" in response.text and "本文の下書き" in response.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(operations.Send)) == 0
+
+
 # --- Signed links ----------------------------------------------------------------------------------
 
 def test_one_click_unsubscribe_needs_no_sign_in_and_a_replay_changes_nothing(app, client, make_list, make_alumnus):
@@ -419,19 +430,21 @@ def test_seed_demo_makes_the_fan_club_hyogo_and_tia_lists_once(app):
 
 
 def test_a_scheduled_send_waits_in_the_outbox_until_its_time(app, signed_in, make_list, make_alumnus):
-    from datetime import datetime, timezone
+    from datetime import datetime, timedelta, timezone
 
-    from crm import mail
+    from crm import clock, mail
 
     list_id = make_list()
     _subscribe(app, list_id, make_alumnus(TOTTORI, email="ann@example.org"))
     staff = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    # 09:00 Japan time on a day within the coming year (a send is scheduled at most a year ahead).
+    day = clock.today() + timedelta(days=30)
     response = staff.submit(f"/outreach/lists/{list_id}/compose", {"action": "send", "subject_ja": "便り", "body_ja": "本文",
-                                                                   "scheduled_at": "2099-01-05T09:00"})
+                                                                   "scheduled_at": f"{day.isoformat()}T09:00"})
     assert response.status_code == 303
     with app.app_context():
         message = db.session.scalar(select(mail.OutboxMessage))
-        assert message.next_attempt_at.astimezone(timezone.utc) == datetime(2099, 1, 5, 0, 0, tzinfo=timezone.utc)
+        assert message.next_attempt_at.astimezone(timezone.utc) == datetime(day.year, day.month, day.day, 0, 0, tzinfo=timezone.utc)
     assert staff.submit(f"/outreach/lists/{list_id}/compose", {"action": "send", "subject_ja": "便り", "body_ja": "本文",
                                                                "scheduled_at": "next tuesday"}).status_code == 422
 

@@ -4,7 +4,7 @@ with double opt-in, archive, reading a newsletter in the other language, RSVP.""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import abort, flash, render_template, request, url_for
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
@@ -155,11 +155,15 @@ def _scheduled_at(value: str | None):
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=clock.TOKYO)
+        moment = moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # not a time, or one at the calendar's ends (year 1, year 9999)
         return "invalid"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=clock.TOKYO)
-    return moment.astimezone(timezone.utc)
+    # A send is scheduled within the coming year; a time already past sends at once.
+    if not timedelta(days=-1) <= moment - clock.now() <= timedelta(days=366):
+        return "invalid"
+    return moment
 
 
 @bp.route("/lists/<int:list_id>/compose", methods=["GET", "POST"])
@@ -181,7 +185,7 @@ def compose(list_id: int):
             abort(404)
         scheduled = _scheduled_at(request.form.get("scheduled_at"))
         if scheduled == "invalid":
-            form.form_errors.append(_("Enter the time as YYYY-MM-DDTHH:MM."))
+            form.form_errors.append(_("Enter a time within the coming year, as YYYY-MM-DDTHH:MM."))
             return render_template("outreach/compose.html", **_compose_context(mailing_list, form, filters)), 422
         if action in ("preview", "test"):
             send = operations.draft_send(mailing_list, current_user, values, filters, scheduled, program_id)
@@ -223,7 +227,7 @@ def show_send(send_id: int):
 @roles(*STAFF)
 def program_rsvps(program_id: int):
     program = access.load(Program, program_id)
-    return render_template("outreach/_rsvps.html", program=program, counts=operations.rsvp_counts(program.id))
+    return htmx.render("outreach/rsvps.html", "outreach/_rsvps.html", program=program, counts=operations.rsvp_counts(program.id))
 
 
 # --- Public pages -----------------------------------------------------------------------------------

@@ -36,4 +36,7 @@ class SelfReportForm(ActivityForm):
 
     def limit_to(self, prefectures) -> SelfReportForm:
         self.prefecture_id.choices = [(p.id, p.name) for p in prefectures]
+        if len(prefectures) == 1 and self.prefecture_id.data is None:
+            # Someone who served in one prefecture reports to it without having to choose it.
+            self.prefecture_id.data = prefectures[0].id
         return self
