@@ -447,3 +447,49 @@ def test_the_disclosure_package_shows_the_prefectures_own_list_consent(app, sign
     history = page[page.index("Consent and its history"):page.index("Contact log")]
     assert "World Tottori Fan Club" in history and "鳥取県の申込書" in history
     assert "Hyogo JET alumni news" not in page and "兵庫県のフォーム" not in page
+
+
+def test_the_unsubscribe_mailto_unsubscribes_when_its_mail_is_read(app, smtp_sink, make_list, make_alumnus, tmp_path):
+    """The List-Unsubscribe mailto of a received letter, answered as a mail client does (a real message
+    file), read by `outbox bounces --maildir`: unsubscribed once, recorded; a forged or replayed one changes nothing."""
+    import mailbox
+    from email.utils import parseaddr
+
+    from crm import mail
+
+    list_id = make_list()
+    ann = _subscribe(app, list_id, make_alumnus(TOTTORI, given="Ann", email="ann@example.org", preferred_language="en"))
+    taro = _subscribe(app, list_id, make_alumnus(TOTTORI, given="Taro", email="taro@example.org"))
+    send_id = _send(app, list_id)
+    with app.app_context():
+        operations.queue_send(db.session.get(operations.Send, send_id))
+        db.session.commit()
+        mail.deliver_due(app)
+    letter = next(m for m in smtp_sink.messages if parseaddr(m["To"])[1] == "ann@example.org")
+    mailto = next(part.strip("<> ") for part in letter["List-Unsubscribe"].split(",") if part.strip(" <").startswith("mailto:"))
+    address = mailto.removeprefix("mailto:").split("?", 1)[0]
+    assert address.startswith("unsubscribe+") and len(address.split("@")[0]) <= 64
+    sample = (ROOT / "tests" / "data" / "unsubscribe" / "thunderbird-mailto.eml").read_text()
+    forged = address.replace(address.split("@")[0][-4:], "0000")
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(sample.replace("{address}", address).encode())
+    box.add(sample.replace("{address}", forged).encode())
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["outbox", "bounces", "--maildir", str(tmp_path / "Maildir")])
+    assert result.exit_code == 0, result.output
+    assert "unsubscribed 1, unsubscribe refused 1" in result.output and "not a DSN 0" in result.output
+    with app.app_context():
+        assert db.session.get(Subscription, ann).status == SubscriptionStatus.UNSUBSCRIBED
+        assert db.session.get(Subscription, taro).status == SubscriptionStatus.SUBSCRIBED
+        event = db.session.scalar(select(ConsentEvent).where(ConsentEvent.action == ConsentAction.UNSUBSCRIBED))
+        assert (event.subscription_id, event.how, event.send_id) == (ann, ConsentHow.UNSUBSCRIBE_MAIL, send_id)
+    # The same mail again (an mbox this time): a replay changes nothing.
+    replay = tmp_path / "replay.mbox"
+    mbox = mailbox.mbox(replay)
+    mbox.add(sample.replace("{address}", address).encode())
+    mbox.close()
+    again = runner.invoke(args=["outbox", "bounces", "--mbox", str(replay)])
+    assert "unsubscribed 0, unsubscribe refused 1" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ConsentEvent)
+                                 .where(ConsentEvent.action == ConsentAction.UNSUBSCRIBED)) == 1

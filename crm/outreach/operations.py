@@ -177,10 +177,14 @@ def render_markdown(text: str) -> str:
                      link_rel="noopener noreferrer")
 
 
+def _key() -> bytes:
+    key = current_app.config["SECRET_KEY"]
+    return key.encode() if isinstance(key, str) else key
+
+
 def _sign(purpose: str, *parts) -> str:
     payload = ":".join([purpose, *map(str, parts)])
-    key = current_app.config["SECRET_KEY"].encode() if isinstance(current_app.config["SECRET_KEY"], str) else current_app.config["SECRET_KEY"]
-    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    digest = hmac.new(_key(), payload.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=") + "." + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
@@ -203,6 +207,33 @@ def verify(purpose: str, token: str) -> list[str] | None:
     return parts[1:]
 
 
+def mail_token(subscription_id: int, send_id: int) -> str:
+    """The List-Unsubscribe mailto's token, <subscription>-<send>-<80-bit HMAC, hex>: short enough for
+    an address's local part (64 characters) and lower case, as mail servers may fold the case."""
+    digest = hmac.new(_key(), f"m:{subscription_id}:{send_id}".encode(), hashlib.sha256).hexdigest()
+    return f"{subscription_id}-{send_id}-{digest[:20]}"
+
+
+def unsubscribe_by_mail(token: str) -> bool:
+    """A mail to the List-Unsubscribe mailto (read by `flask --app crm outbox bounces`): a genuine,
+    unused token unsubscribes and is recorded as a consent event; anything else changes nothing."""
+    parts = token.split("-")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() \
+            or not hmac.compare_digest(mail_token(int(parts[0]), int(parts[1])), token.lower()):
+        return False
+    subscription, send_id = db.session.get(Subscription, int(parts[0])), int(parts[1])
+    if subscription is None or already_used(subscription, send_id):
+        return False
+    if subscription.status != SubscriptionStatus.UNSUBSCRIBED:
+        unsubscribe(subscription, ConsentHow.UNSUBSCRIBE_MAIL, send_id=send_id if db.session.get(Send, send_id) else None)
+    return True
+
+
+@mail.unsubscribe_requested.connect
+def _unsubscribe_requested(token: str) -> bool:
+    return unsubscribe_by_mail(token)
+
+
 def external(endpoint: str, **values) -> str:
     """An absolute link for a letter: CRM_BASE_URL (mail.base_url) when set, else this request's host."""
     # The URL map's own builder: no request needed (the command line, the task queue) and cheap
@@ -223,6 +254,7 @@ class Message:
     language: str
     unsubscribe_url: str
     recipient_key: str
+    unsubscribe_mailto: str | None = None
 
 
 NAME, URL, TOKEN = "\x00name\x00", "\x00url\x00", "TOKEN"
@@ -239,6 +271,7 @@ class Composer:
         self._languages: dict[str, dict] = {}
         self._unsubscribe = external("outreach.unsubscribe", token=TOKEN)
         self._rsvp = external("outreach.rsvp", token=TOKEN) if send.program_id else None
+        self._mailto = "mailto:" + mail.unsubscribe_address(TOKEN) + "?subject=unsubscribe"
 
     def _language(self, language: str) -> dict:
         parts = self._languages.get(language)
@@ -263,6 +296,7 @@ class Composer:
     def __call__(self, recipient: Recipient) -> Message:
         parts = self._language(recipient.language)
         unsubscribe = self._unsubscribe.replace(TOKEN, sign("u", recipient.subscription_id, self.send_id))
+        mailto = self._mailto.replace(TOKEN, mail_token(recipient.subscription_id, self.send_id))
         greeting = parts["greeting"].replace(NAME, recipient.name) if recipient.name else parts["hello"]
         footer = parts["footer"].replace(URL, unsubscribe)
         rsvp_lines = [(label, self._rsvp.replace(TOKEN, sign("r", recipient.subscription_id, self.send_id, value)))
@@ -276,7 +310,7 @@ class Composer:
         html_parts.append(f"<hr><p><small>{nh3.clean_text(footer)}</small></p>")
         return Message(to=recipient.address, to_name=recipient.name, subject=parts["subject"], text="\n\n".join(text_parts),
                        html="\n".join(html_parts), language=recipient.language, unsubscribe_url=unsubscribe,
-                       recipient_key=f"subscription:{recipient.subscription_id}")
+                       recipient_key=f"subscription:{recipient.subscription_id}", unsubscribe_mailto=mailto)
 
 
 def compose(send: Send, recipient: Recipient) -> Message:
@@ -293,6 +327,7 @@ def list_id_header(mailing_list: MailingList) -> str:
 def _letter(send: Send, message: Message, list_id: str | None = None, batch: str | None = None):
     return mail.Letter(message.to, message.subject, message.text, message.html, to_name=message.to_name,
                        list_id=list_id or list_id_header(send.mailing_list), unsubscribe_url=message.unsubscribe_url,
+                       unsubscribe_mailto=message.unsubscribe_mailto,
                        language=message.language, batch=batch or send.batch, recipient_key=message.recipient_key,
                        not_before=send.scheduled_at)
 
