@@ -53,6 +53,7 @@ MATRIX = {
     ("outreach.compose", "POST", "/outreach/lists/{list}/compose"): OUTREACH_LIST,
     ("outreach.show_send", "GET", "/outreach/sends/{send}"): OUTREACH_LIST,
     ("outreach.program_rsvps", "GET", "/outreach/programs/{program}/rsvps"): ASSOCIATION_WORK,
+    ("outreach.link_attendees", "POST", "/outreach/programs/{program}/rsvps/link"): ALUMNI,
     ("outreach.unsubscribe", "GET", "/outreach/u/forged.token"): SIGNED_LINK,
     ("outreach.unsubscribe", "POST", "/outreach/u/forged.token"): SIGNED_LINK,
     ("outreach.resubscribe", "POST", "/outreach/u/forged.token/resubscribe"): SIGNED_LINK,

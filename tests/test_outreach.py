@@ -493,3 +493,43 @@ def test_the_unsubscribe_mailto_unsubscribes_when_its_mail_is_read(app, smtp_sin
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ConsentEvent)
                                  .where(ConsentEvent.action == ConsentAction.UNSUBSCRIBED)) == 1
+
+
+def test_confirmed_attendees_are_linked_as_program_participants_within_scope(app, client, signed_in, make_association,
+                                                                             make_program, make_list, make_alumnus):
+    """Alumni who answered "will attend" are linked from the program page (audited); the decliner is not;
+    another prefecture's program is a 404 and links nothing (association staff: 403, tests/test_access_matrix.py)."""
+    from crm.associations.models import ProgramAlumnus
+    from crm.audit import AuditEntry
+
+    tottori_program = make_program(make_association())
+    hyogo_program = make_program(make_association(prefecture=HYOGO, name="兵庫県国際交流協会"))
+    list_id = make_list()
+    ann, ben, cy = (make_alumnus(TOTTORI, given=name, email=f"{name.lower()}@example.org") for name in ("Ann", "Ben", "Cy"))
+    subscriptions = {person: _subscribe(app, list_id, person) for person in (ann, ben, cy)}
+    with app.app_context():
+        send = operations.create_send(db.session.get(MailingList, list_id), None, {"subject_ja": "招待", "body_ja": "どうぞ"},
+                                      program_id=tottori_program)
+        db.session.commit()
+        send_id = send.id
+    with app.test_request_context():
+        tokens = [operations.sign("r", subscriptions[ann], send_id, "attend"), operations.sign("r", subscriptions[ben], send_id, "decline"),
+                  operations.sign("r", subscriptions[cy], send_id, "attend")]
+    for token in tokens:
+        assert client.submit(f"/outreach/rsvp/{token}").status_code == 200
+    with app.app_context():
+        db.session.get(Alumnus, cy).cease_use = True
+        db.session.commit()
+    staff = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    panel = staff.get(f"/outreach/programs/{tottori_program}/rsvps").text
+    assert "Ann" in panel and "Ben" not in panel and "Link the confirmed attendees as participants" in panel
+    assert staff.submit(f"/outreach/programs/{hyogo_program}/rsvps/link").status_code == 404
+    response = staff.submit(f"/outreach/programs/{tottori_program}/rsvps/link")
+    assert response.status_code == 303
+    with app.app_context():
+        links = db.session.scalars(select(ProgramAlumnus.alumnus_id).where(ProgramAlumnus.program_id == tottori_program)).all()
+        assert links == [ann] and db.session.scalar(select(func.count()).select_from(ProgramAlumnus)) == 1
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "outreach_link_attendees"))
+        assert entry.record_id == str(tottori_program) or entry.record_id == tottori_program
+        assert entry.details["alumni"] == [ann]
+    assert "Link the confirmed attendees" not in staff.get(f"/outreach/programs/{tottori_program}/rsvps").text

@@ -16,10 +16,11 @@ from flask import current_app
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import and_, func, select
 
-from crm import audit, clock, mail
+from crm import access, audit, clock, mail
 from crm.alumni.models import Alumnus, Placement
+from crm.associations import operations as associations
+from crm.associations.models import Member, Program, ProgramAlumnus
 from crm.alumni.operations import filtered_alumni
-from crm.associations.models import Member
 from crm.db import utcnow
 from crm.disclosure import suppress_count
 from crm.extensions import db
@@ -464,6 +465,28 @@ def rsvp_counts(program_id: int) -> dict[str, int]:
     counts = {answer.value: 0 for answer in RsvpAnswer}
     counts.update({getattr(answer, "value", answer): n for answer, n in rows})
     return counts
+
+
+def attendees_to_link(program: Program) -> list[Alumnus]:
+    """Alumni who answered "will attend" to an invitation to the program, within the user's alumni
+    scope, whose use has not ceased and who are not linked to the program yet."""
+    attending = (select(Subscription.alumnus_id).join(Rsvp, Rsvp.subscription_id == Subscription.id)
+                 .where(Rsvp.program_id == program.id, Rsvp.answer == RsvpAnswer.ATTEND, Subscription.alumnus_id.is_not(None)))
+    linked = select(ProgramAlumnus.alumnus_id).where(ProgramAlumnus.program_id == program.id)
+    return list(db.session.scalars(access.scoped(Alumnus).where(Alumnus.id.in_(attending), Alumnus.id.not_in(linked),
+                                                                Alumnus.cease_use.is_(False), Alumnus.archived_at.is_(None))
+                                   .order_by(Alumnus.family_name, Alumnus.given_name, Alumnus.id)))
+
+
+def link_attendees(program: Program, user) -> int:
+    """Link the confirmed attendees as the program's participants (JET alumni involved); audited."""
+    alumni = attendees_to_link(program)
+    for alumnus in alumni:
+        associations.link_alumnus(program, alumnus, user)
+    if alumni:
+        audit.record_event("outreach_link_attendees", "association_programs", program.id,
+                           alumni=[alumnus.id for alumnus in alumni], count=len(alumni))
+    return len(alumni)
 
 
 def signup_token(mailing_list: MailingList, email: str, name: str, language: str) -> str:

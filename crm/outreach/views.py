@@ -223,7 +223,20 @@ def show_send(send_id: int):
 @roles(*STAFF)
 def program_rsvps(program_id: int):
     program = access.load(Program, program_id)
-    return render_template("outreach/_rsvps.html", program=program, counts=operations.rsvp_counts(program.id))
+    attendees = operations.attendees_to_link(program) if access.reaches_alumni() else []
+    return render_template("outreach/_rsvps.html", program=program, counts=operations.rsvp_counts(program.id),
+                           attendees=attendees)
+
+
+@bp.post("/programs/<int:program_id>/rsvps/link")
+@roles(*ALUMNI_STAFF)
+def link_attendees(program_id: int):
+    """Link the confirmed attendees (within the user's alumni scope) as the program's participants."""
+    program = access.load(Program, program_id)
+    linked = operations.link_attendees(program, current_user)
+    db.session.commit()
+    flash(_("%(count)s attendees linked to the program.", count=linked), "success")
+    return htmx.redirect(url_for("associations.show_program", program_id=program.id, _anchor="program-alumni"))
 
 
 # --- Public pages -----------------------------------------------------------------------------------
