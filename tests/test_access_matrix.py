@@ -45,6 +45,8 @@ MATRIX = {
     ("outreach.show_list", "GET", "/outreach/lists/{list}"): OUTREACH_LIST,
     ("outreach.choose_list", "POST", "/outreach/selection"): ALUMNI,
     ("outreach.add_subscribers", "POST", "/outreach/lists/{list}/subscribers"): ALUMNI,
+    ("outreach.choose_member_list", "POST", "/outreach/member-selection"): ASSOCIATION_WORK,
+    ("outreach.add_members", "POST", "/outreach/lists/{list}/members"): OUTREACH_LIST,
     ("outreach.remove_subscriber", "POST", "/outreach/subscriptions/{subscription}/remove"): OUTREACH_LIST,
     ("outreach.subscription_history", "GET", "/outreach/subscriptions/{subscription}/history"): OUTREACH_LIST,
     ("outreach.counts", "GET", "/outreach/counts"): AGGREGATES,

@@ -533,3 +533,44 @@ def test_confirmed_attendees_are_linked_as_program_participants_within_scope(app
         assert entry.record_id == str(tottori_program) or entry.record_id == tottori_program
         assert entry.details["alumni"] == [ann]
     assert "Link the confirmed attendees" not in staff.get(f"/outreach/programs/{tottori_program}/rsvps").text
+
+
+def test_staff_add_members_from_the_member_list_to_their_associations_list(app, signed_in, make_association, make_list,
+                                                                           make_member):
+    """Association staff select members on the member list and add them to their association's list; a
+    member of another association is a 404 (outside scope) and, for staff reaching both, ignored."""
+    tia, other = make_association(), make_association(name="米子国際交流協会")
+    list_id = make_list(association=tia, name="TIA newsletter")
+    other_list = make_list(association=other, name="Yonago news")
+    yumi, ken = make_member(tia, email="yumi@example.org"), make_member(tia, name="佐藤 健", email="ken@example.org")
+    stranger = make_member(other, name="他 会員", email="other@example.org")
+    staff = signed_in(Role.ASSOCIATION_STAFF, association=tia)
+    page = staff.get(f"/associations/{tia}/members").text
+    assert 'form="member-selection"' in page and "Add the selected members to a mailing list" in page
+    chooser = staff.submit("/outreach/member-selection", {"ids": [str(yumi), str(ken)]})
+    assert chooser.status_code == 200 and "TIA newsletter" in chooser.text and "Yonago news" not in chooser.text
+    assert staff.submit("/outreach/member-selection", {"ids": [str(stranger)]}).status_code == 404
+    assert staff.submit(f"/outreach/lists/{list_id}/members", {"ids": [str(yumi), str(stranger)]}).status_code == 404
+    assert staff.submit(f"/outreach/lists/{other_list}/members", {"ids": [str(yumi)]}).status_code == 404
+    response = staff.submit(f"/outreach/lists/{list_id}/members", {"ids": [str(yumi), str(ken)], "how": "paper",
+                                                                   "wording": "会報をメールで受け取ります"})
+    assert response.status_code == 303
+    with app.app_context():
+        rows = db.session.execute(select(Subscription.member_id, Subscription.status).where(Subscription.list_id == list_id)).all()
+        assert sorted(rows) == sorted([(yumi, SubscriptionStatus.SUBSCRIBED), (ken, SubscriptionStatus.SUBSCRIBED)])
+        event = db.session.scalar(select(ConsentEvent).limit(1))
+        assert (event.how, event.wording) == (ConsentHow.PAPER, "会報をメールで受け取ります")
+
+
+def test_an_administrator_adding_another_associations_member_to_a_list_is_ignored(app, signed_in, make_association, make_list,
+                                                                                  make_member):
+    tia, other = make_association(), make_association(name="米子国際交流協会")
+    list_id = make_list(association=tia, name="TIA newsletter")
+    own, stranger = make_member(tia, email="own@example.org"), make_member(other, name="他 会員", email="other@example.org")
+    staff = signed_in(Role.ADMIN)  # reaches both associations
+    assert staff.submit(f"/outreach/lists/{list_id}/members", {"ids": [str(own), str(stranger)]}).status_code == 303
+    with app.app_context():
+        assert db.session.scalars(select(Subscription.member_id)).all() == [own]
+    assert staff.submit(f"/outreach/lists/{list_id}/members", {"ids": [str(stranger)]}).status_code == 303
+    with app.app_context():
+        assert db.session.scalars(select(Subscription.member_id)).all() == [own]

@@ -95,6 +95,12 @@ def subscribe_alumni(mailing_list: MailingList, alumni: list[Alumnus], how: Cons
     return added
 
 
+def subscribe_members(mailing_list: MailingList, members: list[Member], how: ConsentHow, by, wording: str) -> int:
+    """Staff add members of the list's association (the member list's selection): how many are now subscribed."""
+    return sum(subscribe(mailing_list, member=member, how=how, by=by, wording=wording) is not None for member in members
+               if member.association_id == mailing_list.association_id)
+
+
 def history(subscription: Subscription) -> list[ConsentEvent]:
     return list(db.session.scalars(select(ConsentEvent).where(ConsentEvent.subscription_id == subscription.id)
                                    .order_by(ConsentEvent.at, ConsentEvent.id)))

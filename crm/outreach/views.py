@@ -15,7 +15,7 @@ from crm import access, audit, clock, disclosure, htmx
 from crm.access import public, roles
 from crm.alumni.models import Alumnus, Position, Sector
 from crm.alumni.operations import all_tags
-from crm.associations.models import Program
+from crm.associations.models import Member, Program
 from crm.auth.models import Role
 from crm.extensions import csrf, db, limiter
 from crm.outreach import bp, operations
@@ -71,7 +71,44 @@ def choose_list():
     alumni = access.load_many(Alumnus, request.form.getlist("ids"))
     lists = list(db.session.scalars(access.scoped(MailingList).where(MailingList.prefecture_id.is_not(None))
                                     .order_by(MailingList.name)))
-    return render_template("outreach/choose.html", alumni=alumni, lists=lists)
+    return render_template("outreach/choose.html", people=alumni, lists=lists, target="outreach.add_subscribers")
+
+
+@bp.post("/member-selection")
+@roles(*STAFF)
+def choose_member_list():
+    """The member list's selection: choose the association's list to add them to."""
+    members = access.load_many(Member, request.form.getlist("ids"))
+    associations = {member.association_id for member in members}
+    lists = list(db.session.scalars(access.scoped(MailingList).where(MailingList.association_id.in_(associations))
+                                    .order_by(MailingList.name)))
+    return render_template("outreach/choose.html", people=members, lists=lists, target="outreach.add_members")
+
+
+def _consent_given():
+    """How and in which words the people agreed (the choose page's fields) → (how, wording) or None."""
+    how = request.form.get("how", ConsentHow.FORM.value)
+    if how not in (ConsentHow.FORM.value, ConsentHow.PAPER.value, ConsentHow.IMPORT.value):
+        return None
+    return ConsentHow(how), (request.form.get("wording") or "").strip()[:2000]
+
+
+@bp.post("/lists/<int:list_id>/members")
+@roles(*STAFF)
+def add_members(list_id: int):
+    """Add the selected members of the list's own association (another association's are ignored)."""
+    mailing_list = access.load(MailingList, list_id)
+    members = [member for member in access.load_many(Member, request.form.getlist("ids"))
+               if mailing_list.association_id is not None and member.association_id == mailing_list.association_id]
+    consent = _consent_given()
+    if not members or consent is None:
+        flash(_("Select at least one person first."), "error")
+        return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
+    how, wording = consent
+    added = operations.subscribe_members(mailing_list, members, how, current_user, wording or mailing_list.purpose("ja"))
+    db.session.commit()
+    flash(_("%(count)s people subscribed.", count=added), "success")
+    return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
 
 
 @bp.post("/lists/<int:list_id>/subscribers")
@@ -79,12 +116,12 @@ def choose_list():
 def add_subscribers(list_id: int):
     mailing_list = access.load(MailingList, list_id)
     alumni = access.load_many(Alumnus, request.form.getlist("ids"))
-    how = request.form.get("how", ConsentHow.FORM.value)
-    if not alumni or how not in (ConsentHow.FORM.value, ConsentHow.PAPER.value, ConsentHow.IMPORT.value):
+    consent = _consent_given()
+    if not alumni or consent is None:
         flash(_("Select at least one person first."), "error")
         return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
-    wording = (request.form.get("wording") or "").strip()[:2000] or mailing_list.purpose("ja")
-    added = operations.subscribe_alumni(mailing_list, alumni, ConsentHow(how), current_user, wording)
+    how, wording = consent
+    added = operations.subscribe_alumni(mailing_list, alumni, how, current_user, wording or mailing_list.purpose("ja"))
     db.session.commit()
     skipped = len(alumni) - added
     message = _("%(count)s people subscribed.", count=added)
