@@ -85,12 +85,21 @@ def choose_member_list():
     return render_template("outreach/choose.html", people=members, lists=lists, target="outreach.add_members")
 
 
-def _consent_given():
-    """How and in which words the people agreed (the choose page's fields) → (how, wording) or None."""
+def _add_people(mailing_list: MailingList, people: list, subscribe_all):
+    """Subscribe the selected people with how and in which words they agreed (the choose page's fields)."""
     how = request.form.get("how", ConsentHow.FORM.value)
-    if how not in (ConsentHow.FORM.value, ConsentHow.PAPER.value, ConsentHow.IMPORT.value):
-        return None
-    return ConsentHow(how), (request.form.get("wording") or "").strip()[:2000]
+    if not people or how not in (ConsentHow.FORM.value, ConsentHow.PAPER.value, ConsentHow.IMPORT.value):
+        flash(_("Select at least one person first."), "error")
+        return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
+    wording = (request.form.get("wording") or "").strip()[:2000] or mailing_list.purpose("ja")
+    added = subscribe_all(mailing_list, people, ConsentHow(how), current_user, wording)
+    db.session.commit()
+    skipped = len(people) - added
+    message = _("%(count)s people subscribed.", count=added)
+    if skipped:
+        message += " " + _("%(count)s whose use has ceased were not subscribed.", count=skipped)
+    flash(message, "success")
+    return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
 
 
 @bp.post("/lists/<int:list_id>/members")
@@ -100,35 +109,14 @@ def add_members(list_id: int):
     mailing_list = access.load(MailingList, list_id)
     members = [member for member in access.load_many(Member, request.form.getlist("ids"))
                if mailing_list.association_id is not None and member.association_id == mailing_list.association_id]
-    consent = _consent_given()
-    if not members or consent is None:
-        flash(_("Select at least one person first."), "error")
-        return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
-    how, wording = consent
-    added = operations.subscribe_members(mailing_list, members, how, current_user, wording or mailing_list.purpose("ja"))
-    db.session.commit()
-    flash(_("%(count)s people subscribed.", count=added), "success")
-    return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
+    return _add_people(mailing_list, members, operations.subscribe_members)
 
 
 @bp.post("/lists/<int:list_id>/subscribers")
 @roles(*ALUMNI_STAFF)
 def add_subscribers(list_id: int):
     mailing_list = access.load(MailingList, list_id)
-    alumni = access.load_many(Alumnus, request.form.getlist("ids"))
-    consent = _consent_given()
-    if not alumni or consent is None:
-        flash(_("Select at least one person first."), "error")
-        return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
-    how, wording = consent
-    added = operations.subscribe_alumni(mailing_list, alumni, how, current_user, wording or mailing_list.purpose("ja"))
-    db.session.commit()
-    skipped = len(alumni) - added
-    message = _("%(count)s people subscribed.", count=added)
-    if skipped:
-        message += " " + _("%(count)s whose use has ceased were not subscribed.", count=skipped)
-    flash(message, "success")
-    return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
+    return _add_people(mailing_list, access.load_many(Alumnus, request.form.getlist("ids")), operations.subscribe_alumni)
 
 
 @bp.post("/subscriptions/<int:subscription_id>/remove")
