@@ -574,3 +574,16 @@ def test_an_administrator_adding_another_associations_member_to_a_list_is_ignore
     assert staff.submit(f"/outreach/lists/{list_id}/members", {"ids": [str(stranger)]}).status_code == 303
     with app.app_context():
         assert db.session.scalars(select(Subscription.member_id)).all() == [own]
+
+
+def test_people_of_an_import_are_added_with_consent_given_by_import_and_its_wording(app, signed_in, make_list, make_alumnus):
+    """The documented way for newsletter consent collected with an import file (README, "Outreach")."""
+    list_id = make_list()
+    ann = make_alumnus(TOTTORI, email="ann@example.org")
+    staff = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    assert '<option value="import">Import</option>' in staff.submit("/outreach/selection", {"ids": [str(ann)]}).text
+    assert staff.submit(f"/outreach/lists/{list_id}/subscribers", {"ids": [str(ann)], "how": "import",
+                                                                   "wording": "I agree to receive the fan club news"}).status_code == 303
+    with app.app_context():
+        event = db.session.scalar(select(ConsentEvent))
+        assert (event.how, event.wording, event.by_id is not None) == (ConsentHow.IMPORT, "I agree to receive the fan club news", True)
