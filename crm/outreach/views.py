@@ -26,6 +26,8 @@ from crm.reference.countries import country_choices
 STAFF = (Role.ADMIN, Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
 OWNERS = (Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
 ALUMNI_STAFF = (Role.ADMIN, Role.PREFECTURE_STAFF)
+# Who reach an association's lists (prefecture staff do not: access._mailing_list_scope).
+MEMBER_LIST_STAFF = (Role.ADMIN, Role.ASSOCIATION_STAFF)
 STATUS_LABELS = {"queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Failed"),
                  "bounced": _l("Bounced"), "unsubscribed": _l("Unsubscribed")}
 
@@ -75,7 +77,7 @@ def choose_list():
 
 
 @bp.post("/member-selection")
-@roles(*STAFF)
+@roles(*MEMBER_LIST_STAFF)
 def choose_member_list():
     """The member list's selection: choose the association's list to add them to."""
     members = access.load_many(Member, request.form.getlist("ids"))
@@ -103,7 +105,7 @@ def _add_people(mailing_list: MailingList, people: list, subscribe_all):
 
 
 @bp.post("/lists/<int:list_id>/members")
-@roles(*STAFF)
+@roles(*MEMBER_LIST_STAFF)
 def add_members(list_id: int):
     """Add the selected members of the list's own association (another association's are ignored)."""
     mailing_list = access.load(MailingList, list_id)
