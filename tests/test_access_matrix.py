@@ -32,6 +32,9 @@ MEMBER_IMPORT = {**ASSOCIATION_WORK, Role.ADMIN: 403}
 OUTREACH = ASSOCIATION_WORK
 OUTREACH_LIST = {**ASSOCIATION_WORK, Role.ASSOCIATION_STAFF: 404}
 OUTREACH_OWNERS = {**ASSOCIATION_WORK, Role.ADMIN: 403}
+# Adding members to an association's list: its staff and administrators (prefecture staff reach no
+# association's list); the sample list is Tottori's, outside association staff's scope.
+MEMBER_LISTS = {**ASSOCIATION_WORK, Role.PREFECTURE_STAFF: 403}
 # Public pages reached by a signed link: a forged token is a 404 for everyone.
 SIGNED_LINK = FEED
 
@@ -45,6 +48,8 @@ MATRIX = {
     ("outreach.show_list", "GET", "/outreach/lists/{list}"): OUTREACH_LIST,
     ("outreach.choose_list", "POST", "/outreach/selection"): ALUMNI,
     ("outreach.add_subscribers", "POST", "/outreach/lists/{list}/subscribers"): ALUMNI,
+    ("outreach.choose_member_list", "POST", "/outreach/member-selection"): MEMBER_LISTS,
+    ("outreach.add_members", "POST", "/outreach/lists/{list}/members"): {**MEMBER_LISTS, Role.ASSOCIATION_STAFF: 404},
     ("outreach.remove_subscriber", "POST", "/outreach/subscriptions/{subscription}/remove"): OUTREACH_LIST,
     ("outreach.subscription_history", "GET", "/outreach/subscriptions/{subscription}/history"): OUTREACH_LIST,
     ("outreach.counts", "GET", "/outreach/counts"): AGGREGATES,
@@ -53,6 +58,7 @@ MATRIX = {
     ("outreach.compose", "POST", "/outreach/lists/{list}/compose"): OUTREACH_LIST,
     ("outreach.show_send", "GET", "/outreach/sends/{send}"): OUTREACH_LIST,
     ("outreach.program_rsvps", "GET", "/outreach/programs/{program}/rsvps"): ASSOCIATION_WORK,
+    ("outreach.link_attendees", "POST", "/outreach/programs/{program}/rsvps/link"): ALUMNI,
     ("outreach.unsubscribe", "GET", "/outreach/u/forged.token"): SIGNED_LINK,
     ("outreach.unsubscribe", "POST", "/outreach/u/forged.token"): SIGNED_LINK,
     ("outreach.resubscribe", "POST", "/outreach/u/forged.token/resubscribe"): SIGNED_LINK,

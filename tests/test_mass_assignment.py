@@ -337,6 +337,25 @@ def test_outreach_selection_list_and_program_stay_in_scope(app, tottori, make_al
 
 # --- Inventory: every field that names a prefecture, an association, a user or a record ------------
 
+def test_outreach_member_selection_stays_in_the_lists_association(app, signed_in, make_association, make_member):
+    from crm.outreach.models import MailingList, Subscription
+
+    tia, other = make_association(), make_association(name="米子国際交流協会")
+    with app.app_context():
+        mine, theirs = MailingList(association_id=tia, name="TIA news"), MailingList(association_id=other, name="Yonago news")
+        db.session.add_all([mine, theirs])
+        db.session.commit()
+        mine_id, theirs_id = mine.id, theirs.id
+    own, stranger = make_member(tia, email="own@example.org"), make_member(other, name="他 会員", email="o@example.org")
+    staff = signed_in(Role.ASSOCIATION_STAFF, association=tia)
+    assert staff.submit("/outreach/member-selection", {"ids": [str(stranger)]}).status_code == 404
+    assert staff.submit(f"/outreach/lists/{mine_id}/members", {"ids": [str(own), str(stranger)]}).status_code == 404
+    assert staff.submit(f"/outreach/lists/{theirs_id}/members", {"ids": [str(own)]}).status_code == 404
+    assert staff.submit(f"/outreach/lists/{mine_id}/members", {**OWNER_FIELDS, "list_id": str(theirs_id),
+                                                               "ids": [str(own)]}).status_code == 303
+    assert _one(app, select(Subscription.list_id, Subscription.member_id)) == (mine_id, own)
+
+
 # (form class or view module, field) → the test above that covers it.
 COVERED = {
     ("AlumnusCreateForm", "host_prefecture"): test_create_alumnus_host_prefecture_and_extra_owner_fields,

@@ -460,3 +460,143 @@ def test_the_disclosure_package_shows_the_prefectures_own_list_consent(app, sign
     history = page[page.index("Consent and its history"):page.index("Contact log")]
     assert "World Tottori Fan Club" in history and "鳥取県の申込書" in history
     assert "Hyogo JET alumni news" not in page and "兵庫県のフォーム" not in page
+
+
+def test_the_unsubscribe_mailto_unsubscribes_when_its_mail_is_read(app, smtp_sink, make_list, make_alumnus, tmp_path):
+    """The List-Unsubscribe mailto of a received letter, answered as a mail client does (a real message
+    file), read by `outbox bounces --maildir`: unsubscribed once, recorded; a forged or replayed one changes nothing."""
+    import mailbox
+    from email.utils import parseaddr
+
+    from crm import mail
+
+    list_id = make_list()
+    ann = _subscribe(app, list_id, make_alumnus(TOTTORI, given="Ann", email="ann@example.org", preferred_language="en"))
+    taro = _subscribe(app, list_id, make_alumnus(TOTTORI, given="Taro", email="taro@example.org"))
+    send_id = _send(app, list_id)
+    with app.app_context():
+        operations.queue_send(db.session.get(operations.Send, send_id))
+        db.session.commit()
+        mail.deliver_due(app)
+    letter = next(m for m in smtp_sink.messages if parseaddr(m["To"])[1] == "ann@example.org")
+    mailto = next(part.strip("<> ") for part in letter["List-Unsubscribe"].split(",") if part.strip(" <").startswith("mailto:"))
+    address = mailto.removeprefix("mailto:").split("?", 1)[0]
+    assert address.startswith("unsubscribe+") and len(address.split("@")[0]) <= 64
+    sample = (ROOT / "tests" / "data" / "unsubscribe" / "thunderbird-mailto.eml").read_text()
+    forged = address.replace(address.split("@")[0][-4:], "0000")
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(sample.replace("{address}", address).encode())
+    box.add(sample.replace("{address}", forged).encode())
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["outbox", "bounces", "--maildir", str(tmp_path / "Maildir")])
+    assert result.exit_code == 0, result.output
+    assert "unsubscribed 1, unsubscribe refused 1" in result.output and "not a DSN 0" in result.output
+    with app.app_context():
+        assert db.session.get(Subscription, ann).status == SubscriptionStatus.UNSUBSCRIBED
+        assert db.session.get(Subscription, taro).status == SubscriptionStatus.SUBSCRIBED
+        event = db.session.scalar(select(ConsentEvent).where(ConsentEvent.action == ConsentAction.UNSUBSCRIBED))
+        assert (event.subscription_id, event.how, event.send_id) == (ann, ConsentHow.UNSUBSCRIBE_MAIL, send_id)
+    # The same mail again (an mbox this time): a replay changes nothing.
+    replay = tmp_path / "replay.mbox"
+    mbox = mailbox.mbox(replay)
+    mbox.add(sample.replace("{address}", address).encode())
+    mbox.close()
+    again = runner.invoke(args=["outbox", "bounces", "--mbox", str(replay)])
+    assert "unsubscribed 0, unsubscribe refused 1" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ConsentEvent)
+                                 .where(ConsentEvent.action == ConsentAction.UNSUBSCRIBED)) == 1
+
+
+def test_confirmed_attendees_are_linked_as_program_participants_within_scope(app, client, signed_in, make_association,
+                                                                             make_program, make_list, make_alumnus):
+    """Alumni who answered "will attend" are linked from the program page (audited); the decliner is not;
+    another prefecture's program is a 404 and links nothing (association staff: 403, tests/test_access_matrix.py)."""
+    from crm.associations.models import ProgramAlumnus
+    from crm.audit import AuditEntry
+
+    tottori_program = make_program(make_association())
+    hyogo_program = make_program(make_association(prefecture=HYOGO, name="兵庫県国際交流協会"))
+    list_id = make_list()
+    ann, ben, cy = (make_alumnus(TOTTORI, given=name, email=f"{name.lower()}@example.org") for name in ("Ann", "Ben", "Cy"))
+    subscriptions = {person: _subscribe(app, list_id, person) for person in (ann, ben, cy)}
+    with app.app_context():
+        send = operations.create_send(db.session.get(MailingList, list_id), None, {"subject_ja": "招待", "body_ja": "どうぞ"},
+                                      program_id=tottori_program)
+        db.session.commit()
+        send_id = send.id
+    with app.test_request_context():
+        tokens = [operations.sign("r", subscriptions[ann], send_id, "attend"), operations.sign("r", subscriptions[ben], send_id, "decline"),
+                  operations.sign("r", subscriptions[cy], send_id, "attend")]
+    for token in tokens:
+        assert client.submit(f"/outreach/rsvp/{token}").status_code == 200
+    with app.app_context():
+        db.session.get(Alumnus, cy).cease_use = True
+        db.session.commit()
+    staff = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    panel = staff.get(f"/outreach/programs/{tottori_program}/rsvps").text
+    assert "Ann" in panel and "Ben" not in panel and "Link the confirmed attendees as participants" in panel
+    assert staff.submit(f"/outreach/programs/{hyogo_program}/rsvps/link").status_code == 404
+    response = staff.submit(f"/outreach/programs/{tottori_program}/rsvps/link")
+    assert response.status_code == 303
+    with app.app_context():
+        links = db.session.scalars(select(ProgramAlumnus.alumnus_id).where(ProgramAlumnus.program_id == tottori_program)).all()
+        assert links == [ann] and db.session.scalar(select(func.count()).select_from(ProgramAlumnus)) == 1
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "outreach_link_attendees"))
+        assert entry.record_id == str(tottori_program) or entry.record_id == tottori_program
+        assert entry.details["alumni"] == [ann]
+    assert "Link the confirmed attendees" not in staff.get(f"/outreach/programs/{tottori_program}/rsvps").text
+
+
+def test_staff_add_members_from_the_member_list_to_their_associations_list(app, signed_in, make_association, make_list,
+                                                                           make_member):
+    """Association staff select members on the member list and add them to their association's list; a
+    member of another association is a 404 (outside scope) and, for staff reaching both, ignored."""
+    tia, other = make_association(), make_association(name="米子国際交流協会")
+    list_id = make_list(association=tia, name="TIA newsletter")
+    other_list = make_list(association=other, name="Yonago news")
+    yumi, ken = make_member(tia, email="yumi@example.org"), make_member(tia, name="佐藤 健", email="ken@example.org")
+    stranger = make_member(other, name="他 会員", email="other@example.org")
+    staff = signed_in(Role.ASSOCIATION_STAFF, association=tia)
+    page = staff.get(f"/associations/{tia}/members").text
+    assert 'form="member-selection"' in page and "Add the selected members to a mailing list" in page
+    chooser = staff.submit("/outreach/member-selection", {"ids": [str(yumi), str(ken)]})
+    assert chooser.status_code == 200 and "TIA newsletter" in chooser.text and "Yonago news" not in chooser.text
+    assert staff.submit("/outreach/member-selection", {"ids": [str(stranger)]}).status_code == 404
+    assert staff.submit(f"/outreach/lists/{list_id}/members", {"ids": [str(yumi), str(stranger)]}).status_code == 404
+    assert staff.submit(f"/outreach/lists/{other_list}/members", {"ids": [str(yumi)]}).status_code == 404
+    response = staff.submit(f"/outreach/lists/{list_id}/members", {"ids": [str(yumi), str(ken)], "how": "paper",
+                                                                   "wording": "会報をメールで受け取ります"})
+    assert response.status_code == 303
+    with app.app_context():
+        rows = db.session.execute(select(Subscription.member_id, Subscription.status).where(Subscription.list_id == list_id)).all()
+        assert sorted(rows) == sorted([(yumi, SubscriptionStatus.SUBSCRIBED), (ken, SubscriptionStatus.SUBSCRIBED)])
+        event = db.session.scalar(select(ConsentEvent).limit(1))
+        assert (event.how, event.wording) == (ConsentHow.PAPER, "会報をメールで受け取ります")
+
+
+def test_an_administrator_adding_another_associations_member_to_a_list_is_ignored(app, signed_in, make_association, make_list,
+                                                                                  make_member):
+    tia, other = make_association(), make_association(name="米子国際交流協会")
+    list_id = make_list(association=tia, name="TIA newsletter")
+    own, stranger = make_member(tia, email="own@example.org"), make_member(other, name="他 会員", email="other@example.org")
+    staff = signed_in(Role.ADMIN)  # reaches both associations
+    assert staff.submit(f"/outreach/lists/{list_id}/members", {"ids": [str(own), str(stranger)]}).status_code == 303
+    with app.app_context():
+        assert db.session.scalars(select(Subscription.member_id)).all() == [own]
+    assert staff.submit(f"/outreach/lists/{list_id}/members", {"ids": [str(stranger)]}).status_code == 303
+    with app.app_context():
+        assert db.session.scalars(select(Subscription.member_id)).all() == [own]
+
+
+def test_people_of_an_import_are_added_with_consent_given_by_import_and_its_wording(app, signed_in, make_list, make_alumnus):
+    """The documented way for newsletter consent collected with an import file (README, "Outreach")."""
+    list_id = make_list()
+    ann = make_alumnus(TOTTORI, email="ann@example.org")
+    staff = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    assert '<option value="import">Import</option>' in staff.submit("/outreach/selection", {"ids": [str(ann)]}).text
+    assert staff.submit(f"/outreach/lists/{list_id}/subscribers", {"ids": [str(ann)], "how": "import",
+                                                                   "wording": "I agree to receive the fan club news"}).status_code == 303
+    with app.app_context():
+        event = db.session.scalar(select(ConsentEvent))
+        assert (event.how, event.wording, event.by_id is not None) == (ConsentHow.IMPORT, "I agree to receive the fan club news", True)

@@ -28,6 +28,7 @@ AUDIT_ACTIONS = {
     "self_update_undone": _l("Self-update undone"),
     "outreach_send": _l("Newsletter sent"),
     "outreach_test_send": _l("Test newsletter sent"),
+    "outreach_link_attendees": _l("Invitation attendees linked to a program"),
     "share": _l("Shared with a prefecture"),
     "login": _l("Signed in"),
     "login_failed": _l("Failed sign-in"),

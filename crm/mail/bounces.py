@@ -3,7 +3,11 @@
 A DSN is matched to its message by the return path it was sent to (VERP, bounce+<token>@domain:
 the DSN's To, Delivered-To or X-Original-To), else by the Message-ID of the returned headers. A
 permanent failure (Action: failed, Status 5.x.x) marks the address hard-bounced: `queue()` leaves it
-out from then on. A delay or a 4.x.x failure counts as a soft bounce."""
+out from then on. A delay or a 4.x.x failure counts as a soft bounce.
+
+A mail to unsubscribe+<token>@domain (the List-Unsubscribe mailto, RFC 2369) is not a DSN: its
+token goes to the `unsubscribe_requested` signal; the room that signed it unsubscribes (counted as
+"unsubscribed"; a forged or used token counts as "unsubscribe refused")."""
 from __future__ import annotations
 
 import mailbox
@@ -18,9 +22,10 @@ from sqlalchemy import select, update
 from crm.db import utcnow
 from crm.extensions import db
 from crm.mail.models import MailAddress, OutboxMessage
-from crm.mail.signals import bounced as bounced_signal
+from crm.mail.signals import bounced as bounced_signal, unsubscribe_requested
 
 _VERP = re.compile(r"bounce\+([0-9a-f]{8,40})@", re.IGNORECASE)
+_UNSUBSCRIBE = re.compile(r"unsubscribe\+([0-9a-z-]{8,60})@", re.IGNORECASE)
 
 
 @dataclass
@@ -125,10 +130,27 @@ def read_mbox(path: str) -> Counter:
     return counts
 
 
+def unsubscribe_token(message: EmailMessage) -> str | None:
+    """The token of a mail sent to the List-Unsubscribe mailto (its envelope or To address); None otherwise."""
+    if message.get_content_type() == "multipart/report":
+        return None
+    for header in ("X-Original-To", "Delivered-To", "To", "Envelope-To"):
+        for value in message.get_all(header) or []:
+            if found := _UNSUBSCRIBE.search(str(value)):
+                return found.group(1).lower()
+    return None
+
+
 def _count(counts: Counter, message: EmailMessage) -> None:
     found = parse(message)
     if not found:
-        counts["not a DSN"] += 1
+        token = unsubscribe_token(message)
+        if token is None:
+            counts["not a DSN"] += 1
+        elif any(answer for _receiver, answer in unsubscribe_requested.send(token)):
+            counts["unsubscribed"] += 1
+        else:
+            counts["unsubscribe refused"] += 1
     for bounce in found:
         record(bounce)
         counts["hard" if bounce.hard else "soft"] += 1

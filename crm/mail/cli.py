@@ -50,11 +50,13 @@ def run_command(once, poll):
 @click.option("--maildir", type=click.Path(exists=True, file_okay=False), help="A Maildir the bounce address delivers to.")
 @click.option("--mbox", type=click.Path(exists=True, dir_okay=False), help="An mbox file of bounces.")
 def bounces_command(maildir, mbox):
-    """Read delivery status notifications (RFC 3464): hard bounces mark the address, soft ones are counted."""
+    """Read delivery status notifications (RFC 3464): hard bounces mark the address, soft ones are counted;
+    mails to the List-Unsubscribe mailto unsubscribe."""
     if bool(maildir) == bool(mbox):
         raise click.UsageError("give one of --maildir DIR or --mbox FILE")
     counts = bounce_reading.read_maildir(maildir) if maildir else bounce_reading.read_mbox(mbox)
-    click.echo(f"hard {counts.get('hard', 0)}, soft {counts.get('soft', 0)}, not a DSN {counts.get('not a DSN', 0)}")
+    click.echo(f"hard {counts.get('hard', 0)}, soft {counts.get('soft', 0)}, not a DSN {counts.get('not a DSN', 0)}, "
+               f"unsubscribed {counts.get('unsubscribed', 0)}, unsubscribe refused {counts.get('unsubscribe refused', 0)}")
 
 
 @outbox_group.command("status")

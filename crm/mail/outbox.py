@@ -53,6 +53,11 @@ def bounce_domain() -> str:
     return setting("BOUNCE_DOMAIN") or _sender_domain()
 
 
+def unsubscribe_address(token: str) -> str:
+    """The List-Unsubscribe mailto's address for a room's token (read back by `outbox bounces`)."""
+    return f"unsubscribe+{token}@{bounce_domain()}"
+
+
 def return_path(bounce_token: str) -> str:
     """The message's own return path (VERP): a bounce names the message it is about."""
     return f"bounce+{bounce_token}@{bounce_domain()}"

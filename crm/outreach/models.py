@@ -42,6 +42,7 @@ class ConsentHow(LabelledEnum):
     SELF_SIGNUP = "self_signup", _l("Self sign-up")
     MIGRATION = "migration", _l("Migrated newsletter consent")
     UNSUBSCRIBE_LINK = "unsubscribe_link", _l("Unsubscribe link")
+    UNSUBSCRIBE_MAIL = "unsubscribe_mail", _l("Unsubscribe mail")
     STAFF = "staff", _l("Staff")
 
 

@@ -16,10 +16,11 @@ from flask import current_app
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import and_, func, select
 
-from crm import audit, clock, mail
+from crm import access, audit, clock, mail
 from crm.alumni.models import Alumnus, Placement
+from crm.associations import operations as associations
+from crm.associations.models import Member, Program, ProgramAlumnus
 from crm.alumni.operations import filtered_alumni
-from crm.associations.models import Member
 from crm.db import utcnow
 from crm.disclosure import suppress_count
 from crm.extensions import db
@@ -92,6 +93,12 @@ def subscribe_alumni(mailing_list: MailingList, alumni: list[Alumnus], how: Cons
         if subscribe(mailing_list, alumnus=alumnus, how=how, by=by, wording=wording) is not None:
             added += 1
     return added
+
+
+def subscribe_members(mailing_list: MailingList, members: list[Member], how: ConsentHow, by, wording: str) -> int:
+    """Staff add members of the list's association (the member list's selection): how many are now subscribed."""
+    return sum(subscribe(mailing_list, member=member, how=how, by=by, wording=wording) is not None for member in members
+               if member.association_id == mailing_list.association_id)
 
 
 def history(subscription: Subscription) -> list[ConsentEvent]:
@@ -177,10 +184,14 @@ def render_markdown(text: str) -> str:
                      link_rel="noopener noreferrer")
 
 
+def _key() -> bytes:
+    key = current_app.config["SECRET_KEY"]
+    return key.encode() if isinstance(key, str) else key
+
+
 def _sign(purpose: str, *parts) -> str:
     payload = ":".join([purpose, *map(str, parts)])
-    key = current_app.config["SECRET_KEY"].encode() if isinstance(current_app.config["SECRET_KEY"], str) else current_app.config["SECRET_KEY"]
-    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    digest = hmac.new(_key(), payload.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=") + "." + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
@@ -203,6 +214,33 @@ def verify(purpose: str, token: str) -> list[str] | None:
     return parts[1:]
 
 
+def mail_token(subscription_id: int, send_id: int) -> str:
+    """The List-Unsubscribe mailto's token, <subscription>-<send>-<80-bit HMAC, hex>: short enough for
+    an address's local part (64 characters) and lower case, as mail servers may fold the case."""
+    digest = hmac.new(_key(), f"m:{subscription_id}:{send_id}".encode(), hashlib.sha256).hexdigest()
+    return f"{subscription_id}-{send_id}-{digest[:20]}"
+
+
+def unsubscribe_by_mail(token: str) -> bool:
+    """A mail to the List-Unsubscribe mailto (read by `flask --app crm outbox bounces`): a genuine,
+    unused token unsubscribes and is recorded as a consent event; anything else changes nothing."""
+    parts = token.split("-")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() \
+            or not hmac.compare_digest(mail_token(int(parts[0]), int(parts[1])), token.lower()):
+        return False
+    subscription, send_id = db.session.get(Subscription, int(parts[0])), int(parts[1])
+    if subscription is None or already_used(subscription, send_id):
+        return False
+    if subscription.status != SubscriptionStatus.UNSUBSCRIBED:
+        unsubscribe(subscription, ConsentHow.UNSUBSCRIBE_MAIL, send_id=send_id if db.session.get(Send, send_id) else None)
+    return True
+
+
+@mail.unsubscribe_requested.connect
+def _unsubscribe_requested(token: str) -> bool:
+    return unsubscribe_by_mail(token)
+
+
 def external(endpoint: str, **values) -> str:
     """An absolute link for a letter: CRM_BASE_URL (mail.base_url) when set, else this request's host."""
     # The URL map's own builder: no request needed (the command line, the task queue) and cheap
@@ -223,6 +261,7 @@ class Message:
     language: str
     unsubscribe_url: str
     recipient_key: str
+    unsubscribe_mailto: str | None = None
 
 
 NAME, URL, TOKEN = "\x00name\x00", "\x00url\x00", "TOKEN"
@@ -239,6 +278,7 @@ class Composer:
         self._languages: dict[str, dict] = {}
         self._unsubscribe = external("outreach.unsubscribe", token=TOKEN)
         self._rsvp = external("outreach.rsvp", token=TOKEN) if send.program_id else None
+        self._mailto = "mailto:" + mail.unsubscribe_address(TOKEN) + "?subject=unsubscribe"
 
     def _language(self, language: str) -> dict:
         parts = self._languages.get(language)
@@ -263,6 +303,7 @@ class Composer:
     def __call__(self, recipient: Recipient) -> Message:
         parts = self._language(recipient.language)
         unsubscribe = self._unsubscribe.replace(TOKEN, sign("u", recipient.subscription_id, self.send_id))
+        mailto = self._mailto.replace(TOKEN, mail_token(recipient.subscription_id, self.send_id))
         greeting = parts["greeting"].replace(NAME, recipient.name) if recipient.name else parts["hello"]
         footer = parts["footer"].replace(URL, unsubscribe)
         rsvp_lines = [(label, self._rsvp.replace(TOKEN, sign("r", recipient.subscription_id, self.send_id, value)))
@@ -276,7 +317,7 @@ class Composer:
         html_parts.append(f"<hr><p><small>{nh3.clean_text(footer)}</small></p>")
         return Message(to=recipient.address, to_name=recipient.name, subject=parts["subject"], text="\n\n".join(text_parts),
                        html="\n".join(html_parts), language=recipient.language, unsubscribe_url=unsubscribe,
-                       recipient_key=f"subscription:{recipient.subscription_id}")
+                       recipient_key=f"subscription:{recipient.subscription_id}", unsubscribe_mailto=mailto)
 
 
 def compose(send: Send, recipient: Recipient) -> Message:
@@ -293,6 +334,7 @@ def list_id_header(mailing_list: MailingList) -> str:
 def _letter(send: Send, message: Message, list_id: str | None = None, batch: str | None = None):
     return mail.Letter(message.to, message.subject, message.text, message.html, to_name=message.to_name,
                        list_id=list_id or list_id_header(send.mailing_list), unsubscribe_url=message.unsubscribe_url,
+                       unsubscribe_mailto=message.unsubscribe_mailto,
                        language=message.language, batch=batch or send.batch, recipient_key=message.recipient_key,
                        not_before=send.scheduled_at)
 
@@ -429,6 +471,28 @@ def rsvp_counts(program_id: int) -> dict[str, int]:
     counts = {answer.value: 0 for answer in RsvpAnswer}
     counts.update({getattr(answer, "value", answer): n for answer, n in rows})
     return counts
+
+
+def attendees_to_link(program: Program) -> list[Alumnus]:
+    """Alumni who answered "will attend" to an invitation to the program, within the user's alumni
+    scope, whose use has not ceased and who are not linked to the program yet."""
+    attending = (select(Subscription.alumnus_id).join(Rsvp, Rsvp.subscription_id == Subscription.id)
+                 .where(Rsvp.program_id == program.id, Rsvp.answer == RsvpAnswer.ATTEND, Subscription.alumnus_id.is_not(None)))
+    linked = select(ProgramAlumnus.alumnus_id).where(ProgramAlumnus.program_id == program.id)
+    return list(db.session.scalars(access.scoped(Alumnus).where(Alumnus.id.in_(attending), Alumnus.id.not_in(linked),
+                                                                Alumnus.cease_use.is_(False), Alumnus.archived_at.is_(None))
+                                   .order_by(Alumnus.family_name, Alumnus.given_name, Alumnus.id)))
+
+
+def link_attendees(program: Program, user) -> int:
+    """Link the confirmed attendees as the program's participants (JET alumni involved); audited."""
+    alumni = attendees_to_link(program)
+    for alumnus in alumni:
+        associations.link_alumnus(program, alumnus, user)
+    if alumni:
+        audit.record_event("outreach_link_attendees", "association_programs", program.id,
+                           alumni=[alumnus.id for alumnus in alumni], count=len(alumni))
+    return len(alumni)
 
 
 def signup_token(mailing_list: MailingList, email: str, name: str, language: str) -> str:

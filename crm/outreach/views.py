@@ -15,7 +15,7 @@ from crm import access, audit, clock, disclosure, htmx
 from crm.access import public, roles
 from crm.alumni.models import Alumnus, Position, Sector
 from crm.alumni.operations import all_tags
-from crm.associations.models import Program
+from crm.associations.models import Member, Program
 from crm.auth.models import Role
 from crm.extensions import csrf, db, limiter
 from crm.outreach import bp, operations
@@ -26,6 +26,8 @@ from crm.reference.countries import country_choices
 STAFF = (Role.ADMIN, Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
 OWNERS = (Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
 ALUMNI_STAFF = (Role.ADMIN, Role.PREFECTURE_STAFF)
+# Who reach an association's lists (prefecture staff do not: access._mailing_list_scope).
+MEMBER_LIST_STAFF = (Role.ADMIN, Role.ASSOCIATION_STAFF)
 STATUS_LABELS = {"queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Failed"),
                  "bounced": _l("Bounced"), "unsubscribed": _l("Unsubscribed")}
 
@@ -71,27 +73,52 @@ def choose_list():
     alumni = access.load_many(Alumnus, request.form.getlist("ids"))
     lists = list(db.session.scalars(access.scoped(MailingList).where(MailingList.prefecture_id.is_not(None))
                                     .order_by(MailingList.name)))
-    return render_template("outreach/choose.html", alumni=alumni, lists=lists)
+    return render_template("outreach/choose.html", people=alumni, lists=lists, target="outreach.add_subscribers")
+
+
+@bp.post("/member-selection")
+@roles(*MEMBER_LIST_STAFF)
+def choose_member_list():
+    """The member list's selection: choose the association's list to add them to."""
+    members = access.load_many(Member, request.form.getlist("ids"))
+    associations = {member.association_id for member in members}
+    lists = list(db.session.scalars(access.scoped(MailingList).where(MailingList.association_id.in_(associations))
+                                    .order_by(MailingList.name)))
+    return render_template("outreach/choose.html", people=members, lists=lists, target="outreach.add_members")
+
+
+def _add_people(mailing_list: MailingList, people: list, subscribe_all):
+    """Subscribe the selected people with how and in which words they agreed (the choose page's fields)."""
+    how = request.form.get("how", ConsentHow.FORM.value)
+    if not people or how not in (ConsentHow.FORM.value, ConsentHow.PAPER.value, ConsentHow.IMPORT.value):
+        flash(_("Select at least one person first."), "error")
+        return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
+    wording = (request.form.get("wording") or "").strip()[:2000] or mailing_list.purpose("ja")
+    added = subscribe_all(mailing_list, people, ConsentHow(how), current_user, wording)
+    db.session.commit()
+    skipped = len(people) - added
+    message = _("%(count)s people subscribed.", count=added)
+    if skipped:
+        message += " " + _("%(count)s whose use has ceased were not subscribed.", count=skipped)
+    flash(message, "success")
+    return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
+
+
+@bp.post("/lists/<int:list_id>/members")
+@roles(*MEMBER_LIST_STAFF)
+def add_members(list_id: int):
+    """Add the selected members of the list's own association (another association's are ignored)."""
+    mailing_list = access.load(MailingList, list_id)
+    members = [member for member in access.load_many(Member, request.form.getlist("ids"))
+               if mailing_list.association_id is not None and member.association_id == mailing_list.association_id]
+    return _add_people(mailing_list, members, operations.subscribe_members)
 
 
 @bp.post("/lists/<int:list_id>/subscribers")
 @roles(*ALUMNI_STAFF)
 def add_subscribers(list_id: int):
     mailing_list = access.load(MailingList, list_id)
-    alumni = access.load_many(Alumnus, request.form.getlist("ids"))
-    how = request.form.get("how", ConsentHow.FORM.value)
-    if not alumni or how not in (ConsentHow.FORM.value, ConsentHow.PAPER.value, ConsentHow.IMPORT.value):
-        flash(_("Select at least one person first."), "error")
-        return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
-    wording = (request.form.get("wording") or "").strip()[:2000] or mailing_list.purpose("ja")
-    added = operations.subscribe_alumni(mailing_list, alumni, ConsentHow(how), current_user, wording)
-    db.session.commit()
-    skipped = len(alumni) - added
-    message = _("%(count)s people subscribed.", count=added)
-    if skipped:
-        message += " " + _("%(count)s whose use has ceased were not subscribed.", count=skipped)
-    flash(message, "success")
-    return htmx.redirect(url_for("outreach.show_list", list_id=mailing_list.id))
+    return _add_people(mailing_list, access.load_many(Alumnus, request.form.getlist("ids")), operations.subscribe_alumni)
 
 
 @bp.post("/subscriptions/<int:subscription_id>/remove")
@@ -227,7 +254,20 @@ def show_send(send_id: int):
 @roles(*STAFF)
 def program_rsvps(program_id: int):
     program = access.load(Program, program_id)
-    return htmx.render("outreach/rsvps.html", "outreach/_rsvps.html", program=program, counts=operations.rsvp_counts(program.id))
+    attendees = operations.attendees_to_link(program) if access.reaches_alumni() else []
+    return htmx.render("outreach/rsvps.html", "outreach/_rsvps.html", program=program, counts=operations.rsvp_counts(program.id),
+                       attendees=attendees)
+
+
+@bp.post("/programs/<int:program_id>/rsvps/link")
+@roles(*ALUMNI_STAFF)
+def link_attendees(program_id: int):
+    """Link the confirmed attendees (within the user's alumni scope) as the program's participants."""
+    program = access.load(Program, program_id)
+    linked = operations.link_attendees(program, current_user)
+    db.session.commit()
+    flash(_("%(count)s attendees linked to the program.", count=linked), "success")
+    return htmx.redirect(url_for("associations.show_program", program_id=program.id, _anchor="program-alumni"))
 
 
 # --- Public pages -----------------------------------------------------------------------------------
