@@ -227,6 +227,7 @@ MATRIX = {
     ("selfservice.confirm", "POST", "/me/forged-token/confirm"): FEED,
     ("selfservice.report_activity", "POST", "/me/forged-token/activities"): FEED,
     ("selfservice.set_subscription", "POST", "/me/forged-token/subscriptions/1"): FEED,
+    ("selfservice.answer_invitation", "POST", "/me/forged-token/invitations/1"): FEED,
     ("selfservice.links_panel", "GET", "/self-service/alumni/{alumnus}/links"): ALUMNI,
     ("selfservice.send_link", "POST", "/self-service/alumni/{alumnus}/links"): ALUMNI,
     ("selfservice.revoke_links", "POST", "/self-service/alumni/{alumnus}/links/revoke"): ALUMNI,

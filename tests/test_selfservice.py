@@ -346,3 +346,60 @@ def test_the_worker_queues_the_letter_without_a_request(app, make_alumnus, outbo
         operations.run_link_request("nobody@example.org")
     (letter,) = outbox
     assert letter["to"] == "worker@example.org" and f"{app.config['BASE_URL']}/me/" in letter["text"]
+
+
+# --- Invitations (RSVP) through the link --------------------------------------------------------------
+
+def _invited(app, alumnus_id: int, list_name: str, program_id: int) -> tuple[int, int]:
+    """A subscription of the alumnus to a new list and a send from it inviting to the program → (subscription, send)."""
+    from crm.outreach import operations as outreach
+    from crm.outreach.models import MailingList
+
+    subscription = _subscribed(app, alumnus_id, list_name)
+    with app.app_context():
+        from crm.outreach.models import Subscription
+
+        mailing_list = db.session.get(Subscription, subscription).mailing_list
+        send = outreach.create_send(db.session.get(MailingList, mailing_list.id), None,
+                                    {"subject_ja": "招待", "body_ja": "どうぞ"}, program_id=program_id)
+        db.session.commit()
+        return subscription, send.id
+
+
+def test_a_person_answers_their_own_pending_invitations_only(app, client, make_alumnus, make_association, make_program, link_for):
+    from datetime import date
+
+    from crm import clock
+    from crm.outreach.models import Rsvp, RsvpAnswer
+
+    association = make_association()
+    upcoming = make_program(association, title="Furusato festival", day=clock.today() + timedelta(days=30))
+    past = make_program(association, title="Last year's fair", day=date(2020, 6, 1))
+    someone_elses = make_program(association, title="Private dinner", day=clock.today() + timedelta(days=30))
+    alumnus = make_alumnus(TOTTORI, email="a@example.org")
+    other = make_alumnus(TOTTORI, family="Else", email="else@example.org")
+    _, send = _invited(app, alumnus, "Festival list", upcoming)
+    _, old_send = _invited(app, alumnus, "Fair list", past)
+    _, theirs = _invited(app, other, "Dinner list", someone_elses)
+    token = link_for(alumnus)
+    page = client.get(f"/me/{token}").get_data(as_text=True)
+    assert "Furusato festival" in page and "Private dinner" not in page and "Last year" not in page
+    # Another person's invitation, a past program, a made-up answer: 404, nothing recorded.
+    assert client.submit(f"/me/{token}/invitations/{theirs}", {"answer": "attend"}).status_code == 404
+    assert client.submit(f"/me/{token}/invitations/{old_send}", {"answer": "attend"}).status_code == 404
+    assert client.submit(f"/me/{token}/invitations/{send}", {"answer": "maybe"}).status_code == 404
+    assert client.submit(f"/me/{token}/invitations/{send}", {"answer": "attend"}).status_code == 303
+    assert client.submit(f"/me/{token}/invitations/{send}", {"answer": "decline"}).status_code == 303
+    with app.app_context():
+        (rsvp,) = db.session.scalars(select(Rsvp)).all()
+        assert rsvp.send_id == send and rsvp.answer == RsvpAnswer.DECLINE
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "rsvp_answered")).all()
+        assert len(entries) == 2 and {e.actor for e in entries} == {f"alumnus:{alumnus}"}
+    assert "Will not attend" in client.get(f"/me/{token}").get_data(as_text=True)
+    # Revoked: the link answers nothing more.
+    with app.app_context():
+        operations.revoke_links(db.session.get(Alumnus, alumnus))
+        db.session.commit()
+    assert client.submit(f"/me/{token}/invitations/{send}", {"answer": "attend"}).status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(Rsvp.answer)) == RsvpAnswer.DECLINE

@@ -26,6 +26,7 @@ AUDIT_ACTIONS = {
     "link_revoked": _l("Personal links revoked"),
     "confirm_mailing": _l("Confirmation requests sent"),
     "self_update_undone": _l("Self-update undone"),
+    "rsvp_answered": _l("Invitation answered"),
     "outreach_send": _l("Newsletter sent"),
     "outreach_test_send": _l("Test newsletter sent"),
     "share": _l("Shared with a prefecture"),

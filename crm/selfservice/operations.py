@@ -20,7 +20,8 @@ from crm.alumni.models import Alumnus, Placement
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus
 from crm.db import utcnow
 from crm.outreach import operations as outreach
-from crm.outreach.models import ConsentHow, Subscription, SubscriptionStatus
+from crm.associations.models import Program, ProgramStatus
+from crm.outreach.models import ConsentHow, Rsvp, RsvpAnswer, Send, SendStatus, Subscription, SubscriptionStatus
 from crm.extensions import db
 from crm.reference.fiscal_year import fiscal_year_of
 from crm.selfservice.models import PersonalLink, SelfUpdate
@@ -249,6 +250,61 @@ def set_subscription(alumnus: Alumnus, subscription_id: int, subscribed: bool) -
                                            "status": {"old": before.value, "new": subscription.status.value}}))
     db.session.flush()
     return subscription
+
+
+class Invitation:
+    """A send inviting the person to an upcoming program, on a list they are subscribed to, with their
+    answer so far (None: pending)."""
+
+    def __init__(self, send: Send, subscription: Subscription, rsvp: Rsvp | None):
+        self.send, self.subscription, self.rsvp = send, subscription, rsvp
+        self.program = send.program
+
+    @property
+    def answer(self) -> RsvpAnswer | None:
+        return self.rsvp.answer if self.rsvp is not None else None
+
+
+def invitations_of(subscriptions: list[Subscription]) -> list[Invitation]:
+    """The person's invitations (through their own subscriptions only): one per program, the latest
+    send inviting to it; programs still planned and not yet over."""
+    ids = [s.id for s in subscriptions if s.status == SubscriptionStatus.SUBSCRIBED]
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(Send, Subscription, Rsvp)
+        .join(Subscription, Subscription.list_id == Send.list_id)
+        .join(Program, Program.id == Send.program_id)
+        .outerjoin(Rsvp, and_(Rsvp.send_id == Send.id, Rsvp.subscription_id == Subscription.id))
+        .where(Subscription.id.in_(ids), Send.status == SendStatus.QUEUED, Send.created_at >= Subscription.created_at,
+               Program.status == ProgramStatus.PLANNED, Program.ends_at > utcnow())
+        .order_by(Program.starts_at, Send.id.desc())).all()
+    seen: dict[int, Invitation] = {}
+    for send, subscription, rsvp in rows:
+        current = seen.get(send.program_id)
+        if current is None or (current.rsvp is None and rsvp is not None):
+            seen[send.program_id] = Invitation(send, subscription, rsvp)
+    return list(seen.values())
+
+
+def answer_invitation(subscriptions: list[Subscription], send_id: int, answer: str) -> Rsvp | None:
+    """Answer one of the person's own invitations (None: not theirs, or no longer open). Audited with
+    the caller's actor (the person, under acting_as)."""
+    if answer not in {a.value for a in RsvpAnswer}:
+        return None
+    invitation = next((i for i in invitations_of(subscriptions) if i.send.id == send_id), None)
+    if invitation is None:
+        return None
+    rsvp = invitation.rsvp
+    if rsvp is None:
+        rsvp = Rsvp(send_id=send_id, subscription_id=invitation.subscription.id, program_id=invitation.send.program_id)
+        db.session.add(rsvp)
+    rsvp.answer = RsvpAnswer(answer)
+    rsvp.answered_at = utcnow()
+    db.session.flush()
+    audit.record_event("rsvp_answered", "association_programs", invitation.send.program_id,
+                       send=send_id, subscription=invitation.subscription.id, answer=answer)
+    return rsvp
 
 
 # --- Staff: the feed and undo ----------------------------------------------------------------------

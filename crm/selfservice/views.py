@@ -71,12 +71,13 @@ def _link(token: str):
 def _person_page(token, link, details=None, report=None, status=200):
     alumnus = link.alumnus
     prefectures = operations.served_prefectures(alumnus)
+    subscriptions = operations.subscriptions_of(alumnus)
     details = details or DetailsForm(obj=alumnus, formdata=None)
     report = report or SelfReportForm(formdata=None)
     return render_template("selfservice/person.html", token=token, link=link, alumnus=alumnus, prefectures=prefectures,
                            details=details.fill_choices(), report=report.limit_to(prefectures).fill_choices(),
                            activities=operations.own_activities(alumnus),
-                           subscriptions=operations.subscriptions_of(alumnus)), status
+                           subscriptions=subscriptions, invitations=operations.invitations_of(subscriptions)), status
 
 
 @bp.get("/me/<token>")
@@ -150,6 +151,19 @@ def set_subscription(token: str, subscription_id: int):
         db.session.commit()
     flash(_("Your subscription is updated."), "success")
     return redirect(url_for("selfservice.person", token=token), 303)
+
+
+@bp.post("/me/<token>/invitations/<int:send_id>")
+@public
+def answer_invitation(token: str, send_id: int):
+    """Attend or not: only an invitation sent to one of the person's own subscriptions (else 404)."""
+    link = _link(token)
+    with audit.acting_as(f"alumnus:{link.alumnus_id}"):
+        if operations.answer_invitation(operations.subscriptions_of(link.alumnus), send_id, request.form.get("answer", "")) is None:
+            abort(404)
+        db.session.commit()
+    flash(_("Thank you: your answer is recorded."), "success")
+    return redirect(url_for("selfservice.person", token=token) + "#invitations", 303)
 
 
 # --- Staff -----------------------------------------------------------------------------------------
