@@ -403,3 +403,83 @@ def test_a_person_answers_their_own_pending_invitations_only(app, client, make_a
     assert client.submit(f"/me/{token}/invitations/{send}", {"answer": "attend"}).status_code == 404
     with app.app_context():
         assert db.session.scalar(select(Rsvp.answer)) == RsvpAnswer.DECLINE
+
+
+# --- Hostile paths (the issue's list) -----------------------------------------------------------------
+
+def test_a_link_replayed_after_revocation_reaches_no_route_and_changes_nothing(app, client, make_alumnus, link_for,
+                                                                               make_association, make_program):
+    from crm import clock
+    from crm.outreach.models import Rsvp, Subscription, SubscriptionStatus
+
+    alumnus = make_alumnus(TOTTORI, email="a@example.org", employer="Old Co")
+    program = make_program(make_association(), day=clock.today() + timedelta(days=30))
+    subscription, send = _invited(app, alumnus, "Festival list", program)
+    token = link_for(alumnus)
+    assert client.get(f"/me/{token}").status_code == 200
+    with app.app_context():
+        version = db.session.get(Alumnus, alumnus).version
+        operations.revoke_links(db.session.get(Alumnus, alumnus))
+        db.session.commit()
+    activity = {"occurred_on": "2025-05-01", "kind": "tourism", "country": "US", "prefecture_id": str(TOTTORI), "description": "x"}
+    for path, data in ((f"/me/{token}/details", {"employer": "Hacked", "version": str(version)}), (f"/me/{token}/confirm", {}),
+                       (f"/me/{token}/activities", activity), (f"/me/{token}/subscriptions/{subscription}", {"subscribed": "0"}),
+                       (f"/me/{token}/invitations/{send}", {"answer": "attend"})):
+        assert client.submit(path, data).status_code == 404, path
+    assert client.get(f"/me/{token}").status_code == 404
+    with app.app_context():
+        record = db.session.get(Alumnus, alumnus)
+        assert record.employer == "Old Co" and record.confirmed_on is None
+        assert db.session.get(Subscription, subscription).status == SubscriptionStatus.SUBSCRIBED
+        assert db.session.scalar(select(func.count()).select_from(Activity)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Rsvp)) == 0
+        assert db.session.scalar(select(func.count()).select_from(SelfUpdate)) == 0
+
+
+@pytest.mark.parametrize("state", ["archived", "ceased"])
+def test_a_link_of_a_person_archived_or_under_cease_of_use_opens_nothing(app, client, make_alumnus, link_for, state):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org", employer="Old Co")
+    token = link_for(alumnus)
+    with app.app_context():
+        record = db.session.get(Alumnus, alumnus)
+        if state == "archived":
+            record.archived_at = utcnow()
+        else:
+            record.cease_use = True
+        db.session.commit()
+    assert client.get(f"/me/{token}").status_code == 404
+    assert client.submit(f"/me/{token}/confirm").status_code == 404
+    with app.app_context():
+        assert db.session.get(Alumnus, alumnus).confirmed_on is None
+
+
+def test_markup_in_self_updated_free_text_is_escaped_on_the_person_page_and_in_the_staff_feed(app, client, signed_in, make_alumnus, link_for):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org", employer="Old Co")
+    token = link_for(alumnus)
+    _self_update(app, client, token, alumnus, employer='<img src=x onerror="alert(1)"> **Bold Co**', job_title="[click](javascript:alert(1))")
+    with app.app_context():
+        assert db.session.get(Alumnus, alumnus).employer.startswith("<img")  # kept as typed, escaped when shown
+    staff = signed_in()
+    for page in (client.get(f"/me/{token}").get_data(as_text=True), staff.htmx_get("/self-service/feed").get_data(as_text=True)):
+        assert "<img src=x" not in page and "&lt;img src=x" in page
+        assert "<strong>Bold Co" not in page and 'href="javascript:' not in page
+
+
+def test_a_self_reported_activity_never_reaches_a_prefecture_never_served_in_even_through_its_feed(app, client, signed_in, make_alumnus,
+                                                                                                      make_user, link_for):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org")
+    token = link_for(alumnus)
+    values = {"occurred_on": "2025-05-01", "kind": "tourism", "country": "US", "description": "Fair in Ohio"}
+    for prefecture in (OSAKA, HYOGO, 0, "x"):
+        assert client.submit(f"/me/{token}/activities", {**values, "prefecture_id": str(prefecture)}).status_code == 422
+    assert client.submit(f"/me/{token}/activities", {**values, "prefecture_id": str(TOTTORI)}).status_code == 303
+    with app.app_context():
+        assert db.session.scalars(select(Activity.prefecture_id)).all() == [TOTTORI]
+        assert db.session.scalars(select(SelfUpdate.prefecture_id)).all() == [TOTTORI]
+        assert [u.kind for u in operations.feed(TOTTORI)] == ["activity"]
+        assert operations.feed(OSAKA) == [] and operations.feed(HYOGO) == []
+    assert "Fair in Ohio" in signed_in().get("/ambassadors/activities").get_data(as_text=True)
+    osaka = app.test_client()
+    osaka.login(make_user(Role.PREFECTURE_STAFF, prefecture=OSAKA)[1])
+    listing = osaka.get("/ambassadors/activities")
+    assert listing.status_code == 200 and "Fair in Ohio" not in listing.get_data(as_text=True)
