@@ -483,3 +483,140 @@ def test_a_self_reported_activity_never_reaches_a_prefecture_never_served_in_eve
     osaka.login(make_user(Role.PREFECTURE_STAFF, prefecture=OSAKA)[1])
     listing = osaka.get("/ambassadors/activities")
     assert listing.status_code == 200 and "Fair in Ohio" not in listing.get_data(as_text=True)
+
+
+# --- Association members through a personal link -------------------------------------------------------
+
+def _member_subscribed(app, member_id: int, association: int, name: str) -> int:
+    from crm.associations.models import Member
+    from crm.outreach import operations as outreach
+    from crm.outreach.models import MailingList
+
+    with app.app_context():
+        mailing_list = MailingList(association_id=association, name=name, purpose_en=f"News of {name}", purpose_ja=f"{name}のお知らせ")
+        db.session.add(mailing_list)
+        db.session.flush()
+        subscription = outreach.subscribe(mailing_list, member=db.session.get(Member, member_id))
+        db.session.commit()
+        return subscription.id
+
+
+@pytest.fixture
+def member_link(app):
+    def make(member_id: int) -> str:
+        from crm.associations.models import Member
+
+        with app.app_context():
+            token = operations.issue_link(db.session.get(Member, member_id))
+            db.session.commit()
+            return token
+
+    return make
+
+
+def test_a_member_asks_for_a_link_on_the_same_page_with_the_same_answer(client, make_association, make_member, outbox):
+    association = make_association()
+    member = make_member(association, email="member@example.org")
+    make_member(association, name="Left member", email="left@example.org", status="left")
+    known = client.submit("/me", {"email": "Member@Example.org"})
+    left = client.submit("/me", {"email": "left@example.org"})
+    unknown = client.submit("/me", {"email": "nobody@example.org"})
+    assert known.status_code == left.status_code == unknown.status_code == 200
+    assert _main(known.get_data(as_text=True)) == _main(unknown.get_data(as_text=True)) == _main(left.get_data(as_text=True))
+    (letter,) = outbox
+    assert letter["to"] == "member@example.org" and letter["recipient_key"] == f"member:{member}" and "/me/" in letter["text"]
+    assert client.get(f"/me/{_token_in(letter)}").status_code == 200
+
+
+def test_a_member_sees_and_corrects_only_their_own_record(app, client, make_association, make_member, member_link):
+    from crm.associations.models import Member, MemberStatus
+
+    association, other_association = make_association(), make_association(name="兵庫県国際交流協会")
+    member = make_member(association, name="Yamamoto Yumi", email="y@example.org", phone="0857-00-0000", address="Tottori 1-1")
+    other = make_member(association, name="Otherperson Taro", email="other@example.org")
+    elsewhere = make_member(other_association, name="Elsewhere Hanako", email="else@example.org")
+    mine = _member_subscribed(app, member, association, "TIA newsletter")
+    theirs = _member_subscribed(app, other, association, "TIA newsletter 2")
+    token = member_link(member)
+    page = client.get(f"/me/{token}").get_data(as_text=True)
+    assert "Yamamoto Yumi" in page and "Tottori 1-1" in page and "TIA newsletter" in page
+    assert "Otherperson" not in page and "Elsewhere" not in page and "other@example.org" not in page and "TIA newsletter 2" not in page
+    assert "Report an activity" not in page
+    assert client.submit(f"/me/{token}/activities", {"occurred_on": "2025-05-01", "kind": "tourism", "description": "x"}).status_code == 404
+    with app.app_context():
+        version = db.session.get(Member, member).version
+        before = db.session.scalar(select(func.max(AuditEntry.id)))
+    # Hostile extras name another member, another association, a status: never applied.
+    response = client.submit(f"/me/{token}/details", {
+        "email": "new@example.org", "phone": "0857-11-1111", "postal_code": "680-0011", "address": "<b>Tottori</b> 2-2",
+        "preferred_language": "en", "version": str(version), "id": str(other), "member_id": str(other),
+        "association_id": str(other_association), "status": "left", "name": "Renamed", "consent_to_contact": ""})
+    assert response.status_code == 303
+    assert client.submit(f"/me/{token}/details", {"email": "x@example.org", "version": str(version)}).status_code == 409
+    assert client.submit(f"/me/{token}/confirm").status_code == 303
+    assert client.submit(f"/me/{token}/subscriptions/{theirs}", {"subscribed": "0"}).status_code == 404
+    assert client.submit(f"/me/{token}/subscriptions/{mine}", {"subscribed": "0"}).status_code == 303
+    with app.app_context():
+        record = db.session.get(Member, member)
+        assert (record.email, record.phone, record.postal_code, record.address, record.preferred_language) == (
+            "new@example.org", "0857-11-1111", "680-0011", "<b>Tottori</b> 2-2", "en")
+        assert (record.name, record.association_id, record.status, record.consent_to_contact) == (
+            "Yamamoto Yumi", association, MemberStatus.ACTIVE, True)
+        assert db.session.get(Member, other).email == "other@example.org" and db.session.get(Member, elsewhere).name == "Elsewhere Hanako"
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.record_type.in_(("association_members", "subscriptions")),
+                                                               AuditEntry.action.in_(("update", "member_confirmed")),
+                                                               AuditEntry.id > before)).all()
+        assert entries and {entry.actor for entry in entries} == {f"member:{member}"}
+        assert sorted(u.kind for u in db.session.scalars(select(SelfUpdate).where(SelfUpdate.member_id == member))) == [
+            "confirm", "details", "subscription"]
+    page = client.get(f"/me/{token}").get_data(as_text=True)
+    assert "&lt;b&gt;Tottori" in page and "You last confirmed them on" in page
+
+
+def test_association_staff_send_and_revoke_a_members_link_and_see_their_self_updates(app, client, signed_in, make_association,
+                                                                                     make_member, make_user, outbox):
+    from crm.associations.models import Member
+
+    association, other_association = make_association(), make_association(name="兵庫県国際交流協会")
+    member = make_member(association, name="Yamamoto Yumi", email="y@example.org")
+    staff = signed_in(Role.ASSOCIATION_STAFF, association=association)
+    assert "self-service/members/" in staff.get(f"/associations/members/{member}").get_data(as_text=True)
+    assert staff.submit(f"/self-service/members/{member}/links").status_code == 303
+    (letter,) = outbox
+    token = _token_in(letter)
+    with app.app_context():
+        version = db.session.get(Member, member).version
+    anonymous = app.test_client()
+    anonymous.submit(f"/me/{token}/details", {"email": "y@example.org", "phone": "0857-22-2222", "version": str(version)})
+    feed = staff.htmx_get("/self-service/members/feed").get_data(as_text=True)
+    assert fragment(feed) and "Yamamoto Yumi" in feed and "0857-22-2222" in feed
+    assert "self-service/members/feed" in staff.get("/").get_data(as_text=True)
+    # Another association's staff see nothing of it and reach no link of this member.
+    elsewhere = app.test_client()
+    elsewhere.login(make_user(Role.ASSOCIATION_STAFF, association=other_association)[1])
+    assert "Yamamoto" not in elsewhere.htmx_get("/self-service/members/feed").get_data(as_text=True)
+    assert elsewhere.submit(f"/self-service/members/{member}/links").status_code == 404
+    assert elsewhere.submit(f"/self-service/members/{member}/links/revoke").status_code == 404
+    assert anonymous.get(f"/me/{token}").status_code == 200
+    # Prefecture staff's alumni feed never lists members' updates.
+    with app.app_context():
+        assert all(u.member_id is None for u in operations.feed(None))
+    assert staff.submit(f"/self-service/members/{member}/links/revoke").status_code == 303
+    assert anonymous.get(f"/me/{token}").status_code == 404
+    assert anonymous.submit(f"/me/{token}/confirm").status_code == 404
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEntry.action).where(AuditEntry.record_type == "association_members")))
+        assert {"link_sent", "link_revoked"} <= actions
+
+
+def test_a_link_of_a_member_who_left_opens_nothing(app, client, make_association, make_member, member_link):
+    from crm.associations.models import Member, MemberStatus
+
+    member = make_member(make_association(), email="y@example.org")
+    token = member_link(member)
+    assert client.get(f"/me/{token}").status_code == 200
+    with app.app_context():
+        db.session.get(Member, member).status = MemberStatus.LEFT
+        db.session.commit()
+    assert client.get(f"/me/{token}").status_code == 404
+    assert client.submit(f"/me/{token}/confirm").status_code == 404

@@ -27,6 +27,7 @@ AUDIT_ACTIONS = {
     "confirm_mailing": _l("Confirmation requests sent"),
     "self_update_undone": _l("Self-update undone"),
     "rsvp_answered": _l("Invitation answered"),
+    "member_confirmed": _l("Member confirmed their details"),
     "outreach_send": _l("Newsletter sent"),
     "outreach_test_send": _l("Test newsletter sent"),
     "share": _l("Shared with a prefecture"),

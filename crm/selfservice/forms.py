@@ -12,7 +12,8 @@ from wtforms.validators import DataRequired, Email, Length
 
 from crm.alumni.forms import ConsentForm, ContactDetailsForm, ProfileForm, _lower
 from crm.ambassadors.forms import ActivityForm
-from crm.forms import SelectField
+from crm.associations.forms import MemberForm
+from crm.forms import SelectField, VersionedForm
 from crm.glossary import term
 
 
@@ -37,3 +38,13 @@ class SelfReportForm(ActivityForm):
     def limit_to(self, prefectures) -> SelfReportForm:
         self.prefecture_id.choices = [(p.id, p.name) for p in prefectures]
         return self
+
+
+class MemberDetailsForm(VersionedForm):
+    """An association member's contact details and language: theirs to correct (nothing else)."""
+
+    email = MemberForm.email
+    phone = MemberForm.phone
+    postal_code = MemberForm.postal_code
+    address = MemberForm.address
+    preferred_language = ConsentForm.preferred_language
