@@ -86,7 +86,8 @@ def _person_page(token, link, details=None, report=None, status=200):
     prefectures = operations.served_prefectures(alumnus)
     subscriptions = operations.subscriptions_of(alumnus)
     details = details or DetailsForm(obj=alumnus, formdata=None)
-    report = report or SelfReportForm(formdata=None)
+    # A person who served in one prefecture only finds it chosen already (a post still names it).
+    report = report or SelfReportForm(formdata=None, prefecture_id=prefectures[0].id if len(prefectures) == 1 else None)
     return render_template("selfservice/person.html", token=token, link=link, alumnus=alumnus, prefectures=prefectures,
                            details=details.fill_choices(), report=report.limit_to(prefectures).fill_choices(),
                            activities=operations.own_activities(alumnus),
