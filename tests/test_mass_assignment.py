@@ -312,6 +312,22 @@ def test_self_report_prefecture_and_extra_owner_fields(app, client, make_alumnus
         == (mine, TOTTORI, "reported", None)
 
 
+def test_member_self_service_details_ignore_owner_fields(app, client, make_association, make_member):
+    """Through a member's personal link: the member is the link's, the association stays theirs."""
+    from crm.associations.models import Member
+    from crm.selfservice import operations
+
+    association, other_association = make_association(), make_association(name="兵庫県国際交流協会")
+    mine, other = make_member(association, email="me@example.org"), make_member(other_association, name="Other")
+    with app.app_context():
+        token = operations.issue_link(db.session.get(Member, mine))
+        db.session.commit()
+    extra = {**OWNER_FIELDS, "association_id": str(other_association), "member_id": str(other), "id": str(other), "status": "left"}
+    assert client.submit(f"/me/{token}/details", {**extra, "phone": "0857-00-0000", "version": "1"}).status_code == 303
+    assert _one(app, select(Member.association_id, Member.phone, Member.status).where(Member.id == mine)) == (association, "0857-00-0000", "active")
+    assert _one(app, select(Member.association_id, Member.phone).where(Member.id == other)) == (other_association, None)
+
+
 def test_outreach_selection_list_and_program_stay_in_scope(app, tottori, make_alumnus, make_association, make_program):
     from crm.outreach.models import MailingList, Send, Subscription
 

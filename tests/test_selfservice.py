@@ -346,3 +346,277 @@ def test_the_worker_queues_the_letter_without_a_request(app, make_alumnus, outbo
         operations.run_link_request("nobody@example.org")
     (letter,) = outbox
     assert letter["to"] == "worker@example.org" and f"{app.config['BASE_URL']}/me/" in letter["text"]
+
+
+# --- Invitations (RSVP) through the link --------------------------------------------------------------
+
+def _invited(app, alumnus_id: int, list_name: str, program_id: int) -> tuple[int, int]:
+    """A subscription of the alumnus to a new list and a send from it inviting to the program → (subscription, send)."""
+    from crm.outreach import operations as outreach
+    from crm.outreach.models import MailingList
+
+    subscription = _subscribed(app, alumnus_id, list_name)
+    with app.app_context():
+        from crm.outreach.models import Subscription
+
+        mailing_list = db.session.get(Subscription, subscription).mailing_list
+        send = outreach.create_send(db.session.get(MailingList, mailing_list.id), None,
+                                    {"subject_ja": "招待", "body_ja": "どうぞ"}, program_id=program_id)
+        db.session.commit()
+        return subscription, send.id
+
+
+def test_a_person_answers_their_own_pending_invitations_only(app, client, make_alumnus, make_association, make_program, link_for):
+    from datetime import date
+
+    from crm import clock
+    from crm.outreach.models import Rsvp, RsvpAnswer
+
+    association = make_association()
+    upcoming = make_program(association, title="Furusato festival", day=clock.today() + timedelta(days=30))
+    past = make_program(association, title="Last year's fair", day=date(2020, 6, 1))
+    someone_elses = make_program(association, title="Private dinner", day=clock.today() + timedelta(days=30))
+    alumnus = make_alumnus(TOTTORI, email="a@example.org")
+    other = make_alumnus(TOTTORI, family="Else", email="else@example.org")
+    _, send = _invited(app, alumnus, "Festival list", upcoming)
+    _, old_send = _invited(app, alumnus, "Fair list", past)
+    _, theirs = _invited(app, other, "Dinner list", someone_elses)
+    token = link_for(alumnus)
+    page = client.get(f"/me/{token}").get_data(as_text=True)
+    assert "Furusato festival" in page and "Private dinner" not in page and "Last year" not in page
+    # Another person's invitation, a past program, a made-up answer: 404, nothing recorded.
+    assert client.submit(f"/me/{token}/invitations/{theirs}", {"answer": "attend"}).status_code == 404
+    assert client.submit(f"/me/{token}/invitations/{old_send}", {"answer": "attend"}).status_code == 404
+    assert client.submit(f"/me/{token}/invitations/{send}", {"answer": "maybe"}).status_code == 404
+    assert client.submit(f"/me/{token}/invitations/{send}", {"answer": "attend"}).status_code == 303
+    assert client.submit(f"/me/{token}/invitations/{send}", {"answer": "decline"}).status_code == 303
+    with app.app_context():
+        (rsvp,) = db.session.scalars(select(Rsvp)).all()
+        assert rsvp.send_id == send and rsvp.answer == RsvpAnswer.DECLINE
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "rsvp_answered")).all()
+        assert len(entries) == 2 and {e.actor for e in entries} == {f"alumnus:{alumnus}"}
+    assert "Will not attend" in client.get(f"/me/{token}").get_data(as_text=True)
+    # Revoked: the link answers nothing more.
+    with app.app_context():
+        operations.revoke_links(db.session.get(Alumnus, alumnus))
+        db.session.commit()
+    assert client.submit(f"/me/{token}/invitations/{send}", {"answer": "attend"}).status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(Rsvp.answer)) == RsvpAnswer.DECLINE
+
+
+# --- Hostile paths (the issue's list) -----------------------------------------------------------------
+
+def test_a_link_replayed_after_revocation_reaches_no_route_and_changes_nothing(app, client, make_alumnus, link_for,
+                                                                               make_association, make_program):
+    from crm import clock
+    from crm.outreach.models import Rsvp, Subscription, SubscriptionStatus
+
+    alumnus = make_alumnus(TOTTORI, email="a@example.org", employer="Old Co")
+    program = make_program(make_association(), day=clock.today() + timedelta(days=30))
+    subscription, send = _invited(app, alumnus, "Festival list", program)
+    token = link_for(alumnus)
+    assert client.get(f"/me/{token}").status_code == 200
+    with app.app_context():
+        version = db.session.get(Alumnus, alumnus).version
+        operations.revoke_links(db.session.get(Alumnus, alumnus))
+        db.session.commit()
+    activity = {"occurred_on": "2025-05-01", "kind": "tourism", "country": "US", "prefecture_id": str(TOTTORI), "description": "x"}
+    for path, data in ((f"/me/{token}/details", {"employer": "Hacked", "version": str(version)}), (f"/me/{token}/confirm", {}),
+                       (f"/me/{token}/activities", activity), (f"/me/{token}/subscriptions/{subscription}", {"subscribed": "0"}),
+                       (f"/me/{token}/invitations/{send}", {"answer": "attend"})):
+        assert client.submit(path, data).status_code == 404, path
+    assert client.get(f"/me/{token}").status_code == 404
+    with app.app_context():
+        record = db.session.get(Alumnus, alumnus)
+        assert record.employer == "Old Co" and record.confirmed_on is None
+        assert db.session.get(Subscription, subscription).status == SubscriptionStatus.SUBSCRIBED
+        assert db.session.scalar(select(func.count()).select_from(Activity)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Rsvp)) == 0
+        assert db.session.scalar(select(func.count()).select_from(SelfUpdate)) == 0
+
+
+@pytest.mark.parametrize("state", ["archived", "ceased"])
+def test_a_link_of_a_person_archived_or_under_cease_of_use_opens_nothing(app, client, make_alumnus, link_for, state):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org", employer="Old Co")
+    token = link_for(alumnus)
+    with app.app_context():
+        record = db.session.get(Alumnus, alumnus)
+        if state == "archived":
+            record.archived_at = utcnow()
+        else:
+            record.cease_use = True
+        db.session.commit()
+    assert client.get(f"/me/{token}").status_code == 404
+    assert client.submit(f"/me/{token}/confirm").status_code == 404
+    with app.app_context():
+        assert db.session.get(Alumnus, alumnus).confirmed_on is None
+
+
+def test_markup_in_self_updated_free_text_is_escaped_on_the_person_page_and_in_the_staff_feed(app, client, signed_in, make_alumnus, link_for):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org", employer="Old Co")
+    token = link_for(alumnus)
+    _self_update(app, client, token, alumnus, employer='<img src=x onerror="alert(1)"> **Bold Co**', job_title="[click](javascript:alert(1))")
+    with app.app_context():
+        assert db.session.get(Alumnus, alumnus).employer.startswith("<img")  # kept as typed, escaped when shown
+    staff = signed_in()
+    for page in (client.get(f"/me/{token}").get_data(as_text=True), staff.htmx_get("/self-service/feed").get_data(as_text=True)):
+        assert "<img src=x" not in page and "&lt;img src=x" in page
+        assert "<strong>Bold Co" not in page and 'href="javascript:' not in page
+
+
+def test_a_self_reported_activity_never_reaches_a_prefecture_never_served_in_even_through_its_feed(app, client, signed_in, make_alumnus,
+                                                                                                      make_user, link_for):
+    alumnus = make_alumnus(TOTTORI, email="a@example.org")
+    token = link_for(alumnus)
+    values = {"occurred_on": "2025-05-01", "kind": "tourism", "country": "US", "description": "Fair in Ohio"}
+    for prefecture in (OSAKA, HYOGO, 0, "x"):
+        assert client.submit(f"/me/{token}/activities", {**values, "prefecture_id": str(prefecture)}).status_code == 422
+    assert client.submit(f"/me/{token}/activities", {**values, "prefecture_id": str(TOTTORI)}).status_code == 303
+    with app.app_context():
+        assert db.session.scalars(select(Activity.prefecture_id)).all() == [TOTTORI]
+        assert db.session.scalars(select(SelfUpdate.prefecture_id)).all() == [TOTTORI]
+        assert [u.kind for u in operations.feed(TOTTORI)] == ["activity"]
+        assert operations.feed(OSAKA) == [] and operations.feed(HYOGO) == []
+    assert "Fair in Ohio" in signed_in().get("/ambassadors/activities").get_data(as_text=True)
+    osaka = app.test_client()
+    osaka.login(make_user(Role.PREFECTURE_STAFF, prefecture=OSAKA)[1])
+    listing = osaka.get("/ambassadors/activities")
+    assert listing.status_code == 200 and "Fair in Ohio" not in listing.get_data(as_text=True)
+
+
+# --- Association members through a personal link -------------------------------------------------------
+
+def _member_subscribed(app, member_id: int, association: int, name: str) -> int:
+    from crm.associations.models import Member
+    from crm.outreach import operations as outreach
+    from crm.outreach.models import MailingList
+
+    with app.app_context():
+        mailing_list = MailingList(association_id=association, name=name, purpose_en=f"News of {name}", purpose_ja=f"{name}のお知らせ")
+        db.session.add(mailing_list)
+        db.session.flush()
+        subscription = outreach.subscribe(mailing_list, member=db.session.get(Member, member_id))
+        db.session.commit()
+        return subscription.id
+
+
+@pytest.fixture
+def member_link(app):
+    def make(member_id: int) -> str:
+        from crm.associations.models import Member
+
+        with app.app_context():
+            token = operations.issue_link(db.session.get(Member, member_id))
+            db.session.commit()
+            return token
+
+    return make
+
+
+def test_a_member_asks_for_a_link_on_the_same_page_with_the_same_answer(client, make_association, make_member, outbox):
+    association = make_association()
+    member = make_member(association, email="member@example.org")
+    make_member(association, name="Left member", email="left@example.org", status="left")
+    known = client.submit("/me", {"email": "Member@Example.org"})
+    left = client.submit("/me", {"email": "left@example.org"})
+    unknown = client.submit("/me", {"email": "nobody@example.org"})
+    assert known.status_code == left.status_code == unknown.status_code == 200
+    assert _main(known.get_data(as_text=True)) == _main(unknown.get_data(as_text=True)) == _main(left.get_data(as_text=True))
+    (letter,) = outbox
+    assert letter["to"] == "member@example.org" and letter["recipient_key"] == f"member:{member}" and "/me/" in letter["text"]
+    assert client.get(f"/me/{_token_in(letter)}").status_code == 200
+
+
+def test_a_member_sees_and_corrects_only_their_own_record(app, client, make_association, make_member, member_link):
+    from crm.associations.models import Member, MemberStatus
+
+    association, other_association = make_association(), make_association(name="兵庫県国際交流協会")
+    member = make_member(association, name="Yamamoto Yumi", email="y@example.org", phone="0857-00-0000", address="Tottori 1-1")
+    other = make_member(association, name="Otherperson Taro", email="other@example.org")
+    elsewhere = make_member(other_association, name="Elsewhere Hanako", email="else@example.org")
+    mine = _member_subscribed(app, member, association, "TIA newsletter")
+    theirs = _member_subscribed(app, other, association, "TIA newsletter 2")
+    token = member_link(member)
+    page = client.get(f"/me/{token}").get_data(as_text=True)
+    assert "Yamamoto Yumi" in page and "Tottori 1-1" in page and "TIA newsletter" in page
+    assert "Otherperson" not in page and "Elsewhere" not in page and "other@example.org" not in page and "TIA newsletter 2" not in page
+    assert "Report an activity" not in page
+    assert client.submit(f"/me/{token}/activities", {"occurred_on": "2025-05-01", "kind": "tourism", "description": "x"}).status_code == 404
+    with app.app_context():
+        version = db.session.get(Member, member).version
+        before = db.session.scalar(select(func.max(AuditEntry.id)))
+    # Hostile extras name another member, another association, a status: never applied.
+    response = client.submit(f"/me/{token}/details", {
+        "email": "new@example.org", "phone": "0857-11-1111", "postal_code": "680-0011", "address": "<b>Tottori</b> 2-2",
+        "preferred_language": "en", "version": str(version), "id": str(other), "member_id": str(other),
+        "association_id": str(other_association), "status": "left", "name": "Renamed", "consent_to_contact": ""})
+    assert response.status_code == 303
+    assert client.submit(f"/me/{token}/details", {"email": "x@example.org", "version": str(version)}).status_code == 409
+    assert client.submit(f"/me/{token}/confirm").status_code == 303
+    assert client.submit(f"/me/{token}/subscriptions/{theirs}", {"subscribed": "0"}).status_code == 404
+    assert client.submit(f"/me/{token}/subscriptions/{mine}", {"subscribed": "0"}).status_code == 303
+    with app.app_context():
+        record = db.session.get(Member, member)
+        assert (record.email, record.phone, record.postal_code, record.address, record.preferred_language) == (
+            "new@example.org", "0857-11-1111", "680-0011", "<b>Tottori</b> 2-2", "en")
+        assert (record.name, record.association_id, record.status, record.consent_to_contact) == (
+            "Yamamoto Yumi", association, MemberStatus.ACTIVE, True)
+        assert db.session.get(Member, other).email == "other@example.org" and db.session.get(Member, elsewhere).name == "Elsewhere Hanako"
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.record_type.in_(("association_members", "subscriptions")),
+                                                               AuditEntry.action.in_(("update", "member_confirmed")),
+                                                               AuditEntry.id > before)).all()
+        assert entries and {entry.actor for entry in entries} == {f"member:{member}"}
+        assert sorted(u.kind for u in db.session.scalars(select(SelfUpdate).where(SelfUpdate.member_id == member))) == [
+            "confirm", "details", "subscription"]
+    page = client.get(f"/me/{token}").get_data(as_text=True)
+    assert "&lt;b&gt;Tottori" in page and "You last confirmed them on" in page
+
+
+def test_association_staff_send_and_revoke_a_members_link_and_see_their_self_updates(app, client, signed_in, make_association,
+                                                                                     make_member, make_user, outbox):
+    from crm.associations.models import Member
+
+    association, other_association = make_association(), make_association(name="兵庫県国際交流協会")
+    member = make_member(association, name="Yamamoto Yumi", email="y@example.org")
+    staff = signed_in(Role.ASSOCIATION_STAFF, association=association)
+    assert "self-service/members/" in staff.get(f"/associations/members/{member}").get_data(as_text=True)
+    assert staff.submit(f"/self-service/members/{member}/links").status_code == 303
+    (letter,) = outbox
+    token = _token_in(letter)
+    with app.app_context():
+        version = db.session.get(Member, member).version
+    anonymous = app.test_client()
+    anonymous.submit(f"/me/{token}/details", {"email": "y@example.org", "phone": "0857-22-2222", "version": str(version)})
+    feed = staff.htmx_get("/self-service/members/feed").get_data(as_text=True)
+    assert fragment(feed) and "Yamamoto Yumi" in feed and "0857-22-2222" in feed
+    assert "self-service/members/feed" in staff.get("/").get_data(as_text=True)
+    # Another association's staff see nothing of it and reach no link of this member.
+    elsewhere = app.test_client()
+    elsewhere.login(make_user(Role.ASSOCIATION_STAFF, association=other_association)[1])
+    assert "Yamamoto" not in elsewhere.htmx_get("/self-service/members/feed").get_data(as_text=True)
+    assert elsewhere.submit(f"/self-service/members/{member}/links").status_code == 404
+    assert elsewhere.submit(f"/self-service/members/{member}/links/revoke").status_code == 404
+    assert anonymous.get(f"/me/{token}").status_code == 200
+    # Prefecture staff's alumni feed never lists members' updates.
+    with app.app_context():
+        assert all(u.member_id is None for u in operations.feed(None))
+    assert staff.submit(f"/self-service/members/{member}/links/revoke").status_code == 303
+    assert anonymous.get(f"/me/{token}").status_code == 404
+    assert anonymous.submit(f"/me/{token}/confirm").status_code == 404
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEntry.action).where(AuditEntry.record_type == "association_members")))
+        assert {"link_sent", "link_revoked"} <= actions
+
+
+def test_a_link_of_a_member_who_left_opens_nothing(app, client, make_association, make_member, member_link):
+    from crm.associations.models import Member, MemberStatus
+
+    member = make_member(make_association(), email="y@example.org")
+    token = member_link(member)
+    assert client.get(f"/me/{token}").status_code == 200
+    with app.app_context():
+        db.session.get(Member, member).status = MemberStatus.LEFT
+        db.session.commit()
+    assert client.get(f"/me/{token}").status_code == 404
+    assert client.submit(f"/me/{token}/confirm").status_code == 404

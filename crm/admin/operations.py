@@ -26,6 +26,8 @@ AUDIT_ACTIONS = {
     "link_revoked": _l("Personal links revoked"),
     "confirm_mailing": _l("Confirmation requests sent"),
     "self_update_undone": _l("Self-update undone"),
+    "rsvp_answered": _l("Invitation answered"),
+    "member_confirmed": _l("Member confirmed their details"),
     "outreach_send": _l("Newsletter sent"),
     "outreach_test_send": _l("Test newsletter sent"),
     "outreach_link_attendees": _l("Invitation attendees linked to a program"),

@@ -271,7 +271,7 @@ NOT_PERSONAL: dict[str, str] = {
     **_same(KEY, "personal_links", "id alumnus_id member_id created_by_id"),
     **_same(TECHNICAL, "personal_links", "token_hash"),
     **_same(BOOKKEEPING, "personal_links", "created_at expires_at revoked_at"),
-    **_same(KEY, "self_updates", "id alumnus_id activity_id prefecture_id undone_by_id"),
+    **_same(KEY, "self_updates", "id alumnus_id member_id activity_id prefecture_id undone_by_id"),
     **_same(BOOKKEEPING, "self_updates", "kind at undone_at"),
     **_same(ORGANISATION, "mailing_lists", "id prefecture_id association_id name purpose_ja purpose_en public_signup "
                                            "public_archive is_default created_at version"),

@@ -12,7 +12,8 @@ from wtforms.validators import DataRequired, Email, Length
 
 from crm.alumni.forms import ConsentForm, ContactDetailsForm, ProfileForm, _lower
 from crm.ambassadors.forms import ActivityForm
-from crm.forms import SelectField
+from crm.associations.forms import MemberForm
+from crm.forms import SelectField, VersionedForm
 from crm.glossary import term
 
 
@@ -40,3 +41,13 @@ class SelfReportForm(ActivityForm):
             # Someone who served in one prefecture reports to it without having to choose it.
             self.prefecture_id.data = prefectures[0].id
         return self
+
+
+class MemberDetailsForm(VersionedForm):
+    """An association member's contact details and language: theirs to correct (nothing else)."""
+
+    email = MemberForm.email
+    phone = MemberForm.phone
+    postal_code = MemberForm.postal_code
+    address = MemberForm.address
+    preferred_language = ConsentForm.preferred_language

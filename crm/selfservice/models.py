@@ -12,6 +12,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.alumni.models import Alumnus
+from crm.associations.models import Member
 from crm.audit import Audited
 from crm.auth.models import User
 from crm.db import UTCDateTime, utcnow
@@ -36,6 +37,7 @@ class PersonalLink(Audited, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     alumnus: Mapped[Alumnus | None] = relationship()
+    member: Mapped[Member | None] = relationship()
     created_by: Mapped[User | None] = relationship()
 
 
@@ -46,8 +48,10 @@ class SelfUpdate(db.Model):
     __tablename__ = "self_updates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    alumnus_id: Mapped[int] = mapped_column(ForeignKey("alumni.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # details | confirm | activity
+    # The person: an alumnus, or an association member (whose association's staff see it).
+    alumnus_id: Mapped[int | None] = mapped_column(ForeignKey("alumni.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("association_members.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # details | confirm | activity | subscription
     # {field: {"old": …, "new": …}} for details; the activity reported for an activity.
     changes: Mapped[dict | None] = mapped_column(JSON)
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("ambassador_activities.id", ondelete="SET NULL"))
@@ -57,4 +61,5 @@ class SelfUpdate(db.Model):
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    alumnus: Mapped[Alumnus] = relationship(lazy="joined")
+    alumnus: Mapped[Alumnus | None] = relationship(lazy="joined")
+    member: Mapped[Member | None] = relationship(lazy="joined")

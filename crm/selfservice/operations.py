@@ -13,14 +13,15 @@ from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import force_locale, lazy_gettext as _l
-from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy import and_, exists, func, or_, select
 
 from crm import audit, clock, disclosure, mail, tasks
 from crm.alumni.models import Alumnus, Placement
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus
 from crm.db import utcnow
 from crm.outreach import operations as outreach
-from crm.outreach.models import ConsentHow, Subscription, SubscriptionStatus
+from crm.associations.models import Member, MemberStatus, Program, ProgramStatus
+from crm.outreach.models import ConsentHow, MailingList, Rsvp, RsvpAnswer, Send, SendStatus, Subscription, SubscriptionStatus
 from crm.extensions import db
 from crm.reference.fiscal_year import fiscal_year_of
 from crm.selfservice.models import PersonalLink, SelfUpdate
@@ -28,6 +29,8 @@ from crm.selfservice.models import PersonalLink, SelfUpdate
 # What a person corrects through their link (the form's fields; nothing else is ever written).
 DETAIL_FIELDS = ("email", "email_secondary", "phone", "residence_country", "city", "linkedin_url",
                  "employer", "job_title", "languages", "preferred_language")
+# What an association member corrects through theirs.
+MEMBER_FIELDS = ("email", "phone", "postal_code", "address", "preferred_language")
 ACTIVITY_FIELDS = ("occurred_on", "kind", "country", "description", "people_reached", "visitors_brought",
                    "economic_value_yen", "economic_value_basis", "funds_raised_yen", "media_items", "evidence_url")
 # A registry entry counts as current when confirmed or self-updated within this many days.
@@ -47,11 +50,22 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_link(alumnus: Alumnus, created_by=None) -> str:
-    """A new link for the person; returns the token (shown once, in the mail; stored as its hash)."""
+def actor(person: Alumnus | Member) -> str:
+    """The audit trail's actor for changes made through the person's link."""
+    return f"{'member' if isinstance(person, Member) else 'alumnus'}:{person.id}"
+
+
+def _person_clause(model, person: Alumnus | Member):
+    return model.member_id == person.id if isinstance(person, Member) else model.alumnus_id == person.id
+
+
+def issue_link(person: Alumnus | Member, created_by=None) -> str:
+    """A new link for the person (an alumnus or an association member); returns the token (shown
+    once, in the mail; stored as its hash)."""
     token = secrets.token_urlsafe(32)  # 256 bits
     days = current_app.config["SELF_SERVICE_LINK_DAYS"]
-    db.session.add(PersonalLink(token_hash=token_hash(token), alumnus=alumnus, expires_at=utcnow() + timedelta(days=days),
+    owner = {"member": person} if isinstance(person, Member) else {"alumnus": person}
+    db.session.add(PersonalLink(token_hash=token_hash(token), **owner, expires_at=utcnow() + timedelta(days=days),
                                 created_by_id=getattr(created_by, "id", None)))
     db.session.flush()
     return token
@@ -62,27 +76,33 @@ def link_for(token: str) -> PersonalLink | None:
     if not token or len(token) > 100:
         return None
     link = db.session.scalar(select(PersonalLink).where(PersonalLink.token_hash == token_hash(token)))
-    if link is None or link.revoked_at is not None or link.expires_at <= utcnow() or link.alumnus is None:
+    if link is None or link.revoked_at is not None or link.expires_at <= utcnow():
         return None
-    if link.alumnus.archived_at is not None or link.alumnus.cease_use:
+    if link.member_id is not None:  # a member who has left the association is no longer reachable
+        return link if link.member is not None and link.member.status != MemberStatus.LEFT else None
+    if link.alumnus is None or link.alumnus.archived_at is not None or link.alumnus.cease_use:
         return None
     return link
 
 
-def revoke_links(alumnus: Alumnus) -> int:
+def person_of(link: PersonalLink) -> Alumnus | Member:
+    return link.member if link.member_id is not None else link.alumnus
+
+
+def revoke_links(person: Alumnus | Member) -> int:
     """End every open link of the person (staff); returns how many."""
-    links = db.session.scalars(select(PersonalLink).where(PersonalLink.alumnus_id == alumnus.id,
+    links = db.session.scalars(select(PersonalLink).where(_person_clause(PersonalLink, person),
                                                           PersonalLink.revoked_at.is_(None))).all()
     for link in links:
         link.revoked_at = utcnow()
     if links:
-        audit.record_event("link_revoked", "alumni", alumnus.id, links=len(links))
+        audit.record_event("link_revoked", person.__tablename__, person.id, links=len(links))
     return len(links)
 
 
-def open_links(alumnus: Alumnus) -> int:
+def open_links(person: Alumnus | Member) -> int:
     return db.session.scalar(select(func.count()).select_from(PersonalLink).where(
-        PersonalLink.alumnus_id == alumnus.id, PersonalLink.revoked_at.is_(None), PersonalLink.expires_at > utcnow()))
+        _person_clause(PersonalLink, person), PersonalLink.revoked_at.is_(None), PersonalLink.expires_at > utcnow()))
 
 
 def reachable_by_email(email: str) -> list[Alumnus]:
@@ -93,6 +113,23 @@ def reachable_by_email(email: str) -> list[Alumnus]:
     return db.session.scalars(select(Alumnus).where(
         or_(Alumnus.email == email, Alumnus.email_secondary == email),
         Alumnus.archived_at.is_(None), Alumnus.cease_use.is_(False))).all()
+
+
+def reachable_members_by_email(email: str) -> list[Member]:
+    """The association members a link request for this address goes to: not left their association."""
+    email = (email or "").strip().lower()
+    if not email:
+        return []
+    return db.session.scalars(select(Member).where(func.lower(Member.email) == email, Member.status != MemberStatus.LEFT)).all()
+
+
+def _member_letter(member: Member, token: str, address: str | None = None) -> dict:
+    locale = member.preferred_language if member.preferred_language in ("ja", "en") else "ja"
+    with force_locale(locale):
+        return {"to": address or member.email, "to_name": member.name, "subject": str(LINK_SUBJECT),
+                "text": current_app.jinja_env.get_template("selfservice/mail_link_member.txt").render(
+                    member=member, link=f"{mail.base_url()}/me/{token}", days=current_app.config["SELF_SERVICE_LINK_DAYS"]),
+                "language": locale, "batch": "selfservice.link", "recipient_key": f"member:{member.id}"}
 
 
 def _letter(alumnus: Alumnus, token: str, subject: str, template: str, batch: str, address: str | None = None) -> dict:
@@ -132,6 +169,7 @@ def request_link(email: str) -> None:
     email = (email or "").strip().lower()
     letters = [_letter(alumnus, issue_link(alumnus), LINK_SUBJECT, "selfservice/mail_link.txt", "selfservice.link", address=email)
                for alumnus in reachable_by_email(email)]
+    letters += [_member_letter(member, issue_link(member), address=email) for member in reachable_members_by_email(email)]
     if letters:
         queue_letters(letters)
 
@@ -142,6 +180,15 @@ def send_link(alumnus: Alumnus, staff) -> bool:
         return False
     queue_letters([_letter(alumnus, issue_link(alumnus, staff), LINK_SUBJECT, "selfservice/mail_link.txt", "selfservice.link")])
     audit.record_event("link_sent", "alumni", alumnus.id)
+    return True
+
+
+def send_member_link(member: Member, staff) -> bool:
+    """Association staff send a member their link. False when there is no address, or they have left."""
+    if not member.email or member.status == MemberStatus.LEFT:
+        return False
+    queue_letters([_member_letter(member, issue_link(member, staff))])
+    audit.record_event("link_sent", "association_members", member.id)
     return True
 
 
@@ -172,22 +219,29 @@ def served_prefectures(alumnus: Alumnus) -> list:
     return list(seen.values())
 
 
-def update_details(alumnus: Alumnus, values: dict) -> SelfUpdate | None:
+def _apply_details(person: Alumnus | Member, fields: tuple, values: dict) -> SelfUpdate | None:
+    """Write the given fields (these only) and keep what changed as a self-update; None: nothing did."""
     changes = {}
-    for name in DETAIL_FIELDS:
+    for name in fields:
         if name not in values:
             continue
-        new = values[name] or None
-        old = getattr(alumnus, name)
+        # An empty language keeps the person's (it is never unset); any other empty value is None.
+        new = values[name] or (person.preferred_language if name == "preferred_language" and isinstance(person, Member) else None)
+        old = getattr(person, name)
         if old != new:
             changes[name] = {"old": old, "new": new}
-            setattr(alumnus, name, new)
+            setattr(person, name, new)
     if not changes:
         return None
-    entry = SelfUpdate(alumnus=alumnus, kind="details", changes=changes)
+    entry = SelfUpdate(**({"member": person} if isinstance(person, Member) else {"alumnus": person}), kind="details", changes=changes)
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def update_details(person: Alumnus | Member, values: dict) -> SelfUpdate | None:
+    """An alumnus's corrections (DETAIL_FIELDS only) or a member's (MEMBER_FIELDS only)."""
+    return _apply_details(person, MEMBER_FIELDS if isinstance(person, Member) else DETAIL_FIELDS, values)
 
 
 def confirm(alumnus: Alumnus) -> SelfUpdate:
@@ -224,31 +278,114 @@ def own_activities(alumnus: Alumnus) -> list[Activity]:
                               .order_by(Activity.occurred_on.desc(), Activity.id.desc()).limit(50)).all()
 
 
-def subscriptions_of(alumnus: Alumnus) -> list[Subscription]:
+def _own_subscriptions(person: Alumnus | Member):
+    clause = _person_clause(Subscription, person)
+    if isinstance(person, Member):  # a member's lists are their association's only
+        clause = and_(clause, Subscription.list_id.in_(select(MailingList.id).where(MailingList.association_id == person.association_id)))
+    return select(Subscription).where(clause)
+
+
+def subscriptions_of(person: Alumnus | Member) -> list[Subscription]:
     """The person's own subscriptions to mailing lists (crm/outreach), with each list's purpose."""
-    return db.session.scalars(select(Subscription).where(Subscription.alumnus_id == alumnus.id)
-                              .order_by(Subscription.id)).all()
+    return db.session.scalars(_own_subscriptions(person).order_by(Subscription.id)).all()
 
 
-def set_subscription(alumnus: Alumnus, subscription_id: int, subscribed: bool) -> Subscription | None:
+def set_subscription(person: Alumnus | Member, subscription_id: int, subscribed: bool) -> Subscription | None:
     """Unsubscribe from, or subscribe again to, one of the person's own lists (None: not theirs).
     Recorded as a consent event of the list (outreach) and a self-update."""
-    subscription = db.session.scalar(select(Subscription).where(Subscription.id == subscription_id,
-                                                                Subscription.alumnus_id == alumnus.id))
+    subscription = db.session.scalar(_own_subscriptions(person).where(Subscription.id == subscription_id))
     if subscription is None:
         return None
     before = subscription.status
+    owner = {"member": person} if isinstance(person, Member) else {"alumnus": person}
     if subscribed and before != SubscriptionStatus.SUBSCRIBED:
-        outreach.subscribe(subscription.mailing_list, alumnus=alumnus, how=ConsentHow.SELF_SIGNUP,
-                           language=alumnus.preferred_language)
+        outreach.subscribe(subscription.mailing_list, **owner, how=ConsentHow.SELF_SIGNUP,
+                           language=person.preferred_language)
     elif not subscribed and before == SubscriptionStatus.SUBSCRIBED:
         outreach.unsubscribe(subscription, how=ConsentHow.UNSUBSCRIBE_LINK)
     if subscription.status != before:
-        db.session.add(SelfUpdate(alumnus=alumnus, kind="subscription", prefecture_id=subscription.mailing_list.prefecture_id,
+        db.session.add(SelfUpdate(**owner, kind="subscription", prefecture_id=subscription.mailing_list.prefecture_id,
                                   changes={"list": subscription.mailing_list.name,
                                            "status": {"old": before.value, "new": subscription.status.value}}))
     db.session.flush()
     return subscription
+
+
+class Invitation:
+    """A send inviting the person to an upcoming program, on a list they are subscribed to, with their
+    answer so far (None: pending)."""
+
+    def __init__(self, send: Send, subscription: Subscription, rsvp: Rsvp | None):
+        self.send, self.subscription, self.rsvp = send, subscription, rsvp
+        self.program = send.program
+
+    @property
+    def answer(self) -> RsvpAnswer | None:
+        return self.rsvp.answer if self.rsvp is not None else None
+
+
+def invitations_of(subscriptions: list[Subscription]) -> list[Invitation]:
+    """The person's invitations (through their own subscriptions only): one per program, the latest
+    send inviting to it; programs still planned and not yet over."""
+    ids = [s.id for s in subscriptions if s.status == SubscriptionStatus.SUBSCRIBED]
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(Send, Subscription, Rsvp)
+        .join(Subscription, Subscription.list_id == Send.list_id)
+        .join(Program, Program.id == Send.program_id)
+        .outerjoin(Rsvp, and_(Rsvp.send_id == Send.id, Rsvp.subscription_id == Subscription.id))
+        .where(Subscription.id.in_(ids), Send.status == SendStatus.QUEUED, Send.created_at >= Subscription.created_at,
+               Program.status == ProgramStatus.PLANNED, Program.ends_at > utcnow())
+        .order_by(Program.starts_at, Send.id.desc())).all()
+    seen: dict[int, Invitation] = {}
+    for send, subscription, rsvp in rows:
+        current = seen.get(send.program_id)
+        if current is None or (current.rsvp is None and rsvp is not None):
+            seen[send.program_id] = Invitation(send, subscription, rsvp)
+    return list(seen.values())
+
+
+def answer_invitation(subscriptions: list[Subscription], send_id: int, answer: str) -> Rsvp | None:
+    """Answer one of the person's own invitations (None: not theirs, or no longer open). Audited with
+    the caller's actor (the person, under acting_as)."""
+    if answer not in {a.value for a in RsvpAnswer}:
+        return None
+    invitation = next((i for i in invitations_of(subscriptions) if i.send.id == send_id), None)
+    if invitation is None:
+        return None
+    rsvp = invitation.rsvp
+    if rsvp is None:
+        rsvp = Rsvp(send_id=send_id, subscription_id=invitation.subscription.id, program_id=invitation.send.program_id)
+        db.session.add(rsvp)
+    rsvp.answer = RsvpAnswer(answer)
+    rsvp.answered_at = utcnow()
+    db.session.flush()
+    audit.record_event("rsvp_answered", "association_programs", invitation.send.program_id,
+                       send=send_id, subscription=invitation.subscription.id, answer=answer)
+    return rsvp
+
+
+def confirm_member(member: Member) -> SelfUpdate:
+    """"My details are current": members have no column for it; the self-update is the record."""
+    entry = SelfUpdate(member=member, kind="confirm", changes={"confirmed_on": {"old": None, "new": clock.today().isoformat()}})
+    db.session.add(entry)
+    db.session.flush()
+    audit.record_event("member_confirmed", "association_members", member.id)
+    return entry
+
+
+def member_confirmed_on(member: Member):
+    at = db.session.scalar(select(func.max(SelfUpdate.at)).where(SelfUpdate.member_id == member.id, SelfUpdate.kind == "confirm"))
+    return at.astimezone(clock.TOKYO).date() if at is not None else None
+
+
+def member_feed(association_id: int | None, limit: int = FEED_SIZE) -> list[SelfUpdate]:
+    """Recent self-updates of an association's members (every association's for administrators)."""
+    clause = SelfUpdate.member_id.is_not(None)
+    if association_id is not None:
+        clause = and_(clause, SelfUpdate.member_id.in_(select(Member.id).where(Member.association_id == association_id)))
+    return db.session.scalars(select(SelfUpdate).where(clause).order_by(SelfUpdate.at.desc(), SelfUpdate.id.desc()).limit(limit)).all()
 
 
 # --- Staff: the feed and undo ----------------------------------------------------------------------
@@ -256,8 +393,8 @@ def set_subscription(alumnus: Alumnus, subscription_id: int, subscribed: bool) -
 def _feed_clause(prefecture_id: int | None):
     """Self-updates a prefecture sees: changes to the shared record of alumni who served there, and
     activities reported to it (another prefecture's reported activity is that prefecture's)."""
-    if prefecture_id is None:  # administrators: everything
-        return true()
+    if prefecture_id is None:  # administrators: every alumnus's (members' are their associations' feed)
+        return SelfUpdate.alumnus_id.is_not(None)
     served = exists().where(Placement.alumnus_id == SelfUpdate.alumnus_id, Placement.prefecture_id == prefecture_id)
     return and_(served, or_(SelfUpdate.prefecture_id.is_(None), SelfUpdate.prefecture_id == prefecture_id))
 

@@ -19,13 +19,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm import access, audit, htmx
 from crm.access import REPORT_ROLES, public, roles
 from crm.alumni.models import Alumnus
+from crm.associations.models import Member
 from crm.auth.models import Role
 from crm.auth.throttle import client_address
 from crm.db import StaleRecord, check_version
 from crm.extensions import db, limiter
 from crm.reference.models import Prefecture
 from crm.selfservice import bp, operations
-from crm.selfservice.forms import DetailsForm, LinkRequestForm, SelfReportForm
+from crm.selfservice.forms import DetailsForm, LinkRequestForm, MemberDetailsForm, SelfReportForm
 
 STAFF = (Role.ADMIN, Role.PREFECTURE_STAFF)
 
@@ -68,15 +69,29 @@ def _link(token: str):
     return link
 
 
+def _member_page(token, link, details=None, status=200):
+    """A member's page: what their association holds about them, and nothing of anyone else's."""
+    member = link.member
+    subscriptions = operations.subscriptions_of(member)
+    details = details or MemberDetailsForm(obj=member, formdata=None)
+    return render_template("selfservice/member.html", token=token, link=link, member=member, details=details,
+                           confirmed_on=operations.member_confirmed_on(member), subscriptions=subscriptions,
+                           invitations=operations.invitations_of(subscriptions)), status
+
+
 def _person_page(token, link, details=None, report=None, status=200):
+    if link.member_id is not None:
+        return _member_page(token, link, details=details, status=status)
     alumnus = link.alumnus
     prefectures = operations.served_prefectures(alumnus)
+    subscriptions = operations.subscriptions_of(alumnus)
     details = details or DetailsForm(obj=alumnus, formdata=None)
-    report = report or SelfReportForm(formdata=None)
+    # A person who served in one prefecture only finds it chosen already (a post still names it).
+    report = report or SelfReportForm(formdata=None, prefecture_id=prefectures[0].id if len(prefectures) == 1 else None)
     return render_template("selfservice/person.html", token=token, link=link, alumnus=alumnus, prefectures=prefectures,
                            details=details.fill_choices(), report=report.limit_to(prefectures).fill_choices(),
                            activities=operations.own_activities(alumnus),
-                           subscriptions=operations.subscriptions_of(alumnus)), status
+                           subscriptions=subscriptions, invitations=operations.invitations_of(subscriptions)), status
 
 
 @bp.get("/me/<token>")
@@ -89,21 +104,23 @@ def person(token: str):
 @bp.post("/me/<token>/details")
 @public
 def update_details(token: str):
+    """An alumnus's (DetailsForm) or a member's (MemberDetailsForm) corrections: those fields only."""
     link = _link(token)
-    alumnus = link.alumnus
-    form = DetailsForm(obj=alumnus)
+    person = operations.person_of(link)
+    form_class, fields = (MemberDetailsForm, operations.MEMBER_FIELDS) if link.member_id else (DetailsForm, operations.DETAIL_FIELDS)
+    form = form_class(obj=person)
     form.fill_choices()
     if not form.validate_on_submit():
         return _person_page(token, link, details=form, status=422)
     try:
-        check_version(alumnus, form.version.data)
-        with audit.acting_as(f"alumnus:{alumnus.id}"):
-            operations.update_details(alumnus, {name: form[name].data for name in operations.DETAIL_FIELDS})
+        check_version(person, form.version.data)
+        with audit.acting_as(operations.actor(person)):
+            operations.update_details(person, {name: form[name].data for name in fields})
             db.session.commit()
     except (StaleRecord, StaleDataError):
         db.session.rollback()
         link = _link(token)
-        fresh = DetailsForm(obj=link.alumnus, formdata=None)
+        fresh = form_class(obj=operations.person_of(link), formdata=None)
         fresh.form_errors.append(_("Your details were changed meanwhile; here they are as they are now."))
         return _person_page(token, link, details=fresh, status=409)
     flash(_("Thank you: your details are saved."), "success")
@@ -114,8 +131,11 @@ def update_details(token: str):
 @public
 def confirm(token: str):
     link = _link(token)
-    with audit.acting_as(f"alumnus:{link.alumnus_id}"):
-        operations.confirm(link.alumnus)
+    with audit.acting_as(operations.actor(operations.person_of(link))):
+        if link.member_id is not None:
+            operations.confirm_member(link.member)
+        else:
+            operations.confirm(link.alumnus)
         db.session.commit()
     flash(_("Thank you for confirming that your details are current."), "success")
     return redirect(url_for("selfservice.person", token=token), 303)
@@ -125,6 +145,8 @@ def confirm(token: str):
 @public
 def report_activity(token: str):
     link = _link(token)
+    if link.member_id is not None:  # activities are alumni's
+        abort(404)
     alumnus = link.alumnus
     prefectures = operations.served_prefectures(alumnus)
     form = SelfReportForm().limit_to(prefectures)
@@ -144,12 +166,26 @@ def report_activity(token: str):
 def set_subscription(token: str, subscription_id: int):
     link = _link(token)
     subscribed = request.form.get("subscribed") == "1"
-    with audit.acting_as(f"alumnus:{link.alumnus_id}"):
-        if operations.set_subscription(link.alumnus, subscription_id, subscribed) is None:
+    person = operations.person_of(link)
+    with audit.acting_as(operations.actor(person)):
+        if operations.set_subscription(person, subscription_id, subscribed) is None:
             abort(404)
         db.session.commit()
     flash(_("Your subscription is updated."), "success")
     return redirect(url_for("selfservice.person", token=token), 303)
+
+
+@bp.post("/me/<token>/invitations/<int:send_id>")
+@public
+def answer_invitation(token: str, send_id: int):
+    """Attend or not: only an invitation sent to one of the person's own subscriptions (else 404)."""
+    person = operations.person_of(_link(token))
+    with audit.acting_as(operations.actor(person)):
+        if operations.answer_invitation(operations.subscriptions_of(person), send_id, request.form.get("answer", "")) is None:
+            abort(404)
+        db.session.commit()
+    flash(_("Thank you: your answer is recorded."), "success")
+    return redirect(url_for("selfservice.person", token=token) + "#invitations", 303)
 
 
 # --- Staff -----------------------------------------------------------------------------------------
@@ -158,21 +194,16 @@ def set_subscription(token: str, subscription_id: int):
 @roles(*STAFF)
 def links_panel(alumnus_id: int):
     """The alumnus page's panel (loaded by htmx): open links, send one, revoke them."""
-    alumnus = access.load(Alumnus, alumnus_id)
-    return htmx.render("selfservice/links.html", "selfservice/_links.html", alumnus=alumnus,
-                       open_links=operations.open_links(alumnus))
+    return _links_panel(access.load(Alumnus, alumnus_id))
 
 
 @bp.post("/self-service/alumni/<int:alumnus_id>/links")
 @roles(*STAFF)
 def send_link(alumnus_id: int):
     alumnus = access.load(Alumnus, alumnus_id)
-    if operations.send_link(alumnus, current_user):
-        db.session.commit()
-        message = _("A personal link is on its way to %(email)s.", email=alumnus.email)
-    else:
-        message = _("This person has no email address to send a link to.")
-    return _links_answer(alumnus, message)
+    sent = operations.send_link(alumnus, current_user)
+    db.session.commit()
+    return _sent(alumnus, sent)
 
 
 @bp.post("/self-service/alumni/<int:alumnus_id>/links/revoke")
@@ -184,13 +215,57 @@ def revoke_links(alumnus_id: int):
     return _links_answer(alumnus, _("Links revoked: %(count)d.", count=count))
 
 
-def _links_answer(alumnus, message):
+def _links_panel(person):
+    """The personal-link panel of an alumnus's or a member's page."""
+    owner = {"member": person} if isinstance(person, Member) else {"alumnus": person}
+    return htmx.render("selfservice/links.html", "selfservice/_links.html", **owner, open_links=operations.open_links(person))
+
+
+def _links_answer(person, message):
     if htmx.is_htmx():
-        response = htmx.render("selfservice/links.html", "selfservice/_links.html", alumnus=alumnus,
-                               open_links=operations.open_links(alumnus))
-        return htmx.notify(response, message)
+        return htmx.notify(_links_panel(person), message)
     flash(message, "success")
-    return redirect(url_for("alumni.show_alumnus", alumnus_id=alumnus.id), 303)
+    if isinstance(person, Member):
+        return redirect(url_for("associations.show_member", member_id=person.id), 303)
+    return redirect(url_for("alumni.show_alumnus", alumnus_id=person.id), 303)
+
+
+def _sent(person, sent: bool):
+    return _links_answer(person, _("A personal link is on its way to %(email)s.", email=person.email) if sent
+                         else _("This person has no email address to send a link to."))
+
+
+@bp.get("/self-service/members/<int:member_id>/links")
+@roles(*access.STAFF)
+def member_links_panel(member_id: int):
+    """The member page's panel (loaded by htmx): open links, send one, revoke them."""
+    return _links_panel(access.load(Member, member_id))
+
+
+@bp.post("/self-service/members/<int:member_id>/links")
+@roles(*access.STAFF)
+def send_member_link(member_id: int):
+    member = access.load(Member, member_id)
+    sent = operations.send_member_link(member, current_user)
+    db.session.commit()
+    return _sent(member, sent)
+
+
+@bp.post("/self-service/members/<int:member_id>/links/revoke")
+@roles(*access.STAFF)
+def revoke_member_links(member_id: int):
+    member = access.load(Member, member_id)
+    count = operations.revoke_links(member)
+    db.session.commit()
+    return _links_answer(member, _("Links revoked: %(count)d.", count=count))
+
+
+@bp.get("/self-service/members/feed")
+@roles(Role.ADMIN, Role.ASSOCIATION_STAFF)
+def member_feed():
+    """Recent self-updates of the association's members (the association staff home loads it by htmx)."""
+    return htmx.render("selfservice/member_feed.html", "selfservice/_member_feed.html",
+                       updates=operations.member_feed(access.own_association()))
 
 
 def _feed_prefecture() -> int | None:
