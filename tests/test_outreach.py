@@ -462,6 +462,27 @@ def test_the_disclosure_package_shows_the_prefectures_own_list_consent(app, sign
     assert "Hyogo JET alumni news" not in page and "兵庫県のフォーム" not in page
 
 
+def test_the_disclosure_package_lists_the_newsletters_of_the_prefectures_own_lists(app, signed_in, make_list, make_alumnus):
+    from tests.test_privacy_disclosure import _request
+
+    person = make_alumnus(TOTTORI, HYOGO, email="emily@example.org", preferred_language="ja")
+    tottori_list, hyogo_list = make_list(TOTTORI), make_list(HYOGO, name="Hyogo JET alumni news")
+    _subscribe(app, tottori_list, person)
+    _subscribe(app, hyogo_list, person)
+    for list_id, subject in ((tottori_list, "鳥取の冬便り"), (hyogo_list, "兵庫の冬便り")):
+        with app.app_context():
+            operations.queue_send(db.session.get(operations.Send, _send(app, list_id, subject_ja=subject)))
+            db.session.commit()
+    client = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    request_id = _request(app, person, TOTTORI)
+    page = client.get(f"/privacy/requests/{request_id}/package").text
+    newsletters = page[page.index("<h2>Newsletters"):page.index("<h2>Contact log")]
+    assert "World Tottori Fan Club" in newsletters and "鳥取の冬便り" in newsletters and "Queued" in newsletters
+    assert "兵庫の冬便り" not in page
+    sheet = client.get(f"/privacy/requests/{request_id}/package?format=csv")
+    assert "鳥取の冬便り" in sheet.get_data(as_text=True) and "兵庫の冬便り" not in sheet.get_data(as_text=True)
+
+
 def test_the_unsubscribe_mailto_unsubscribes_when_its_mail_is_read(app, smtp_sink, make_list, make_alumnus, tmp_path):
     """The List-Unsubscribe mailto of a received letter, answered as a mail client does (a real message
     file), read by `outbox bounces --maildir`: unsubscribed once, recorded; a forged or replayed one changes nothing."""

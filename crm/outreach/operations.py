@@ -13,7 +13,7 @@ from datetime import datetime
 import markdown
 import nh3
 from flask import current_app
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import and_, func, select
 
 from crm import access, audit, clock, mail
@@ -28,6 +28,10 @@ from crm.outreach.models import (
     LANGUAGES, ConsentAction, ConsentEvent, ConsentHow, MailingList, Rsvp, RsvpAnswer, Send, SendStatus, Subscription,
     SubscriptionStatus,
 )
+
+# A recipient's delivery as the delivery log and the disclosure package name it.
+STATUS_LABELS = {"queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Failed"),
+                 "bounced": _l("Bounced"), "unsubscribed": _l("Unsubscribed")}
 
 # The alumni list's filters a send may be narrowed by (crm.alumni.operations.filtered_alumni reads them).
 SEND_FILTER_KEYS = ("country", "position", "year_from", "year_to", "sector", "tag", "ambassador")

@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from flask import abort, flash, render_template, request, url_for
-from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -28,8 +28,6 @@ OWNERS = (Role.PREFECTURE_STAFF, Role.ASSOCIATION_STAFF)
 ALUMNI_STAFF = (Role.ADMIN, Role.PREFECTURE_STAFF)
 # Who reach an association's lists (prefecture staff do not: access._mailing_list_scope).
 MEMBER_LIST_STAFF = (Role.ADMIN, Role.ASSOCIATION_STAFF)
-STATUS_LABELS = {"queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"), "failed": _l("Failed"),
-                 "bounced": _l("Bounced"), "unsubscribed": _l("Unsubscribed")}
 
 
 # --- Lists ------------------------------------------------------------------------------------------
@@ -247,7 +245,7 @@ def show_send(send_id: int):
     send = access.load(Send, send_id)
     return htmx.render("outreach/send.html", "outreach/_progress.html", send=send, progress=operations.progress(send),
                        messages=operations.delivery_log(send), filters=json.loads(send.filters or "{}"),
-                       unsubscribed=operations.unsubscribed_by(send), status_labels=STATUS_LABELS, tokyo=clock.TOKYO)
+                       unsubscribed=operations.unsubscribed_by(send), status_labels=operations.STATUS_LABELS, tokyo=clock.TOKYO)
 
 
 @bp.get("/programs/<int:program_id>/rsvps")

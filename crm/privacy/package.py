@@ -23,7 +23,9 @@ from crm.associations.models import Association, Program, ProgramAlumnus
 from crm.audit import AuditEntry
 from crm.auth.models import User
 from crm.extensions import db
-from crm.outreach.models import ConsentEvent, MailingList, Subscription
+from crm.mail import OutboxMessage
+from crm.outreach.models import ConsentEvent, MailingList, Send, Subscription
+from crm.outreach.operations import STATUS_LABELS
 from crm.reference.countries import country_name
 
 # The alumnus's columns that say whether and how the person may be contacted (their history is shown).
@@ -43,6 +45,8 @@ class Package:
     consent_history: list[AuditEntry]
     # Consent to the prefecture's mailing lists (crm.outreach): every event of each subscription.
     newsletter_consent: list
+    # What the prefecture's lists sent the person: (send, the person's message in the outbox).
+    newsletters: list[tuple[Send, OutboxMessage]]
     contacts: list[ContactEntry]
     activities: list[Activity]
     ambassador_terms: list[Ambassador]
@@ -82,6 +86,7 @@ def package(prefecture_id: int, alumnus: Alumnus) -> Package:
                                 .join(MailingList, MailingList.id == Subscription.list_id)
                                 .where(Subscription.alumnus_id == alumnus.id, MailingList.prefecture_id == prefecture_id)
                                 .order_by(ConsentEvent.at, ConsentEvent.id)),
+        newsletters=newsletters_sent(alumnus.id, prefecture_id),
         contacts=rows(select(ContactEntry).where(ContactEntry.alumnus_id == alumnus.id, ContactEntry.prefecture_id == prefecture_id)
                       .options(selectinload(ContactEntry.staff)).order_by(ContactEntry.contacted_on, ContactEntry.id)),
         activities=rows(select(Activity).where(Activity.alumnus_id == alumnus.id, Activity.prefecture_id == prefecture_id)
@@ -94,6 +99,26 @@ def package(prefecture_id: int, alumnus: Alumnus) -> Package:
                       .order_by(Program.starts_at)),
         accesses=accesses_of(alumnus.id, prefecture_id),
     )
+
+
+def newsletters_sent(alumnus_id: int, prefecture_id: int) -> list[tuple[Send, OutboxMessage]]:
+    """The letters the prefecture's lists queued for the person, oldest first. The outbox names a
+    recipient by subscription (crm.outreach queues "subscription:<id>" in the batch of its send)."""
+    subscriptions = select(Subscription.id).join(MailingList, MailingList.id == Subscription.list_id).where(
+        Subscription.alumnus_id == alumnus_id, MailingList.prefecture_id == prefecture_id)
+    keys = [f"subscription:{subscription_id}" for subscription_id in db.session.scalars(subscriptions)]
+    if not keys:
+        return []
+    messages = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient_key.in_(keys),
+                                                                   OutboxMessage.batch.like("outreach.send:%"))
+                                       .order_by(OutboxMessage.created_at, OutboxMessage.id)))
+    sends = {send.batch: send for send in db.session.scalars(
+        select(Send).where(Send.id.in_({int(message.batch.rpartition(":")[2]) for message in messages})))}
+    return [(sends[message.batch], message) for message in messages if message.batch in sends]
+
+
+def delivery_label(message: OutboxMessage) -> str:
+    return str(STATUS_LABELS.get(message.status, message.status))
 
 
 def consent_history(alumnus: Alumnus) -> list[AuditEntry]:
@@ -160,6 +185,11 @@ def moment(entry: AuditEntry) -> datetime:
     return entry.at.astimezone(TOKYO)
 
 
+def moment_of(message: OutboxMessage) -> datetime:
+    """When a letter left (or, not yet sent, was queued), Japan time."""
+    return (message.sent_at or message.created_at).astimezone(TOKYO)
+
+
 def package_rows(held: Package) -> list[list]:
     """The package as (section, item, value) rows: one sheet a spreadsheet filters by section."""
     rows: list[list] = [[_("Profile"), label, value] for label, value in held.profile]
@@ -170,6 +200,8 @@ def package_rows(held: Package) -> list[list]:
     rows += [[_("Consent history"), moment(event).strftime("%Y-%m-%d %H:%M"),
               f"{event.subscription.mailing_list.name}: {event.action.label} ({event.how.label}) {event.wording}".strip()]
              for event in held.newsletter_consent]
+    rows += [[_("Newsletters"), moment_of(message).strftime("%Y-%m-%d %H:%M"),
+              f"{send.mailing_list.name}: {message.subject} ({delivery_label(message)})"] for send, message in held.newsletters]
     rows += [[_("Contact log"), entry.contacted_on.isoformat(), f"{entry.channel.label} · {entry.summary}"] for entry in held.contacts]
     rows += [[_("Activities"), activity.occurred_on.isoformat(), f"{activity.kind.label} · {activity.status.label} · {activity.description}"]
              for activity in held.activities]
