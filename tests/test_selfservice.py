@@ -167,7 +167,8 @@ def test_corrections_and_confirmation_are_audited_with_the_person_as_actor(app, 
     with app.app_context():
         record = db.session.get(Alumnus, alumnus)
         assert record.employer == "New Co" and record.job_title == "CEO" and record.confirmed_on is not None
-        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.record_type == "alumni", AuditEntry.action == "update")).all()
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.record_type == "alumni", AuditEntry.action == "update")
+                                     .order_by(AuditEntry.id)).all()
         assert {entry.actor for entry in entries} == {f"alumnus:{alumnus}"}
         assert all(entry.actor_id is None for entry in entries)
         assert entries[0].changes["employer"] == {"old": "Old Co", "new": "New Co"}

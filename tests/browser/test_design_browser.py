@@ -34,15 +34,16 @@ def records(app, make_user, make_association, make_member, make_fee, make_progra
     group, abroad, placement = samples["group"], samples["abroad"], samples["placement"]
 
     request = _privacy_request_sample(app, alumnus)["request"]
+    admin_id, admin_email = make_user(Role.ADMIN)
     accounts = {
-        Role.ADMIN: make_user(Role.ADMIN)[1],
+        Role.ADMIN: admin_email,
         Role.PREFECTURE_STAFF: make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)[1],
         Role.ASSOCIATION_STAFF: make_user(Role.ASSOCIATION_STAFF, association=association)[1],
         Role.MINISTRY_REVIEWER: make_user(Role.MINISTRY_REVIEWER)[1],
     }
     records = {
         Role.ADMIN: ["/admin/users/new", f"/alumni/{alumnus}", "/reports/national", "/account", "/no-such-page",
-                     "/privacy/overview", "/privacy/accesses?user=1&since=2026-01-01", "/alumni/associations-abroad/new",
+                     "/privacy/overview", f"/privacy/accesses?user={admin_id}&since=2026-01-01", "/alumni/associations-abroad/new",
                      f"/alumni/associations-abroad/{abroad}/edit", "/associations/new"],
         Role.PREFECTURE_STAFF: [f"/alumni/{alumnus}", "/alumni/new", f"/alumni/{alumnus}/merge", "/alumni/groups/new",
                                 f"/associations/{association}", f"/associations/{association}/edit",
