@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from flask_babel import gettext as _
 
-from crm import audit
+from crm import audit, tasks
 from crm.db import utcnow, write_intent, writing
 from crm.extensions import db
 from crm.formats.decoding import ImportFileError
@@ -147,8 +147,9 @@ def apply(job: ImportJob, importer: Importer, fail_after_rows: int | None = None
     job.state, job.finished_at, job.errors = JobState.DONE, utcnow(), []
     audit.record_event("import", ImportJob.__tablename__, job.id, target=job.target, filename=job.filename,
                        prefecture=job.prefecture_id, **(job.options or {}).get("scope", {}), **counts)
+    storage.drop_upload(job)
     db.session.commit()
-    storage.discard_upload(job)
+    tasks.forget(progress.progress_key(job.id))
 
 
 def runner(importer: Importer):

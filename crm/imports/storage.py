@@ -111,11 +111,17 @@ def discard_file(stored_name: str) -> None:
     db.session.execute(delete(ImportUpload).where(ImportUpload.stored_name == stored_name))
 
 
+def drop_upload(job: ImportJob) -> None:
+    """Remove the job's upload and the rows its check kept; the caller commits, with the job's final
+    state when it has one, so that no one sees a finished job whose file is still stored."""
+    discard_file(job.stored_name)
+    db.session.execute(delete(CheckedBatch).where(CheckedBatch.job_id == job.id))
+
+
 def discard_upload(job: ImportJob) -> None:
     """Remove the job's upload, the rows its check kept and its progress (in a transaction of its own)."""
     with writing():
-        discard_file(job.stored_name)
-        db.session.execute(delete(CheckedBatch).where(CheckedBatch.job_id == job.id))
+        drop_upload(job)
         db.session.commit()
     tasks.forget(progress_key(job.id))
 

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
-from crm import audit
+from crm import audit, tasks
 from crm.access import scoped
 from crm.alumni import operations as alumni_operations
 from crm.alumni.models import Alumnus, Placement
@@ -23,8 +23,8 @@ from crm.formats.decoding import ImportFileError
 from crm.imports.checking import RowErrors, checked_ahead, open_table, problem_of
 from crm.imports.matching import Matcher
 from crm.imports.models import ImportJob, ImportUndo, JobState
-from crm.imports.progress import Heartbeat, finish
-from crm.imports.storage import checked_values, discard_upload, fingerprint, max_rows, open_upload, read_checked
+from crm.imports.progress import Heartbeat, finish, progress_key
+from crm.imports.storage import checked_values, drop_upload, fingerprint, max_rows, open_upload, read_checked
 from crm.imports.targets import ALUMNUS_FIELDS
 from crm.references import referencing_columns
 
@@ -89,8 +89,9 @@ def apply_job(job: ImportJob, fail_after_rows: int | None = None) -> None:
     audit.record_event("import", ImportJob.__tablename__, job.id, target=job.target, filename=job.filename,
                        prefecture=prefecture_id, **counts)
     db.session.execute(delete(ImportUndo).where(ImportUndo.job_id == job_id))  # final: nothing to undo any more
+    drop_upload(job)
     db.session.commit()
-    discard_upload(job)
+    tasks.forget(progress_key(job_id))
 
 
 def _pause_between_batches() -> None:
