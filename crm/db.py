@@ -210,8 +210,8 @@ def insert_rows(connection: Connection, table: Table, rows: list[dict]) -> list[
 def insert_many(connection: Connection, table: Table, rows: list[dict], *, wide: bool = False) -> None:
     """Insert many rows of `table`, all with the same keys: COPY on PostgreSQL (an executemany is a
     statement per row there), multi-row VALUES statements on SQLite. `wide` rows (long text: the
-    mail outbox) go to SQLite as one executemany instead: for them the parameters dominate, and
-    20,000 outbox-like rows took 0.4–0.9 s of CPU that way against 0.6–1.3 s as VALUES."""
+    mail outbox) go to SQLite as one executemany instead: for them binding the parameters dominates,
+    and one long statement costs more than a short one run many times."""
     if not rows:
         return
     order = tuple(rows[0])
@@ -257,11 +257,9 @@ def _insert_as_values(connection: Connection, table: Table, keys: tuple[str, ...
     SQLite's limit on parameters allows (about a thousand alumni). An executemany runs a statement
     per row: the search tables' FTS5 triggers, where they fire, write their pending terms out at the
     end of every statement (a tiny index segment per row, merged again and again), and every row
-    pays for the statement and the triggers' WHEN. A JSON document read back by json_each (before)
-    parsed the row once a column: a 100,000-row import's alumni and audit inserts took 2.9 and 2.1 s
-    of CPU that way, 2.3 and 0.9 s as VALUES, 3.5 and 0.9 s as an executemany (SQLite 3.40, WAL,
-    the import's triggers). Each statement is one call into SQLite, which lets go of Python's GIL
-    for all of it (the import checks the next rows meanwhile)."""
+    pays for the statement and the triggers' WHEN. A JSON document read back by json_each parses
+    the row once a column (README, "Imports", has the figures). Each statement is one call into
+    SQLite, which lets go of Python's GIL for all of it (the import checks the next rows meanwhile)."""
     preparer = connection.dialect.identifier_preparer
     head = (f"INSERT INTO {preparer.format_table(table)} "
             f"({', '.join(preparer.format_column(table.c[key]) for key in keys)}) VALUES ")
