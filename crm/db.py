@@ -258,7 +258,7 @@ def _insert_as_values(connection: Connection, table: Table, keys: tuple[str, ...
     per row: the search tables' FTS5 triggers, where they fire, write their pending terms out at the
     end of every statement (a tiny index segment per row, merged again and again), and every row
     pays for the statement and the triggers' WHEN. A JSON document read back by json_each parses
-    the row once a column (README, "Imports", has the figures). Each statement is one call into
+    the row once a column (README, "Import and export (issue 4)", has the figures). Each statement is one call into
     SQLite, which lets go of Python's GIL for all of it (the import checks the next rows meanwhile)."""
     preparer = connection.dialect.identifier_preparer
     head = (f"INSERT INTO {preparer.format_table(table)} "
