@@ -9,6 +9,7 @@ import pytest
 
 from crm.auth.models import Role
 from crm.disclosure import Suppressed
+from crm.charts import AA, contrast, ink
 from crm.reports import charts, definitions, returns
 from crm.reports.views import INDICATOR_LABELS
 from tests.conftest import HYOGO, TOTTORI, fragment
@@ -53,9 +54,9 @@ def _svg_texts(html: str):
 
 
 def test_every_palette_colour_carries_its_label_at_aa_contrast():
-    assert charts.contrast("#ffffff", "#3f86c4") < 4.5  # the old middle blue, with white
+    assert contrast("#ffffff", "#3f86c4") < 4.5  # the old middle blue, with white
     for background in (*charts.PALETTE, charts.SUPPRESSED_FILL, charts.EMPTY_FILL):
-        assert charts.contrast(charts.ink(background), background) >= charts.AA, background
+        assert contrast(ink(background), background) >= AA, background
 
 
 def test_tile_labels_are_whole_names_no_two_alike(app_context):
@@ -81,7 +82,7 @@ def test_national_dashboard_svg_text_has_aa_contrast_and_tiles_are_links(signed_
     texts = _svg_texts(html)
     assert len(texts) >= 47
     for ink, background in texts:
-        assert charts.contrast(ink, background) >= 4.5, (ink, background)
+        assert contrast(ink, background) >= 4.5, (ink, background)
     links = re.findall(r'<a href="/reports/return/(\d+)[^"]*" aria-label="[^"]+">\s*<g class="tile', html)
     # The ministry opens every prefecture's aggregates; prefecture staff only their own.
     assert links == ([str(code) for code in range(1, 48)] if role == Role.MINISTRY_REVIEWER else [str(TOTTORI)])
@@ -100,7 +101,7 @@ def test_return_report_has_a_definition_beside_every_indicator_and_aa_charts(sig
         for key, row in rows:
             assert '<span class="definition">' in row, key
         for ink, background in _svg_texts(html):
-            assert charts.contrast(ink, background) >= 4.5
+            assert contrast(ink, background) >= 4.5
         # A chart for each indicator of the trend, and activities by kind, each with its table.
         assert html.count('class="trend chart"') == 12
         assert 'id="kinds-chart-title"' in html and 'id="by-kind"' in html and 'id="trend-table"' in html
