@@ -55,15 +55,13 @@ def bars(series: dict, height: int = 160, bar_width: int = 56, gap: int = 24, to
             "fill": BAR_FILL, "ink": DARK_INK}
 
 
-def small_multiples(years: list, trend: dict, keys, label, shared: dict | None = None) -> list[dict]:
+def small_multiples(years: list, trend: dict, keys, label, tops: dict | None = None) -> list[dict]:
     """One small bar chart per indicator over the trend years ({year: {indicator: value}}), each
-    with the key it draws: comparing years is reading five bars side by side. `shared` names keys
-    drawn on one scale ({key: group}); the others scale to their own largest value."""
-    groups = {}
-    for key, group in (shared or {}).items():
-        groups[group] = max([groups.get(group, 0)] + [n for n in (number(trend[y].get(key)) for y in years) if n is not None])
+    with the key it draws: comparing years is reading five bars side by side. `tops` gives the
+    value drawn full height per key (a scale shared with other charts, 100 for a percentage);
+    the others scale to their own largest value."""
     return [{"key": key, **bars({label(year): trend[year].get(key) for year in years}, height=70, bar_width=44, gap=12,
-                                top=groups.get((shared or {}).get(key)))}
+                                top=(tops or {}).get(key))}
             for key in keys]
 
 
