@@ -22,7 +22,7 @@ from crm.associations.models import (
     ProgramKind,
     ProgramStatus,
 )
-from crm.associations.operations import FeeSummary, fee_summary, fiscal_year_range
+from crm.associations.operations import FeeSummary, fee_summaries, fiscal_year_range
 from crm.extensions import db
 from crm.reference import fiscal_year as fy
 from crm.reference.fiscal_year import fiscal_year_of
@@ -112,14 +112,21 @@ def _funding_mix(fiscal_year: int, association_id: int | None = None) -> Funding
     return FundingMix(fiscal_year, {source: int(amount) for source, amount in db.session.execute(statement)})
 
 
-def _held(association_id: int, fiscal_year: int) -> tuple[int, int, int, int]:
-    """Programs held in the 年度 and their Japanese and foreign participants and volunteers."""
-    count, japanese, foreign, volunteers = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(Program.participants_japanese), 0),
-               func.coalesce(func.sum(Program.participants_foreign), 0), func.coalesce(func.sum(Program.volunteers), 0))
-        .where(Program.association_id == association_id, Program.status == ProgramStatus.HELD, *_in_year(fiscal_year))
-    ).one()
-    return int(count), int(japanese), int(foreign), int(volunteers)
+def _held_by_year(association_id: int, years) -> dict[int, tuple[int, int, int, int]]:
+    """Programs held in each 年度 and their Japanese and foreign participants and volunteers: one
+    query over the years, summed here (an association holds tens of programs a year)."""
+    totals = {year: [0, 0, 0, 0] for year in years}
+    start, _ = fiscal_year_range(min(years))
+    _, end = fiscal_year_range(max(years))
+    for starts_at, japanese, foreign, volunteers in db.session.execute(
+        select(Program.starts_at, Program.participants_japanese, Program.participants_foreign, Program.volunteers)
+        .where(Program.association_id == association_id, Program.status == ProgramStatus.HELD,
+               Program.starts_at >= start, Program.starts_at < end)
+    ):
+        line = totals[fiscal_year_of(starts_at.astimezone(clock.TOKYO).date())]
+        for index, value in enumerate((1, japanese, foreign, volunteers)):
+            line[index] += value
+    return {year: tuple(line) for year, line in totals.items()}
 
 
 def annual_report(association: Association, fiscal_year: int) -> AnnualReport:
@@ -138,7 +145,8 @@ def annual_report(association: Association, fiscal_year: int) -> AnnualReport:
         lines[kind] = KindLine(kind, count, int(japanese), int(foreign), int(volunteers), int(budget), int(actual))
     years = range(fiscal_year - TREND_YEARS + 1, fiscal_year + 1)
     trend = [_funding_mix(year, association.id) for year in years]
-    history = [YearFigures(year, *_held(association.id, year), fee_summary(association, year)) for year in years]
+    held, fees = _held_by_year(association.id, years), fee_summaries(association, years)
+    history = [YearFigures(year, *held[year], fees[year]) for year in years]
     return AnnualReport(
         association, fiscal_year, [line for line in lines.values() if line.programs],
         trend[-1], trend, history[-1].fees, history,
