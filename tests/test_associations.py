@@ -488,6 +488,9 @@ def test_annual_report_figures_page_fragment_and_export(app, two_associations, s
     with client.get(f"/associations/{mine}/report.csv?fy=2025") as response:
         text = response.get_data().decode("utf-8-sig")
     assert "Cultural event" in text and "90000" in text
+    # The five-year trend as the page draws it: programs and people, fees, per 年度.
+    assert "Programs held and participants by fiscal year,2024,1,0,0,0,," in text
+    assert "Annual fees by fiscal year,2025 · Members / paid / due / collected,2,1,,,4000,3000" in text
     assert _audit(app, "export")[0].details["filter"] == {"fiscal_year": 2025}
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from crm.auth.models import Role
 from crm.disclosure import Suppressed
+from crm.charts import AA, contrast, ink
 from crm.reports import charts, definitions, returns
 from crm.reports.views import INDICATOR_LABELS
 from tests.conftest import HYOGO, TOTTORI, fragment
@@ -53,9 +54,9 @@ def _svg_texts(html: str):
 
 
 def test_every_palette_colour_carries_its_label_at_aa_contrast():
-    assert charts.contrast("#ffffff", "#3f86c4") < 4.5  # the old middle blue, with white
+    assert contrast("#ffffff", "#3f86c4") < 4.5  # the old middle blue, with white
     for background in (*charts.PALETTE, charts.SUPPRESSED_FILL, charts.EMPTY_FILL):
-        assert charts.contrast(charts.ink(background), background) >= charts.AA, background
+        assert contrast(ink(background), background) >= AA, background
 
 
 def test_tile_labels_are_whole_names_no_two_alike(app_context):
@@ -81,7 +82,7 @@ def test_national_dashboard_svg_text_has_aa_contrast_and_tiles_are_links(signed_
     texts = _svg_texts(html)
     assert len(texts) >= 47
     for ink, background in texts:
-        assert charts.contrast(ink, background) >= 4.5, (ink, background)
+        assert contrast(ink, background) >= 4.5, (ink, background)
     links = re.findall(r'<a href="/reports/return/(\d+)[^"]*" aria-label="[^"]+">\s*<g class="tile', html)
     # The ministry opens every prefecture's aggregates; prefecture staff only their own.
     assert links == ([str(code) for code in range(1, 48)] if role == Role.MINISTRY_REVIEWER else [str(TOTTORI)])
@@ -100,7 +101,7 @@ def test_return_report_has_a_definition_beside_every_indicator_and_aa_charts(sig
         for key, row in rows:
             assert '<span class="definition">' in row, key
         for ink, background in _svg_texts(html):
-            assert charts.contrast(ink, background) >= 4.5
+            assert contrast(ink, background) >= 4.5
         # A chart for each indicator of the trend, and activities by kind, each with its table.
         assert html.count('class="trend chart"') == 12
         assert 'id="kinds-chart-title"' in html and 'id="by-kind"' in html and 'id="trend-table"' in html
@@ -169,9 +170,102 @@ def test_the_association_annual_report_explains_its_figures_and_prints(signed_in
     staff = signed_in(Role.ASSOCIATION_STAFF, association=association)
     for headers, text in (({}, str(definitions.ASSOCIATION["fees"])), (JA, "収納率は収納済み額")):
         html = staff.get(f"/associations/{association}/report?fy=2025", headers=headers).get_data(as_text=True)
-        assert html.count('<p class="definition">') == 4
+        assert html.count('<p class="definition">') == 5
         assert text in html
         assert 'class="print-button"' in html
+
+
+@pytest.fixture
+def five_years_of_programs(make_association, make_program, make_member, make_fee):
+    """An association with programs in three of the five 年度 up to 2025, two kinds in 2025, and fees
+    due and partly collected in two years."""
+    from crm.associations.models import ProgramKind, ProgramStatus
+
+    association = make_association(TOTTORI)
+    for year, japanese in ((2021, 12), (2023, 30), (2025, 45)):
+        make_program(association, title=f"祭{year}", day=date(year, 7, 1), status=ProgramStatus.HELD, participants_japanese=japanese,
+                     participants_foreign=japanese // 3, volunteers=4, actual_cost=80_000,
+                     funding=(("municipal_grant", None, 100_000), ("membership_fees", None, 25_000 * (year - 2020))))
+    make_program(association, title="語学", day=date(2025, 9, 1), status=ProgramStatus.HELD, kind=ProgramKind.JAPANESE_CLASSES,
+                 participants_japanese=8, participants_foreign=11, volunteers=2, actual_cost=10_000)
+    make_program(association, title="中止", day=date(2024, 9, 1), status=ProgramStatus.CANCELLED, participants_japanese=99)
+    for index in range(3):
+        member = make_member(association, name=f"会員{index}")
+        make_fee(member, fiscal_year=2024, amount_due=3000, paid_on=date(2024, 5, 1))
+        make_fee(member, fiscal_year=2025, amount_due=3000, paid_on=date(2025, 5, 1) if index == 0 else None)
+    return association
+
+
+def _chart_figures(html: str) -> dict[str, dict[str, str]]:
+    """{chart id: {bar label: value shown}} of every chart of the page: the year under a trend bar and
+    the figure above it; a horizontal bar's name and figure from its title."""
+    result = {}
+    for chart_id, svg in re.findall(r'<svg role="img" aria-labelledby="([\w-]+)-title \1-desc"[^>]*>(.*?)</svg>', html, re.S):
+        bars = {}
+        for group in re.findall(r"<g>(.*?)</g>", svg, re.S):
+            texts = re.findall(r"<text[^>]*>([^<]*)</text>", group)
+            named = re.match(r"<title>(.*): ([^<]*)</title>", group)
+            label, shown = (named.group(1), named.group(2)) if named else texts
+            bars[label] = shown
+        result[chart_id] = bars
+    return result
+
+
+def _table(html: str, table_id: str) -> list[list[str]]:
+    """The cells of a table's body rows, header cell first, as text."""
+    body = re.search(rf'<table[^>]* id="{table_id}">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+@pytest.mark.parametrize("headers", [{}, JA])
+def test_the_association_annual_report_draws_each_figure_as_the_table_beside_it_shows_it(signed_in, five_years_of_programs, headers):
+    from crm.associations.reports import TREND_CHARTS
+    from crm.reference.fiscal_year import english_label, japanese_label
+
+    staff = signed_in(Role.ASSOCIATION_STAFF, association=five_years_of_programs)
+    html = staff.get(f"/associations/{five_years_of_programs}/report?fy=2025", headers=headers).get_data(as_text=True)
+    drawn = _chart_figures(html)
+    # Every chart is an image named by its title and described by its description.
+    assert set(drawn) == {"annual-kinds", "annual-sources", *(f"annual-{key}" for keys in TREND_CHARTS.values() for key in keys)}
+    for chart_id in drawn:
+        assert f'<title id="{chart_id}-title">' in html and f'<desc id="{chart_id}-desc">' in html
+    for ink_colour, background in _svg_texts(html):
+        assert contrast(ink_colour, background) >= AA
+    # Five 年度 per trend chart, each bar showing what its table shows for that year.
+    for section, keys in TREND_CHARTS.items():
+        rows = _table(html, f"trend-{section}")
+        assert len(rows) == 5
+        columns = re.findall(r'data-key="(\w+)"', re.search(rf'id="trend-{section}">.*?</tr>.*?</tr>', html, re.S).group(0))
+        for key in keys:
+            assert drawn[f"annual-{key}"] == {row[0]: row[1 + columns.index(key)] for row in rows}, key
+    # The year's programs by kind and funding by source, in the order and figures of their tables.
+    assert drawn["annual-kinds"] == {row[0]: row[1] for row in _table(html, "by-kind")[:-1]}
+    assert drawn["annual-sources"] == {row[0]: row[1] for row in _table(html, "by-source")}
+    label = japanese_label if headers else english_label
+    year, cancelled, empty = (label(y) for y in (2025, 2024, 2022))
+    assert drawn["annual-programs"][year] == "2" and drawn["annual-programs"][cancelled] == "0"
+    assert drawn["annual-japanese"][year] == "53" and drawn["annual-collection_rate"][year] == "33.3%"
+    assert drawn["annual-self_raised_share"][empty] == "—"  # no funding that year
+
+
+def test_charts_of_one_unit_share_a_scale_and_percentages_are_drawn_against_100(app):
+    from crm.associations.operations import FeeSummary
+    from crm.associations.reports import AnnualReport, FundingMix, YearFigures, report_charts
+
+    years = [YearFigures(year, 1, 0, 0, 0, FeeSummary(year, 0, 0, 0, 0)) for year in range(2021, 2024)]
+    years += [YearFigures(2024, 1, 20, 10, 2, FeeSummary(2024, 3, 3, 9000, 9000)),
+              YearFigures(2025, 2, 53, 26, 6, FeeSummary(2025, 3, 1, 9000, 3000))]
+    trend = [FundingMix(year) for year in range(2021, 2026)]
+    with app.test_request_context():
+        drawn = report_charts(AnnualReport(None, 2025, [], trend[-1], trend, years[-1].fees, years))
+    chart = {c["key"]: [bar["height"] for bar in c["bars"]] for section in ("programs", "funding", "fees") for c in drawn[section]}
+    # People on one scale: 53 Japanese residents are the tallest bar, 26 foreign residents half as tall.
+    assert chart["japanese"][-1] == 70 and chart["foreign"][-1] == round(70 * 26 / 53) and chart["volunteers"][-1] == round(70 * 6 / 53)
+    # Fees due and collected on one scale; a rate against 100%; no funding, no bar.
+    assert chart["fees_due"][-1] == 70 and chart["fees_collected"][-1] == round(70 / 3)
+    assert chart["collection_rate"][-2:] == [70, round(70 * 33.3 / 100)]
+    assert chart["self_raised_share"] == [0] * 5 and chart["programs"] == [35, 35, 35, 35, 70]
 
 
 def test_no_hyogo_tile_link_for_tottori_staff(signed_in):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from crm import clock
+from crm import charts, clock
 from crm.associations.models import (
     GOVERNMENT,
     SELF_RAISED,
@@ -22,8 +22,9 @@ from crm.associations.models import (
     ProgramKind,
     ProgramStatus,
 )
-from crm.associations.operations import FeeSummary, fee_summary, fiscal_year_range
+from crm.associations.operations import FeeSummary, fee_summaries, fiscal_year_range
 from crm.extensions import db
+from crm.reference import fiscal_year as fy
 from crm.reference.fiscal_year import fiscal_year_of
 from crm.reference.models import Prefecture
 from crm.disclosure import THRESHOLD, derived, suppress_series, suppress_table
@@ -65,6 +66,17 @@ class FundingMix:
 
 
 @dataclass
+class YearFigures:
+    """One 年度 of the five-year trend: programs held, the people at them, and fee collection."""
+    fiscal_year: int
+    programs: int
+    japanese: int
+    foreign: int
+    volunteers: int
+    fees: FeeSummary
+
+
+@dataclass
 class AnnualReport:
     association: Association
     fiscal_year: int
@@ -72,6 +84,7 @@ class AnnualReport:
     funding: FundingMix
     trend: list[FundingMix]
     fees: FeeSummary
+    years: list[YearFigures] = field(default_factory=list)
 
     @property
     def totals(self) -> KindLine:
@@ -99,8 +112,26 @@ def _funding_mix(fiscal_year: int, association_id: int | None = None) -> Funding
     return FundingMix(fiscal_year, {source: int(amount) for source, amount in db.session.execute(statement)})
 
 
+def _held_by_year(association_id: int, years) -> dict[int, tuple[int, int, int, int]]:
+    """Programs held in each 年度 and their Japanese and foreign participants and volunteers: one
+    query over the years, summed here (an association holds tens of programs a year)."""
+    totals = {year: [0, 0, 0, 0] for year in years}
+    start, _ = fiscal_year_range(min(years))
+    _, end = fiscal_year_range(max(years))
+    for starts_at, japanese, foreign, volunteers in db.session.execute(
+        select(Program.starts_at, Program.participants_japanese, Program.participants_foreign, Program.volunteers)
+        .where(Program.association_id == association_id, Program.status == ProgramStatus.HELD,
+               Program.starts_at >= start, Program.starts_at < end)
+    ):
+        line = totals[fiscal_year_of(starts_at.astimezone(clock.TOKYO).date())]
+        for index, value in enumerate((1, japanese, foreign, volunteers)):
+            line[index] += value
+    return {year: tuple(line) for year, line in totals.items()}
+
+
 def annual_report(association: Association, fiscal_year: int) -> AnnualReport:
-    """Programs held in the 年度 by kind, budget vs actual, funding mix and its trend, fee collection."""
+    """Programs held in the 年度 by kind, budget vs actual, funding mix, fee collection, and the five
+    年度 up to it: programs and people, funding and its self-raised share, fees due and collected."""
     lines = {kind: KindLine(kind) for kind in ProgramKind}
     rows = db.session.execute(
         select(
@@ -112,11 +143,56 @@ def annual_report(association: Association, fiscal_year: int) -> AnnualReport:
     )
     for kind, count, japanese, foreign, volunteers, budget, actual in rows:
         lines[kind] = KindLine(kind, count, int(japanese), int(foreign), int(volunteers), int(budget), int(actual))
-    trend = [_funding_mix(year, association.id) for year in range(fiscal_year - TREND_YEARS + 1, fiscal_year + 1)]
+    years = range(fiscal_year - TREND_YEARS + 1, fiscal_year + 1)
+    trend = [_funding_mix(year, association.id) for year in years]
+    held, fees = _held_by_year(association.id, years), fee_summaries(association, years)
+    history = [YearFigures(year, *held[year], fees[year]) for year in years]
     return AnnualReport(
         association, fiscal_year, [line for line in lines.values() if line.programs],
-        trend[-1], trend, fee_summary(association, fiscal_year),
+        trend[-1], trend, history[-1].fees, history,
     )
+
+
+# The trend charts: figures of one unit share a scale (people with people, due with collected), and
+# a percentage is drawn against 100 %, so that bars side by side compare.
+PEOPLE = ("japanese", "foreign", "volunteers")
+TREND_CHARTS = {
+    "programs": ("programs", *PEOPLE),
+    "funding": ("funding", "self_raised_share"),
+    "fees": ("fees_due", "fees_collected", "collection_rate"),
+}
+
+
+def trend_figures(report: AnnualReport) -> dict[int, dict]:
+    """{年度: {figure: value}} of the five-year trend, as the tables beside the charts show them."""
+    figures = {}
+    for line, mix in zip(report.years, report.trend):
+        figures[line.fiscal_year] = {
+            "programs": line.programs, "japanese": line.japanese, "foreign": line.foreign, "volunteers": line.volunteers,
+            "funding": mix.total, "self_raised_share": mix.self_raised_share, "government_share": mix.government_share,
+            "fees_due": line.fees.due, "fees_collected": line.fees.collected, "collection_rate": line.fees.collection_rate,
+            "members_billed": line.fees.members, "paid_members": line.fees.paid_members,
+        }
+    return figures
+
+
+def report_charts(report: AnnualReport) -> dict:
+    """Geometry of the annual report's charts: programs and funding by kind and source in the 年度,
+    and the five-year trends ({section: [chart per figure]})."""
+    figures = trend_figures(report)
+    years = [line.fiscal_year for line in report.years]
+
+    def common(keys):
+        return max([charts.number(figures[y][k]) or 0 for y in years for k in keys] + [0])
+
+    people, fees = common(PEOPLE), common(("fees_due", "fees_collected"))
+    tops = {**{key: people for key in PEOPLE}, "fees_due": fees, "fees_collected": fees,
+            "self_raised_share": 100, "collection_rate": 100}
+    return {
+        "kinds": charts.hbars({line.kind.label: line.programs for line in report.by_kind}),
+        "sources": charts.hbars({source.label: amount for source, amount in report.funding.by_source.items()}),
+        **{section: charts.small_multiples(years, figures, keys, fy.label, tops) for section, keys in TREND_CHARTS.items()},
+    }
 
 
 def report_rows(report: AnnualReport, labels: dict) -> list[list]:
@@ -128,8 +204,12 @@ def report_rows(report: AnnualReport, labels: dict) -> list[list]:
         rows.append([labels["funding"], source.label, None, None, None, None, amount, None])
     for mix in report.trend:
         rows.append([labels["trend"], str(mix.fiscal_year), None, None, None, None, mix.total, mix.self_raised_share])
+    for line in report.years:
+        rows.append([labels["programs_trend"], str(line.fiscal_year), line.programs, line.japanese, line.foreign, line.volunteers, None, None])
     fees = report.fees
     rows.append([labels["fees"], labels["collection_rate"], fees.members, fees.paid_members, None, None, fees.due, fees.collected])
+    for line in report.years:
+        rows.append([labels["fees_trend"], f"{line.fiscal_year} · {labels['collection_rate']}", line.fees.members, line.fees.paid_members, None, None, line.fees.due, line.fees.collected])
     return rows
 
 

@@ -450,7 +450,8 @@ def calendar(association_id: int):
 def annual_report(association_id: int):
     association = access.load_editable_association(association_id)
     report = reports.annual_report(association, fy.requested())
-    return htmx.render("associations/report.html", "associations/_report.html", association=association, report=report)
+    return htmx.render("associations/report.html", "associations/_report.html", association=association, report=report,
+                       trend=reports.trend_figures(report), report_charts=reports.report_charts(report))
 
 
 @bp.get("/<int:association_id>/report.<any(csv, xlsx):fmt>")
@@ -460,7 +461,8 @@ def export_report(association_id: int, fmt: str):
     year = fy.requested()
     report = reports.annual_report(association, year)
     labels = {"programs": _("Programs held"), "funding": _("Funding mix"), "trend": _("Self-raised share by fiscal year"),
-              "fees": _("Annual fees"), "collection_rate": _("Members / paid / due / collected")}
+              "fees": _("Annual fees"), "collection_rate": _("Members / paid / due / collected"),
+              "programs_trend": _("Programs held and participants by fiscal year"), "fees_trend": _("Annual fees by fiscal year")}
     headers = [_("Section"), _("Item"), _("Programs"), _("Japanese residents"), _("Foreign residents"), _("Volunteers"), _("Amount (yen)"), _("Actual cost (yen) / share")]
     rows = reports.report_rows(report, labels)
     return download(

@@ -1,10 +1,9 @@
-"""Server-drawn charts: the tile-grid map of Japan and the trend bars, as accessible SVG data.
-
-No chart library: templates draw `<svg role="img">` with a `<title>`, a `<desc>` and a data table
-beside it, from the geometry computed here.
+"""The tile-grid map of Japan, as accessible SVG data; the bar charts and the contrast arithmetic
+are on the ground floor (crm/charts.py), shared with the association annual report.
 """
 from __future__ import annotations
 
+from crm.charts import ink, number
 from crm.disclosure import Suppressed
 
 # One square per prefecture (JIS code → column, row), roughly where it lies: Hokkaido top right,
@@ -27,28 +26,6 @@ GAP = 4
 PALETTE = ("#e8f1fa", "#b9d3ec", "#7fb0db", "#2b6cb0", "#1b4f87")
 SUPPRESSED_FILL = "#c8c8c8"
 EMPTY_FILL = "#ffffff"
-DARK_INK, LIGHT_INK = "#1a1a1a", "#ffffff"
-BAR_FILL = "#2b6cb0"
-AA = 4.5
-
-
-def luminance(colour: str) -> float:
-    """Relative luminance of a #rrggbb colour (WCAG 2.x)."""
-    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
-    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(foreground: str, background: str) -> float:
-    """The WCAG contrast ratio of two #rrggbb colours (1 to 21)."""
-    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-def ink(background: str) -> str:
-    """Dark or white text, whichever reads better on `background`."""
-    return max((DARK_INK, LIGHT_INK), key=lambda colour: contrast(colour, background))
-
 
 _SUFFIXES = ("県", "府")
 
@@ -63,15 +40,12 @@ def tile_label(name_ja: str, name_en: str, japanese: bool) -> str:
     return name_ja[:-1] if name_ja.endswith(_SUFFIXES) else name_ja
 
 
-def _number(value):
-    return None if value is None or isinstance(value, Suppressed) else value
-
 
 def classes(values: dict) -> tuple[dict, list]:
     """Colour class per key (0–4 by quintile of the shown values; "hidden"; "empty") and the legend
     bounds [(low, high)] of each class."""
     # Quintiles of the distinct shown values, so a map full of zeros still tells the others apart.
-    shown = sorted({v for v in (_number(v) for v in values.values()) if v is not None})
+    shown = sorted({v for v in (number(v) for v in values.values()) if v is not None})
     bounds = []
     for index in range(min(len(PALETTE), len(shown))):
         low = shown[index * len(shown) // min(len(PALETTE), len(shown))]
@@ -114,37 +88,3 @@ def tile_map(values: dict) -> dict:
     height = (max(r for _, r in TILES.values()) + 1) * (TILE + GAP)
     legend = [{"fill": PALETTE[_shade(i, len(bounds))], "low": low, "high": high} for i, (low, high) in enumerate(bounds)]
     return {"tiles": tiles, "width": width, "height": height, "legend": legend, "hidden_fill": SUPPRESSED_FILL}
-
-
-def bars(series: dict, height: int = 160, bar_width: int = 56, gap: int = 24) -> dict:
-    """Bar geometry for {label: value}; hidden or missing values get no bar, only their label."""
-    numbers = [_number(v) for v in series.values()]
-    top = max([n for n in numbers if n is not None] + [0]) or 1
-    result = []
-    for index, (label, value) in enumerate(series.items()):
-        number = _number(value)
-        bar_height = 0 if number is None else round(height * number / top)
-        result.append({"label": label, "value": value, "x": 40 + index * (bar_width + gap), "width": bar_width,
-                       "height": bar_height, "y": 10 + height - bar_height})
-    return {"bars": result, "width": 40 + len(series) * (bar_width + gap), "height": height + 40, "baseline": 10 + height,
-            "fill": BAR_FILL, "ink": DARK_INK}
-
-
-def small_multiples(years: list, trend: dict, keys, label) -> list[dict]:
-    """One small bar chart per indicator over the trend years ({year: {indicator: value}}), each
-    with the key it draws: comparing years is reading five bars side by side."""
-    return [{"key": key, **bars({label(year): trend[year].get(key) for year in years}, height=70, bar_width=44, gap=12)}
-            for key in keys]
-
-
-def hbars(series: dict, width: int = 260, row: int = 22) -> dict:
-    """Horizontal bars for {label: value} (labels beside them in the table, not in the SVG): for
-    many categories with long names, such as the eleven activity kinds."""
-    numbers = [_number(v) for v in series.values()]
-    top = max([n for n in numbers if n is not None] + [0]) or 1
-    result = []
-    for index, (label, value) in enumerate(series.items()):
-        number = _number(value)
-        result.append({"label": label, "value": value, "y": index * row, "height": row - 6,
-                       "width": 0 if number is None else round(width * number / top)})
-    return {"bars": result, "width": width + 90, "height": len(series) * row, "fill": BAR_FILL, "ink": DARK_INK}

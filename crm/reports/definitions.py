@@ -51,6 +51,9 @@ ASSOCIATION = {
     "funding": _l("Funding recorded for the fiscal year by source; the share is of the fiscal year's total funding."),
     "self_raised": _l("Self-raised: membership fees, private foundation grants and sponsorship. Government: municipal grants and commissioned projects."),
     "fees": _l("Annual fees due from members in the fiscal year, and what was collected; the collection rate is collected ÷ due."),
+    "trend": _l("The charts compare the fiscal year chosen with the four before it; each figure is counted as defined in its section, "
+                "and the table under the charts holds the same figures. Charts of people share one scale, fees due and collected "
+                "share one scale, and percentages are drawn against 100%."),
 }
 
 

@@ -9,6 +9,7 @@ from flask import abort, make_response, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from crm import access, htmx
+from crm.charts import hbars, small_multiples
 from crm.access import REPORT_ROLES, roles
 from crm.alumni.models import Position
 from crm.ambassadors.models import ActivityKind
@@ -58,7 +59,7 @@ def _filter_context(filters, prefecture_id: int | None = None) -> dict:
 
 
 def _trend_charts(data) -> list[dict]:
-    return charts.small_multiples(data["years"], data["trend"], TREND_KEYS, fiscal_year.label)
+    return small_multiples(data["years"], data["trend"], TREND_KEYS, fiscal_year.label)
 
 
 def _refusal(error: DisclosureError) -> str:
@@ -85,7 +86,7 @@ def prefecture_report(prefecture_id: int):
         data = returns.report(prefecture.id, filters, access.sees_full_report(prefecture.id))
     except DisclosureError as error:
         return _refused("reports/return.html", "reports/_return.html", error, report=None, **context)
-    kind_chart = charts.hbars({kind.label: row["activities"] for kind, row in data["kinds"]["rows"].items()})
+    kind_chart = hbars({kind.label: row["activities"] for kind, row in data["kinds"]["rows"].items()})
     return htmx.render("reports/return.html", "reports/_return.html", report=data, trend_charts=_trend_charts(data),
                        kind_chart=kind_chart, **context)
 
@@ -156,7 +157,7 @@ def _dashboard_context():
     data = context["data"]
     rows, sort, descending = _sorted_rows(data, context["prefectures"])
     context.update(rows=rows, sort=sort, descending=descending, national_trend_keys=NATIONAL_TREND_KEYS,
-                   trend_charts=charts.small_multiples(data["years"], data["trend"], NATIONAL_TREND_KEYS, fiscal_year.label))
+                   trend_charts=small_multiples(data["years"], data["trend"], NATIONAL_TREND_KEYS, fiscal_year.label))
     return context
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from crm.associations.models import ProgramStatus
 from crm.auth.models import Role
 from tests.browser.conftest import sign_in
 from tests.conftest import PASSWORD, TOTTORI
@@ -24,6 +25,9 @@ def records(app, make_user, make_association, make_member, make_fee, make_progra
     member = make_member(association)
     make_fee(member)
     program = make_program(association)
+    # A year of the annual report with every chart drawn: programs by kind, funding by source, the trends.
+    make_program(association, title="報告年度", status=ProgramStatus.HELD, participants_japanese=30, participants_foreign=12,
+                 volunteers=3, actual_cost=50_000, funding=(("municipal_grant", "", 80_000), ("membership_fees", "", 20_000)))
     ambassador = make_ambassador(alumnus)
     activity = make_activity(alumnus)
     investment = make_investment()
@@ -59,7 +63,7 @@ def records(app, make_user, make_association, make_member, make_fee, make_progra
                                 f"/associations/members/{member}/edit", f"/associations/programs/{program}/alumni",
                                 f"/associations/{association}/fees"],
         Role.ASSOCIATION_STAFF: [f"/associations/members/{member}", f"/associations/programs/{program}",
-                                 f"/associations/{association}/calendar", f"/associations/{association}/report",
+                                 f"/associations/{association}/calendar", f"/associations/{association}/report?fy=2025",
                                  f"/associations/{association}/programs/new", "/account", f"/associations/members/{member}/edit",
                                  f"/associations/programs/{program}/edit", f"/associations/{association}/edit"],
         Role.MINISTRY_REVIEWER: ["/account"],

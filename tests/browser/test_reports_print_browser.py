@@ -61,6 +61,9 @@ def report_data(make_alumnus, make_activity, make_investment, make_association, 
                           economic_value_yen=100_000 * (index + 1), economic_value_basis="Orders", funds_raised_yen=5_000)
         make_investment(TOTTORI, year, alt_count=10, cir_count=2, hosting_cost_yen=30_000_000, programme_spending_yen=1_000_000)
     association = make_association(TOTTORI)
+    for year in range(2021, 2025):  # the five-year trend charts have bars to draw
+        make_program(association, title=f"祭{year}", day=date(year, 7, 1), status=ProgramStatus.HELD, participants_japanese=30 + year % 10,
+                     participants_foreign=12, volunteers=4, actual_cost=70_000, funding=(("municipal_grant", "", 100_000 + 10_000 * (year % 10)),))
     for month in range(4, 13):
         make_program(association, title=f"事業{month}", day=date(2025, month, 10), status=ProgramStatus.HELD, participants_japanese=20,
                      participants_foreign=10, volunteers=3, actual_cost=80_000, funding=(("membership_fees", "", 50_000),))
