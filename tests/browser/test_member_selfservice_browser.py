@@ -10,7 +10,7 @@ from crm.associations.models import Member
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.selfservice import operations
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in, subscribed_lists
 from tests.browser.test_design_browser import AXE, _violations
 from tests.conftest import PASSWORD
 
@@ -22,14 +22,9 @@ def test_a_member_corrects_their_address_and_their_associations_staff_undo_it(ap
     festival = make_program(association, title="Furusato festival", day=clock.today() + timedelta(days=30))
     with app.app_context():
         from crm.outreach import operations as outreach
-        from crm.outreach.models import MailingList
 
-        lists = [MailingList(association_id=association, name=name, purpose_en=f"News of {name}", purpose_ja=name)
-                 for name in ("TIA newsletter", "TIA volunteers")]
-        db.session.add_all(lists)
-        db.session.flush()
-        for mailing_list in lists:
-            outreach.subscribe(mailing_list, member=db.session.get(Member, member))
+        lists = subscribed_lists({"association_id": association}, ("TIA newsletter", "TIA volunteers"),
+                                 member=db.session.get(Member, member))
         outreach.create_send(lists[0], None, {"subject_ja": "招待", "body_ja": "どうぞ"}, program_id=festival)
         token = operations.issue_link(db.session.get(Member, member))
         db.session.commit()
