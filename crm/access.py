@@ -26,6 +26,7 @@ from crm.associations.models import Association, FundingLine, Member, Membership
 from crm.imports.models import ExportJob, ImportJob
 from crm.privacy.models import PrivacyRequest
 from crm.outreach.models import ConsentEvent, MailingList, Rsvp, Send, Subscription
+from crm.selfservice.models import SelfUpdate
 from crm.auth.models import Role, User
 from crm.db import request_int, utcnow
 from crm.extensions import db, login_manager
@@ -575,3 +576,24 @@ def sees_outreach_counts_only(user=None) -> bool:
     """The ministry reads outreach as counts per prefecture, under disclosure control, and nothing else."""
     user = user if user is not None else current_user
     return getattr(user, "role", None) == Role.MINISTRY_REVIEWER
+
+
+# --- Self-updates (what people changed through their personal links) ------------------------------
+
+
+def _self_update_scope(user: User):
+    """A self-update is for the staff who keep the record it changed, to see and undo: an alumnus's
+    for the prefectures they served in (a reported activity only for the prefecture it was reported
+    to), an association member's for that association's staff. Prefecture staff reach no member's
+    self-update, association staff no alumnus's; administrators reach all, the ministry none."""
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.PREFECTURE_STAFF:
+        served = exists().where(Placement.alumnus_id == SelfUpdate.alumnus_id, Placement.prefecture_id == user.prefecture_id)
+        return and_(served, or_(SelfUpdate.prefecture_id.is_(None), SelfUpdate.prefecture_id == user.prefecture_id))
+    if user.role == Role.ASSOCIATION_STAFF:
+        return SelfUpdate.member_id.in_(select(Member.id).where(Member.association_id == user.association_id))
+    return false()
+
+
+SCOPES[SelfUpdate] = _self_update_scope

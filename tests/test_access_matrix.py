@@ -242,7 +242,10 @@ MATRIX = {
     ("selfservice.send_member_link", "POST", "/self-service/members/{member}/links"): ASSOCIATION_WORK,
     ("selfservice.revoke_member_links", "POST", "/self-service/members/{member}/links/revoke"): ASSOCIATION_WORK,
     ("selfservice.member_feed", "GET", "/self-service/members/feed"): {**ASSOCIATION_WORK, Role.PREFECTURE_STAFF: 403},
-    ("selfservice.undo", "POST", "/self-service/updates/999999/undo"): {**ALUMNI, Role.ADMIN: 404, Role.PREFECTURE_STAFF: 404},
+    # Undo: an alumnus's self-update for prefecture staff, a member's for their association's staff
+    # (the scope answers 404 for any other, as for one that does not exist).
+    ("selfservice.undo", "POST", "/self-service/updates/999999/undo"): {**ASSOCIATION_WORK, Role.ADMIN: 404, Role.PREFECTURE_STAFF: 404,
+                                                                        Role.ASSOCIATION_STAFF: 404},
     ("selfservice.send_confirmation", "POST", "/self-service/confirmation"): PREFECTURE_ONLY,
     ("selfservice.currency", "GET", "/self-service/currency"): REPORTS,
 }

@@ -11,7 +11,7 @@ from crm import disclosure
 from crm.alumni.models import Alumnus
 from crm.ambassadors.models import Activity, ActivityStatus
 from crm.audit import AuditEntry
-from crm.auth.models import Role
+from crm.auth.models import Role, User
 from crm.db import utcnow
 from crm.extensions import db
 from crm.mail import OutboxMessage, deliver_due
@@ -474,11 +474,13 @@ def test_a_self_reported_activity_never_reaches_a_prefecture_never_served_in_eve
     for prefecture in (OSAKA, HYOGO, 0, "x"):
         assert client.submit(f"/me/{token}/activities", {**values, "prefecture_id": str(prefecture)}).status_code == 422
     assert client.submit(f"/me/{token}/activities", {**values, "prefecture_id": str(TOTTORI)}).status_code == 303
+    staff_ids = [make_user(Role.PREFECTURE_STAFF, prefecture=prefecture)[0] for prefecture in (TOTTORI, OSAKA, HYOGO)]
     with app.app_context():
         assert db.session.scalars(select(Activity.prefecture_id)).all() == [TOTTORI]
         assert db.session.scalars(select(SelfUpdate.prefecture_id)).all() == [TOTTORI]
-        assert [u.kind for u in operations.feed(TOTTORI)] == ["activity"]
-        assert operations.feed(OSAKA) == [] and operations.feed(HYOGO) == []
+        tottori, osaka, hyogo = (db.session.get(User, staff) for staff in staff_ids)
+        assert [u.kind for u in operations.feed(tottori)] == ["activity"]
+        assert operations.feed(osaka) == [] and operations.feed(hyogo) == []
     assert "Fair in Ohio" in signed_in().get("/ambassadors/activities").get_data(as_text=True)
     osaka = app.test_client()
     osaka.login(make_user(Role.PREFECTURE_STAFF, prefecture=OSAKA)[1])
@@ -599,9 +601,11 @@ def test_association_staff_send_and_revoke_a_members_link_and_see_their_self_upd
     assert elsewhere.submit(f"/self-service/members/{member}/links").status_code == 404
     assert elsewhere.submit(f"/self-service/members/{member}/links/revoke").status_code == 404
     assert anonymous.get(f"/me/{token}").status_code == 200
-    # Prefecture staff's alumni feed never lists members' updates.
+    # The alumni feed never lists members' updates.
+    admin_id, _ = make_user(Role.ADMIN)
     with app.app_context():
-        assert all(u.member_id is None for u in operations.feed(None))
+        admin = db.session.get(User, admin_id)
+        assert operations.feed(admin) == [] and [u.member_id for u in operations.feed(admin, members=True)] == [member]
     assert staff.submit(f"/self-service/members/{member}/links/revoke").status_code == 303
     assert anonymous.get(f"/me/{token}").status_code == 404
     assert anonymous.submit(f"/me/{token}/confirm").status_code == 404
@@ -621,3 +625,120 @@ def test_a_link_of_a_member_who_left_opens_nothing(app, client, make_association
         db.session.commit()
     assert client.get(f"/me/{token}").status_code == 404
     assert client.submit(f"/me/{token}/confirm").status_code == 404
+
+
+def _member_self_update(app, client, token, member, **values) -> int:
+    """A member corrects their details through their link → the self-update's id."""
+    from crm.associations.models import Member
+
+    with app.app_context():
+        record = db.session.get(Member, member)
+        version, email = record.version, record.email
+    assert client.submit(f"/me/{token}/details", {"email": email, **values, "version": str(version)}).status_code == 303
+    with app.app_context():
+        return db.session.scalar(select(func.max(SelfUpdate.id)).where(SelfUpdate.member_id == member))
+
+
+def _notice(response) -> str:
+    import json
+
+    return json.loads(response.headers["HX-Trigger"])["crm:notice"]["message"]
+
+
+def test_association_staff_undo_a_members_self_update_of_their_own_association_only(app, client, signed_in, make_association,
+                                                                                    make_member, make_user, make_alumnus,
+                                                                                    link_for, member_link):
+    from crm.associations.models import Member
+
+    association, other_association = make_association(), make_association(name="兵庫県国際交流協会")
+    member = make_member(association, name="Yamamoto Yumi", email="y@example.org", phone="0857-00-0000", address="Tottori 1-1")
+    anonymous = app.test_client()
+    update = _member_self_update(app, anonymous, member_link(member), member, phone="0857-99-9999", address="Wrong 9-9")
+    alumnus = make_alumnus(TOTTORI, email="a@example.org", employer="Old Co")
+    _self_update(app, anonymous, link_for(alumnus), alumnus, employer="Wrong Co")
+    with app.app_context():
+        alumnus_update = db.session.scalar(select(SelfUpdate.id).where(SelfUpdate.alumnus_id == alumnus))
+    url = f"/self-service/updates/{update}/undo"
+    # Another association's staff, and the prefecture's staff (who keep no member's details here): 404.
+    for role, place in ((Role.ASSOCIATION_STAFF, {"association": other_association}), (Role.PREFECTURE_STAFF, {"prefecture": TOTTORI})):
+        outsider = app.test_client()
+        outsider.login(make_user(role, **place)[1])
+        assert outsider.submit(url, htmx=True).status_code == 404
+    staff = signed_in(Role.ASSOCIATION_STAFF, association=association)
+    # Nor do association staff undo an alumnus's self-update; and a request without the CSRF token is refused.
+    assert staff.submit(f"/self-service/updates/{alumnus_update}/undo", htmx=True).status_code == 404
+    assert staff.post(url, headers={"HX-Request": "true"}).status_code == 400
+    with app.app_context():
+        record = db.session.get(Member, member)
+        assert (record.phone, record.address) == ("0857-99-9999", "Wrong 9-9")
+        assert db.session.get(SelfUpdate, update).undone_at is None
+        assert db.session.get(Alumnus, alumnus).employer == "Wrong Co"
+    feed = staff.htmx_get("/self-service/members/feed").get_data(as_text=True)
+    assert f'hx-post="{url}"' in feed
+    response = staff.submit(url, htmx=True)
+    assert response.status_code == 200 and _notice(response) == "The self-update is undone."
+    body = response.get_data(as_text=True)
+    assert fragment(body) and 'id="member-self-updates"' in body and "undone" in body and f'hx-post="{url}"' not in body
+    with app.app_context():
+        record = db.session.get(Member, member)
+        assert (record.phone, record.address) == ("0857-00-0000", "Tottori 1-1")
+        entry = db.session.get(SelfUpdate, update)
+        assert entry.undone_at is not None and entry.undone_by_id is not None
+        change = db.session.scalar(select(AuditEntry).where(AuditEntry.record_type == "association_members", AuditEntry.action == "update")
+                                   .order_by(AuditEntry.id.desc()))
+        assert change.actor_id == entry.undone_by_id and change.changes["phone"] == {"old": "0857-99-9999", "new": "0857-00-0000"}
+        event = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "self_update_undone").order_by(AuditEntry.id.desc()))
+        assert event.record_id == str(update) and event.details == {"kind": "details", "member": member}
+    # Undone already: refused, with a message that says so.
+    again = staff.submit(url, htmx=True)
+    assert again.status_code == 409 and "undone already" in _notice(again)
+
+
+def test_a_members_self_update_changed_since_or_a_subscription_is_not_undone(app, client, signed_in, make_association, make_member,
+                                                                           member_link):
+    from crm.associations.models import Member
+    from crm.outreach.models import Subscription, SubscriptionStatus
+
+    association = make_association()
+    member = make_member(association, name="Yamamoto Yumi", email="y@example.org", phone="0857-00-0000")
+    mine = _member_subscribed(app, member, association, "TIA newsletter")
+    token = member_link(member)
+    first = _member_self_update(app, client, token, member, phone="0857-11-1111")
+    _member_self_update(app, client, token, member, phone="0857-22-2222")
+    assert client.submit(f"/me/{token}/subscriptions/{mine}", {"subscribed": "0"}).status_code == 303
+    assert client.submit(f"/me/{token}/confirm").status_code == 303
+    with app.app_context():
+        unsubscribed, confirmed = (db.session.scalar(select(SelfUpdate.id).where(SelfUpdate.member_id == member, SelfUpdate.kind == kind))
+                                   for kind in ("subscription", "confirm"))
+    staff = signed_in(Role.ASSOCIATION_STAFF, association=association)
+    stale = staff.submit(f"/self-service/updates/{first}/undo", htmx=True)
+    assert stale.status_code == 409 and _notice(stale) == "This cannot be undone: the record has changed since."
+    assert fragment(stale.get_data(as_text=True))
+    consent = staff.submit(f"/self-service/updates/{unsubscribed}/undo", htmx=True)
+    assert consent.status_code == 409 and "consent decision" in _notice(consent)
+    with app.app_context():
+        assert db.session.get(Member, member).phone == "0857-22-2222"
+        assert db.session.get(Subscription, mine).status == SubscriptionStatus.UNSUBSCRIBED
+        assert db.session.scalar(select(func.count()).select_from(SelfUpdate).where(SelfUpdate.undone_at.is_not(None))) == 0
+    # Without htmx: the message is flashed and the feed's page follows (303). A member's confirmation,
+    # undone, no longer counts as their last one.
+    response = staff.submit(f"/self-service/updates/{confirmed}/undo")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/self-service/members/feed")
+    assert "The self-update is undone." in staff.get("/self-service/members/feed").get_data(as_text=True)
+    assert "You last confirmed them on" not in client.get(f"/me/{token}").get_data(as_text=True)
+    refused = staff.submit(f"/self-service/updates/{first}/undo")
+    assert refused.status_code == 303
+    assert "the record has changed since" in staff.get("/self-service/members/feed").get_data(as_text=True)
+
+
+def test_an_administrator_undoes_a_members_self_update_of_any_association(app, client, signed_in, make_association, make_member,
+                                                                          member_link):
+    from crm.associations.models import Member
+
+    member = make_member(make_association(), email="y@example.org", postal_code="680-0001")
+    update = _member_self_update(app, client, member_link(member), member, postal_code="680-9999")
+    admin = signed_in(Role.ADMIN)
+    assert "680-9999" in admin.htmx_get("/self-service/members/feed").get_data(as_text=True)
+    assert admin.submit(f"/self-service/updates/{update}/undo", htmx=True).status_code == 200
+    with app.app_context():
+        assert db.session.get(Member, member).postal_code == "680-0001"

@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 
-from crm import audit, clock, disclosure, mail, tasks
+from crm import access, audit, clock, disclosure, mail, tasks
 from crm.alumni.models import Alumnus, Placement
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus
 from crm.db import utcnow
@@ -40,8 +40,16 @@ LINK_SUBJECT = _l("Your personal link to your Furusato CRM record")
 CONFIRM_SUBJECT = _l("Please check your details")
 
 
+STALE = _l("This cannot be undone: the record has changed since.")
+
+
 class StaleUndo(ValueError):
-    """The record changed again after the self-update: undoing it would overwrite newer values."""
+    """A self-update staff may not undo (the record changed again since, or it is a consent
+    decision, or undone already); its message says which, for the staff member."""
+
+    def __init__(self, message=STALE):
+        super().__init__(str(message))
+        self.message = message
 
 
 # --- Links -----------------------------------------------------------------------------------------
@@ -376,63 +384,48 @@ def confirm_member(member: Member) -> SelfUpdate:
 
 
 def member_confirmed_on(member: Member):
-    at = db.session.scalar(select(func.max(SelfUpdate.at)).where(SelfUpdate.member_id == member.id, SelfUpdate.kind == "confirm"))
+    at = db.session.scalar(select(func.max(SelfUpdate.at)).where(SelfUpdate.member_id == member.id, SelfUpdate.kind == "confirm",
+                                                                 SelfUpdate.undone_at.is_(None)))
     return at.astimezone(clock.TOKYO).date() if at is not None else None
-
-
-def member_feed(association_id: int | None, limit: int = FEED_SIZE) -> list[SelfUpdate]:
-    """Recent self-updates of an association's members (every association's for administrators)."""
-    clause = SelfUpdate.member_id.is_not(None)
-    if association_id is not None:
-        clause = and_(clause, SelfUpdate.member_id.in_(select(Member.id).where(Member.association_id == association_id)))
-    return db.session.scalars(select(SelfUpdate).where(clause).order_by(SelfUpdate.at.desc(), SelfUpdate.id.desc()).limit(limit)).all()
 
 
 # --- Staff: the feed and undo ----------------------------------------------------------------------
 
-def _feed_clause(prefecture_id: int | None):
-    """Self-updates a prefecture sees: changes to the shared record of alumni who served there, and
-    activities reported to it (another prefecture's reported activity is that prefecture's)."""
-    if prefecture_id is None:  # administrators: every alumnus's (members' are their associations' feed)
-        return SelfUpdate.alumnus_id.is_not(None)
-    served = exists().where(Placement.alumnus_id == SelfUpdate.alumnus_id, Placement.prefecture_id == prefecture_id)
-    return and_(served, or_(SelfUpdate.prefecture_id.is_(None), SelfUpdate.prefecture_id == prefecture_id))
-
-
-def feed(prefecture_id: int | None, limit: int = FEED_SIZE) -> list[SelfUpdate]:
-    return db.session.scalars(select(SelfUpdate).where(_feed_clause(prefecture_id))
+def feed(user, members: bool = False, limit: int = FEED_SIZE) -> list[SelfUpdate]:
+    """Recent self-updates the user reaches (crm/access decides which): the alumni's, for the
+    prefecture home, or the association members', for the association home."""
+    person = SelfUpdate.member_id if members else SelfUpdate.alumnus_id
+    return db.session.scalars(access.scoped(SelfUpdate, user).where(person.is_not(None))
                               .order_by(SelfUpdate.at.desc(), SelfUpdate.id.desc()).limit(limit)).all()
 
 
-def load_update(update_id: int, prefecture_id: int | None) -> SelfUpdate | None:
-    return db.session.scalar(select(SelfUpdate).where(SelfUpdate.id == update_id, _feed_clause(prefecture_id)))
-
-
 def undo(entry: SelfUpdate, staff) -> None:
-    """Restore the values before the self-update (audited as the staff member's change). Refused with
-    StaleUndo when the record has changed since, or the activity has been reviewed."""
+    """Restore an alumnus's or a member's values before their self-update (audited as the staff
+    member's change). Refused with StaleUndo when it is undone already, is a consent decision, the
+    record has changed since, or the reported activity has been reviewed."""
     if entry.undone_at is not None:
-        raise StaleUndo("already undone")
+        raise StaleUndo(_l("This self-update is undone already."))
     if entry.kind == "subscription":
         # The person's own consent decision: staff never subscribe someone again on their behalf.
-        raise StaleUndo("a consent decision")
-    alumnus = entry.alumnus
+        raise StaleUndo(_l("A person's own consent decision (a subscription) cannot be undone by staff."))
+    person = entry.member if entry.member_id is not None else entry.alumnus
     if entry.kind == "activity":
         activity = db.session.get(Activity, entry.activity_id) if entry.activity_id else None
         if activity is not None:
             if activity.status != ActivityStatus.REPORTED:
-                raise StaleUndo("reviewed")
+                raise StaleUndo(_l("This cannot be undone: the activity has been reviewed."))
             db.session.delete(activity)
-    else:
+    elif not (entry.kind == "confirm" and isinstance(person, Member)):  # a member's confirmation is the entry itself
         for name, change in entry.changes.items():
-            if audit._plain(getattr(alumnus, name)) != change["new"]:
-                raise StaleUndo(name)
+            if audit._plain(getattr(person, name)) != change["new"]:
+                raise StaleUndo(STALE)
         for name, change in entry.changes.items():
             old = change["old"]
-            setattr(alumnus, name, date.fromisoformat(old) if name == "confirmed_on" and old else old)
+            setattr(person, name, date.fromisoformat(old) if name == "confirmed_on" and old else old)
     entry.undone_at = utcnow()
     entry.undone_by_id = staff.id
-    audit.record_event("self_update_undone", "self_updates", entry.id, alumnus=alumnus.id, kind=entry.kind)
+    audit.record_event("self_update_undone", "self_updates", entry.id, kind=entry.kind,
+                       **{"member" if isinstance(person, Member) else "alumnus": person.id})
     db.session.flush()
 
 

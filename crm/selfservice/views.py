@@ -27,6 +27,7 @@ from crm.extensions import db, limiter
 from crm.reference.models import Prefecture
 from crm.selfservice import bp, operations
 from crm.selfservice.forms import DetailsForm, LinkRequestForm, MemberDetailsForm, SelfReportForm
+from crm.selfservice.models import SelfUpdate
 
 STAFF = (Role.ADMIN, Role.PREFECTURE_STAFF)
 
@@ -263,44 +264,45 @@ def revoke_member_links(member_id: int):
 @bp.get("/self-service/members/feed")
 @roles(Role.ADMIN, Role.ASSOCIATION_STAFF)
 def member_feed():
-    """Recent self-updates of the association's members (the association staff home loads it by htmx)."""
+    """Recent self-updates of the association's members, each with undo (the association staff home
+    loads it by htmx)."""
     return htmx.render("selfservice/member_feed.html", "selfservice/_member_feed.html",
-                       updates=operations.member_feed(access.own_association()))
-
-
-def _feed_prefecture() -> int | None:
-    return access.own_prefecture()
+                       updates=operations.feed(current_user, members=True))
 
 
 @bp.get("/self-service/feed")
 @roles(*STAFF)
 def feed():
     """Recent self-updates (the home page loads it by htmx from templates/selfservice/_feed.html)."""
-    prefecture_id = _feed_prefecture()
+    prefecture_id = access.own_prefecture()
     currency = operations.currency_of(prefecture_id) if prefecture_id else None
-    return htmx.render("selfservice/feed.html", "selfservice/_feed.html", updates=operations.feed(prefecture_id),
+    return htmx.render("selfservice/feed.html", "selfservice/_feed.html", updates=operations.feed(current_user),
                        currency=currency, share=operations.protected_share(*currency) if currency else None)
 
 
 @bp.post("/self-service/updates/<int:update_id>/undo")
-@roles(*STAFF)
+@roles(*access.STAFF)
 def undo(update_id: int):
-    entry = operations.load_update(update_id, _feed_prefecture())
-    if entry is None:
-        access.deny("self-update out of scope", 404, "self_updates", update_id)
+    """Undo an alumnus's self-update (prefecture staff) or an association member's (their association's
+    staff), through the scope (404 outside it); answers with the feed it was listed in."""
+    entry = access.load(SelfUpdate, update_id)
+    panel, page = (member_feed, "selfservice.member_feed") if entry.member_id is not None else (feed, "selfservice.feed")
     try:
         operations.undo(entry, current_user)
         db.session.commit()
         message, status = _("The self-update is undone."), 200
-    except (operations.StaleUndo, StaleDataError):
+    except operations.StaleUndo as refusal:
         db.session.rollback()
-        message, status = _("This cannot be undone: the record has changed since, or the activity has been reviewed."), 409
+        message, status = str(refusal.message), 409
+    except StaleDataError:
+        db.session.rollback()
+        message, status = str(operations.STALE), 409
     if htmx.is_htmx():
-        response = htmx.notify(feed(), message)
+        response = htmx.notify(panel(), message)
         response.status_code = status
         return response
     flash(message, "success" if status == 200 else "error")
-    return redirect(url_for("selfservice.feed"), 303)
+    return redirect(url_for(page), 303)
 
 
 @bp.post("/self-service/confirmation")

@@ -96,3 +96,18 @@ def sign_in(page, email: str, password: str):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
+
+
+def subscribed_lists(owner: dict, names, **person) -> list:
+    """New mailing lists of the owner (prefecture_id= or association_id=), each with a purpose, and
+    the person (alumnus= or member=) subscribed to every one. Inside an app context; the caller commits."""
+    from crm.extensions import db
+    from crm.outreach import operations as outreach
+    from crm.outreach.models import MailingList
+
+    lists = [MailingList(**owner, name=name, purpose_en=f"News of {name}", purpose_ja=name) for name in names]
+    db.session.add_all(lists)
+    db.session.flush()
+    for mailing_list in lists:
+        outreach.subscribe(mailing_list, **person)
+    return lists

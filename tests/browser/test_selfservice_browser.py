@@ -6,7 +6,7 @@ from crm.alumni.models import Alumnus
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.selfservice import operations
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in, subscribed_lists
 from tests.conftest import PASSWORD, TOTTORI
 
 
@@ -15,14 +15,9 @@ def test_a_person_corrects_their_employer_and_reports_an_activity_that_staff_ver
     other = make_alumnus(TOTTORI, family="Lamarr", email="hedy@example.org")
     with app.app_context():
         from crm.outreach import operations as outreach
-        from crm.outreach.models import MailingList
 
-        lists = [MailingList(prefecture_id=TOTTORI, name=name, purpose_en=f"News of {name}", purpose_ja=name)
-                 for name in ("World Tottori Fan Club", "Tottori Business Network")]
-        db.session.add_all(lists)
-        db.session.flush()
-        for mailing_list in lists:
-            outreach.subscribe(mailing_list, alumnus=db.session.get(Alumnus, alumnus))
+        lists = subscribed_lists({"prefecture_id": TOTTORI}, ("World Tottori Fan Club", "Tottori Business Network"),
+                                 alumnus=db.session.get(Alumnus, alumnus))
         outreach.subscribe(lists[0], alumnus=db.session.get(Alumnus, other))
         token = operations.issue_link(db.session.get(Alumnus, alumnus))
         db.session.commit()
