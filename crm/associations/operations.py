@@ -243,6 +243,14 @@ def pay_fee(fee: MembershipFee, paid_on: date, method: PaymentMethod | str, rece
     db.session.flush()
 
 
+def cancel_payment(fee: MembershipFee) -> None:
+    """Undo a payment recorded by mistake: the fee is unpaid again (the audit trail keeps what it was)."""
+    if fee.paid_on is None:
+        raise AssociationError(_("This fee is not paid."))
+    fee.paid_on = fee.method = fee.receipt_number = None
+    db.session.flush()
+
+
 def fee_query(association: Association, fiscal_year: int, unpaid_only: bool = False) -> Select:
     statement = (
         scoped(MembershipFee)
