@@ -42,7 +42,9 @@ def test_a_fee_payment_is_recorded_from_the_association_home_with_the_keyboard(p
     from crm.reference import fiscal_year
 
     association = make_association()
-    fee = make_fee(make_member(association, name="未納 太郎"), fiscal_year=fiscal_year.fiscal_year_of(clock.today()), amount_due=5000)
+    year = fiscal_year.fiscal_year_of(clock.today())
+    fee = make_fee(make_member(association, name="未納 太郎"), fiscal_year=year, amount_due=5000)
+    other = make_fee(make_member(association, name="未納 次郎"), fiscal_year=year, amount_due=5000)
     _, email = make_user(Role.ASSOCIATION_STAFF, association=association)
     sign_in(page, email, PASSWORD)
     item = page.locator(f"#fee-due-{fee}")
@@ -51,6 +53,8 @@ def test_a_fee_payment_is_recorded_from_the_association_home_with_the_keyboard(p
     page.keyboard.press("Enter")
     expect(item).to_have_count(0)
     expect(page.locator("#toasts .toast").last).to_have_text("Payment of 未納 太郎 recorded.")
+    # The keyboard user goes on with the next item.
+    expect(page.locator(f"#fee-due-{other}").get_by_role("button", name="Record payment")).to_be_focused()
 
 
 @pytest.mark.parametrize("width", [1366, 390])
