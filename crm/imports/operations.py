@@ -176,5 +176,3 @@ def awaiting(job: ImportJob) -> str | None:
     if job.state == JobState.FAILED or job.running and progress(job)["stale"]:
         return "restart"
     return None
-
-
