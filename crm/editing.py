@@ -82,3 +82,26 @@ def save_inline(load: Callable, form_for: Callable, update: Callable, done_url: 
         return htmx.render(page, fragment, status=status, form=form, editing=form is not None, **{name: record}, **(context or {}))
 
     return save_edit(load, form_for, update, render, done_url, **options)
+
+
+def act_once(load: Callable, act: Callable, version, *, refusals: tuple[type[Exception], ...] = (),
+             before: Callable | None = None):
+    """One click on a record shown at `version` (a button, no form to fill): `act(record)` (an
+    operation) and commit. Returns (record, error, status): (record, None, 200) when done; a record
+    changed meanwhile is refused, (current record, STALE_MESSAGE, 409); an exception of `refusals`
+    (from `before(record)`, checked first as it says more than "changed meanwhile", or from `act`) is
+    (current record, its message, 422)."""
+    record = load()
+    try:
+        if before is not None:
+            before(record)
+        check_version(record, version)
+        act(record)
+        db.session.commit()
+    except (StaleRecord, StaleDataError):
+        db.session.rollback()
+        return load(), str(STALE_MESSAGE), 409
+    except refusals as refused:
+        db.session.rollback()
+        return load(), str(refused), 422
+    return record, None, 200

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, make_response, redirect as flask_redirect, render_template, request
+from flask import Response, flash, make_response, redirect as flask_redirect, render_template, request
 
 
 def is_htmx() -> bool:
@@ -31,6 +31,15 @@ def notify(response: Response, message) -> Response:
     header, JSON with non-ASCII characters escaped, as HTTP headers must be Latin-1."""
     response.headers["HX-Trigger"] = json.dumps({"crm:notice": {"message": str(message)}})
     return response
+
+
+def done_in_queue(message, location: str) -> Response:
+    """A work queue's item done by one click: htmx gets an empty answer (the item leaves the list)
+    and the message as a toast; a plain form flashes it and goes to `location` (303)."""
+    if is_htmx():
+        return notify(make_response("", 200), message)
+    flash(str(message), "success")
+    return flask_redirect(location, 303)
 
 
 def vary_on_htmx(response: Response) -> Response:

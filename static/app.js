@@ -61,6 +61,26 @@
       }
     }
   });
+  // A work queue's item acted on from the keyboard: when it leaves the list, the focus goes to the
+  // next item's first button (else the previous item's, else the queue's heading), so the user goes
+  // on where they were; when it comes back refused (an error on it), to its own first button.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var item = event.detail.target;
+    if (!item || !item.classList || !item.classList.contains("queue-item") || !item.id
+        || !item.contains(document.activeElement)) return;
+    var neighbour = item.nextElementSibling || item.previousElementSibling;
+    var section = item.closest("section");
+    var fallback = (neighbour && neighbour.querySelector("button")) || (section && section.querySelector("h2, h3"));
+    var id = item.id;
+    // After the swap (the removed item's own events no longer reach the document).
+    setTimeout(function () {
+      var again = document.getElementById(id);
+      var next = again ? again.querySelector("button") : fallback;
+      if (!next || !next.isConnected || (again && again.contains(document.activeElement))) return;
+      if (!next.matches("button")) next.setAttribute("tabindex", "-1");
+      next.focus();
+    }, 0);
+  });
   // Feedback without reload: a save answered for htmx names its message in the HX-Trigger header
   // (crm.htmx.notify); it is shown in the toast region, which screen readers announce (aria-live).
   document.body.addEventListener("crm:notice", function (event) {

@@ -38,6 +38,9 @@ MEMBER_LISTS = {**ASSOCIATION_WORK, Role.PREFECTURE_STAFF: 403}
 # Public pages reached by a signed link: a forged token is a 404 for everyone.
 SIGNED_LINK = FEED
 
+# A one-click action sent without the version the record was shown at is refused as stale (409).
+ONE_CLICK_ASSOCIATION = {**ASSOCIATION_WORK, Role.ADMIN: 409, Role.PREFECTURE_STAFF: 409, Role.ASSOCIATION_STAFF: 409}
+
 # (endpoint, method, path template) → expected outcome per role.
 # "ok": allowed (2xx, a redirect that is not to the login page, or 422 for an empty form);
 # "login": redirected to the login page; 403/404: refused with that status.
@@ -147,6 +150,10 @@ MATRIX = {
     ("associations.list_fees", "GET", "/associations/{association}/fees"): ASSOCIATION_WORK,
     ("associations.assess_fees", "POST", "/associations/{association}/fees"): ASSOCIATION_WORK,
     ("associations.pay_fee", "POST", "/associations/fees/{fee}/pay"): ASSOCIATION_WORK,
+    # A home page's one click: refused as stale without the version shown (a plain form is sent on to
+    # the fees page with the reason, 303; htmx gets 409, tests/test_home.py).
+    ("associations.pay_fee_today", "POST", "/associations/fees/{fee}/pay-today"): ASSOCIATION_WORK,
+    ("associations.cancel_fee_payment", "POST", "/associations/fees/{fee}/cancel-payment"): ONE_CLICK_ASSOCIATION,
     ("associations.export_reminders", "GET", "/associations/{association}/fees/reminders.xlsx"): ASSOCIATION_WORK,
     ("associations.list_programs", "GET", "/associations/{association}/programs"): ASSOCIATION_WORK,
     ("associations.create_program", "GET", "/associations/{association}/programs/new"): ASSOCIATION_WORK,
@@ -167,6 +174,8 @@ MATRIX = {
     ("ambassadors.show_ambassador", "GET", "/ambassadors/{ambassador}"): ALUMNI,
     ("ambassadors.edit_ambassador", "GET", "/ambassadors/{ambassador}/edit"): ALUMNI,
     ("ambassadors.update_ambassador", "POST", "/ambassadors/{ambassador}"): ALUMNI,
+    ("ambassadors.extend_term", "POST", "/ambassadors/{ambassador}/extend"): ALUMNI,
+    ("ambassadors.let_term_end", "POST", "/ambassadors/{ambassador}/let-end"): ALUMNI,
     ("ambassadors.list_activities", "GET", "/ambassadors/activities"): ALUMNI,
     ("ambassadors.log_activity", "POST", "/ambassadors/activities"): PREFECTURE_ONLY,
     ("ambassadors.show_activity", "GET", "/ambassadors/activities/{activity}"): ALUMNI,

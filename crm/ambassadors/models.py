@@ -61,6 +61,9 @@ class Ambassador(Audited, db.Model):
     region: Mapped[str | None] = mapped_column(String(200))
     term_start_on: Mapped[date]
     term_end_on: Mapped[date | None]
+    # Staff decided not to renew: the term ends on term_end_on and the home queue stops asking.
+    # Extending the term clears it.
+    end_confirmed_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 

@@ -4,7 +4,7 @@ The owning prefecture always comes from the signed-in staff member, never from a
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, true
@@ -27,7 +27,11 @@ INVESTMENT_FIELDS = ("fiscal_year", "alt_count", "cir_count", "sea_count", "host
 
 # --- Ambassadors -----------------------------------------------------------------------------------
 
-class TermOverlap(ValueError):
+class TermRefused(ValueError):
+    """A change of term the appointment's rules refuse."""
+
+
+class TermOverlap(TermRefused):
     """The person already holds an appointment of this prefecture for part of the term."""
 
 
@@ -58,6 +62,47 @@ def appoint(alumnus: Alumnus, prefecture_id: int, values: dict) -> Ambassador:
     db.session.add(ambassador)
     db.session.flush()
     return ambassador
+
+
+def one_year_after(day: date) -> date:
+    """The same day a year later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def extend_term(ambassador: Ambassador) -> None:
+    """Renew an appointment for one more year from its end (TermOverlap when that reaches a later
+    appointment of the same person); a decision to let it end is withdrawn."""
+    if ambassador.term_end_on is None:
+        raise TermRefused(_("This term has no end date: there is nothing to extend."))
+    end = one_year_after(ambassador.term_end_on)
+    check_term(ambassador.alumnus_id, ambassador.prefecture_id, ambassador.term_start_on, end, exclude_id=ambassador.id)
+    ambassador.term_end_on = end
+    ambassador.end_confirmed_on = None
+    db.session.flush()
+
+
+def update_ambassador(ambassador: Ambassador, values: dict) -> None:
+    """An edit of the appointment; a new end date asks again whether to renew (a decision to let the
+    old one end no longer holds)."""
+    old_end = ambassador.term_end_on
+    set_fields(ambassador, values, AMBASSADOR_FIELDS)
+    if ambassador.term_end_on != old_end:
+        ambassador.end_confirmed_on = None
+
+
+def let_term_end(ambassador: Ambassador, today: date) -> None:
+    """Decide not to renew: the term ends as planned and no queue asks about it again."""
+    ambassador.end_confirmed_on = today
+    db.session.flush()
+
+
+def terms_ending(user, today: date, days: int):
+    """The user's appointments ending within `days` that no one has decided about yet."""
+    return scoped(Ambassador, user).where(Ambassador.term_end_on.between(today, today + timedelta(days=days)),
+                                          Ambassador.end_confirmed_on.is_(None))
 
 
 def ambassadors(today: date) -> tuple[list[Ambassador], list[Ambassador]]:

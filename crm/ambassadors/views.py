@@ -17,8 +17,9 @@ from crm.ambassadors import bp, operations
 from crm.ambassadors.forms import ActivityForm, ActivityLogForm, AmbassadorForm, AppointmentForm, InvestmentForm
 from crm.ambassadors.models import Activity, ActivityKind, ActivityStatus, Ambassador, Investment
 from crm.auth.models import Role
-from crm.editing import save_inline
+from crm.editing import act_once, save_inline
 from crm.extensions import db
+from crm.i18n import format_date
 from crm.listing import paginate
 
 # Records are the prefecture's own: its staff keep them, administrators may correct them.
@@ -68,6 +69,8 @@ def _update(kind: str, record_id: int, validate_extra=None):
     def update(record, form):
         if kind == "activity":
             operations.set_activity(record, _values(form))
+        elif kind == "ambassador":
+            operations.update_ambassador(record, _values(form))
         else:
             operations.set_fields(record, _values(form), fields)
 
@@ -144,6 +147,36 @@ def _term_is_free(form, ambassador: Ambassador) -> bool:
         form.term_start_on.errors.append(str(overlap))
         return False
     return True
+
+
+# The home page's queue of terms ending: renew for a year, or decide to let the term end. Either way
+# the item leaves the queue; a refusal (changed meanwhile, overlapping a later term) shows on it.
+
+@bp.post("/<int:ambassador_id>/extend")
+@roles(*EDITORS)
+def extend_term(ambassador_id: int):
+    return _decide_term(ambassador_id, operations.extend_term,
+                        lambda ambassador: _("The term of %(name)s now ends on %(date)s.", name=ambassador.alumnus.name,
+                                             date=format_date(ambassador.term_end_on, "medium")))
+
+
+@bp.post("/<int:ambassador_id>/let-end")
+@roles(*EDITORS)
+def let_term_end(ambassador_id: int):
+    return _decide_term(ambassador_id, lambda ambassador: operations.let_term_end(ambassador, clock.today()),
+                        lambda ambassador: _("The term of %(name)s ends on %(date)s as planned.", name=ambassador.alumnus.name,
+                                             date=format_date(ambassador.term_end_on, "medium")))
+
+
+def _decide_term(ambassador_id: int, decide, done_message):
+    ambassador, error, status = act_once(lambda: access.load(Ambassador, ambassador_id), decide, request.form.get("version"),
+                                         refusals=(operations.TermRefused,))
+    if status == 200:
+        return htmx.done_in_queue(done_message(ambassador), url_for("home.index"))
+    if not htmx.is_htmx():
+        flash(error, "error")
+        return htmx.redirect(url_for("ambassadors.list_ambassadors", _anchor=f"ambassador-{ambassador.id}"))
+    return make_response(render_template("ambassadors/_term_ending.html", ambassador=ambassador, error=error), status)
 
 
 # --- Activities ------------------------------------------------------------------------------------

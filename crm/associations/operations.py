@@ -225,6 +225,14 @@ def ensure_unpaid(fee: MembershipFee) -> None:
         )
 
 
+def cancel_payment(fee: MembershipFee) -> None:
+    """Undo a payment recorded by mistake: the fee is unpaid again (the audit trail keeps what it was)."""
+    if fee.paid_on is None:
+        raise AssociationError(_("This fee is not paid."))
+    fee.paid_on = fee.method = fee.receipt_number = None
+    db.session.flush()
+
+
 def pay_fee(fee: MembershipFee, paid_on: date, method: PaymentMethod | str, receipt_number: str | None = None, note: str | None = None) -> None:
     """Record the payment of a fee."""
     ensure_unpaid(fee)

@@ -6,7 +6,7 @@ a record outside the user's scope answers 404, the same as one that does not exi
 from __future__ import annotations
 
 
-from flask import abort, flash, render_template, request, url_for
+from flask import abort, flash, make_response, render_template, request, url_for
 from babel.dates import format_skeleton
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
@@ -24,6 +24,7 @@ from crm.associations.models import (
     Member,
     MemberStatus,
     MembershipFee,
+    PaymentMethod,
     Program,
     ProgramKind,
     ProgramStatus,
@@ -33,7 +34,7 @@ from crm.associations.operations import AssociationError
 from crm.auth.models import Role
 from crm.db import StaleRecord, check_version
 from crm.disclosure import legend as marker_legend
-from crm.editing import STALE_MESSAGE, keep_typed, save_inline
+from crm.editing import STALE_MESSAGE, act_once, keep_typed, save_inline
 from crm.exporting import download, streamed
 from crm.extensions import db
 from crm.glossary import term
@@ -255,33 +256,54 @@ def assess_fees(association_id: int):
 def pay_fee(fee_id: int):
     fee = access.load(MembershipFee, fee_id)
     form = FeePaymentForm(prefix=f"fee-{fee.id}")
-    status, error = 422, None
     if form.validate_on_submit():
-        try:
-            # "Already paid" says more than "changed meanwhile", so it is checked first.
-            operations.ensure_unpaid(fee)
-            check_version(fee, form.version.data)
-            operations.pay_fee(fee, form.paid_on.data, form.method.data, form.receipt_number.data)
-            db.session.commit()
-            status = 200
-        except (StaleRecord, StaleDataError):
-            db.session.rollback()
-            fee = access.load(MembershipFee, fee_id)
-            error, status = str(STALE_MESSAGE), 409
-        except AssociationError as refused:
-            db.session.rollback()
-            fee = access.load(MembershipFee, fee_id)
-            error = str(refused)
+        fee, error, status = act_once(
+            lambda: access.load(MembershipFee, fee_id),
+            lambda fee: operations.pay_fee(fee, form.paid_on.data, form.method.data, form.receipt_number.data),
+            form.version.data, refusals=(AssociationError,), before=operations.ensure_unpaid)
     else:
-        error = " ".join(str(message) for messages in form.errors.values() for message in messages)
+        error, status = " ".join(str(message) for messages in form.errors.values() for message in messages), 422
+    return _fee_answer(fee, error, status, _("Payment of %(name)s recorded.", name=fee.member.name))
+
+
+@bp.post("/fees/<int:fee_id>/cancel-payment")
+@roles(*STAFF)
+def cancel_fee_payment(fee_id: int):
+    """Undo a payment recorded by mistake (the home page records one in a click): the fee is unpaid again."""
+    fee, error, status = act_once(lambda: access.load(MembershipFee, fee_id), operations.cancel_payment,
+                                  request.form.get("version"), refusals=(AssociationError,))
+    return _fee_answer(fee, error, status, _("Payment of %(name)s cancelled.", name=fee.member.name))
+
+
+def _fee_answer(fee: MembershipFee, error: str | None, status: int, done_message: str):
+    """A fee's row after a payment or its cancellation: a plain form goes back to the fees page."""
     context = {"fee": fee, "error": error, "association": fee.member.association, "year": fee.fiscal_year}
     if not htmx.is_htmx() and status == 200:
-        flash(_("Payment of %(name)s recorded.", name=fee.member.name), "success")
+        flash(done_message, "success")
         return htmx.redirect(url_for("associations.list_fees", association_id=fee.member.association_id, fy=fee.fiscal_year))
     # htmx: the row, and the 年度's summary out of band (collected, paid members and rate changed).
-    return htmx.render("associations/fees/show.html", "associations/fees/_paid.html", status=status,
-                       payment_form=FeePaymentForm(formdata=None, paid_on=clock.today()),
-                       summary=operations.fee_summary(context["association"], fee.fiscal_year), **context)
+    response = htmx.render("associations/fees/show.html", "associations/fees/_paid.html", status=status,
+                           payment_form=FeePaymentForm(formdata=None, paid_on=clock.today()),
+                           summary=operations.fee_summary(context["association"], fee.fiscal_year), **context)
+    return htmx.notify(response, done_message) if status == 200 else response
+
+
+@bp.post("/fees/<int:fee_id>/pay-today")
+@roles(*STAFF)
+def pay_fee_today(fee_id: int):
+    """The home page's one click: the amount due, paid today, by the method chosen. The item leaves
+    the queue; a refusal (paid or changed meanwhile) shows on the item."""
+    fee, error, status = act_once(
+        lambda: access.load(MembershipFee, fee_id),
+        lambda fee: operations.pay_fee(fee, clock.today(), request.form.get("method", "")),
+        request.form.get("version"), refusals=(AssociationError,), before=operations.ensure_unpaid)
+    if status == 200:
+        return htmx.done_in_queue(_("Payment of %(name)s recorded.", name=fee.member.name), url_for("home.index"))
+    if not htmx.is_htmx():
+        flash(error, "error")
+        return htmx.redirect(url_for("associations.list_fees", association_id=fee.member.association_id, fy=fee.fiscal_year))
+    return make_response(render_template("associations/fees/_outstanding.html", fee=fee, error=error,
+                                         payment_methods=PaymentMethod), status)
 
 
 @bp.get("/<int:association_id>/fees/reminders.<any(csv, xlsx):fmt>")

@@ -134,6 +134,7 @@ ITEMS: dict[str, Item] = {
     **_items("ambassadors", "ambassadors", {
         "title": term("ambassador_title"), "region": _l("Region covered"),
         "term_start_on": _l("Term of appointment"), "term_end_on": _l("Term of appointment"),
+        "end_confirmed_on": _l("Term of appointment"),
     }, kept=frozenset({"term_start_on", "term_end_on"})),
     **_items("ambassador_activities", "ambassadors", {
         "occurred_on": _l("Date of the activity"), "fiscal_year": _l("Date of the activity"),

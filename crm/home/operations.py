@@ -5,19 +5,21 @@ Each section is a short list (QUEUE_SIZE) with a link to the full page where the
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 
 from crm import clock
 from crm.access import scoped
 from crm.alumni import operations as alumni
+from crm.ambassadors import operations as ambassadors
 from crm.ambassadors.models import Activity, ActivityStatus, Ambassador
-from crm.associations.models import Member, MemberStatus, MembershipFee, Program, ProgramStatus
+from crm.associations.models import Member, MemberStatus, MembershipFee, PaymentMethod, Program, ProgramStatus
 from crm.audit import AuditEntry
 from crm.auth.models import User
 from crm.disclosure import DisclosureError
 from crm.extensions import db
+from crm.imports import operations as imports
 from crm.imports.models import ImportJob, JobState
 from crm.reference import fiscal_year
 from crm.reports import returns
@@ -41,7 +43,7 @@ def _count(statement) -> int:
 def prefecture_queue(user, today: date) -> dict:
     """Follow-ups (the user's and the office's), activities to verify, terms ending, recent imports."""
     reported = scoped(Activity, user).where(Activity.status == ActivityStatus.REPORTED)
-    ending = scoped(Ambassador, user).where(Ambassador.term_end_on.between(today, today + timedelta(days=TERM_WARNING_DAYS)))
+    ending = ambassadors.terms_ending(user, today, TERM_WARNING_DAYS)
     return {
         "my_follow_ups": alumni.follow_ups(user, today, whose="mine", limit=QUEUE_SIZE),
         "office_follow_ups": alumni.follow_ups(user, today, whose="office", limit=QUEUE_SIZE),
@@ -49,8 +51,13 @@ def prefecture_queue(user, today: date) -> dict:
         "to_verify_count": _count(reported),
         "terms_ending": _listed(ending.order_by(Ambassador.term_end_on, Ambassador.id)),
         "staff_choices": [(staff.id, staff.display_name) for staff in alumni.assignable_staff(user)],
-        "recent_imports": _listed(scoped(ImportJob, user).order_by(ImportJob.created_at.desc(), ImportJob.id.desc()), 5),
+        **_imports(_listed(scoped(ImportJob, user).order_by(ImportJob.created_at.desc(), ImportJob.id.desc()), 5), "recent_imports"),
     }
+
+
+def _imports(jobs: list[ImportJob], name: str) -> dict:
+    """Import jobs, and the step each one waits for its user to take (job id → "commit" or "restart")."""
+    return {name: jobs, "awaiting": {job.id: step for job in jobs if (step := imports.awaiting(job))}}
 
 
 # --- Association staff -----------------------------------------------------------------------------
@@ -65,6 +72,7 @@ def association_queue(user, today: date) -> dict:
     return {
         "queue_year": year,
         "unpaid_fees": _listed(unpaid.order_by(MembershipFee.id)),
+        "payment_methods": PaymentMethod,
         "unpaid_count": _count(unpaid),
         "unpaid_total": db.session.scalar(select(func.coalesce(func.sum(MembershipFee.amount_due), 0))
                                           .where(MembershipFee.id.in_(unpaid.with_only_columns(MembershipFee.id)))),
@@ -100,6 +108,6 @@ def admin_queue(user) -> dict:
             scoped(User, user).where(User.active).with_only_columns(User.role, func.count()).group_by(User.role)).all()),
         "denials": _listed(select(AuditEntry).where(AuditEntry.action == "denied")
                            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())),
-        "failed_imports": _listed(scoped(ImportJob, user).where(ImportJob.state == JobState.FAILED)
-                                  .order_by(ImportJob.created_at.desc(), ImportJob.id.desc())),
+        **_imports(_listed(scoped(ImportJob, user).where(ImportJob.state == JobState.FAILED)
+                           .order_by(ImportJob.created_at.desc(), ImportJob.id.desc())), "failed_imports"),
     }

@@ -163,3 +163,16 @@ def can_commit(job: ImportJob) -> bool:
     return job.state == JobState.VALIDATED and not job.errors and not job.problem and job.row_count > 0
 
 
+def committable(job: ImportJob) -> bool:
+    """Checked without errors and its file still kept: the "Import N rows" step awaits the user."""
+    return can_commit(job) and storage.upload_kept(job)
+
+
+def awaiting(job: ImportJob) -> str | None:
+    """The step a job waits for its user to take: "commit" (checked, no errors), "restart" (failed,
+    or stopped responding while running), else None (it runs, is done, or needs the wizard)."""
+    if committable(job):
+        return "commit"
+    if job.state == JobState.FAILED or job.running and progress(job)["stale"]:
+        return "restart"
+    return None

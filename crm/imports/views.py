@@ -68,16 +68,12 @@ def accept_upload(form, target: str) -> ImportJob | None:
     return job
 
 
-def _committable(job: ImportJob) -> bool:
-    return operations.can_commit(job) and storage.upload_kept(job)
-
-
 def _job_context(job: ImportJob, **extra) -> dict:
     target = TARGETS[job.target]
     settings = SettingsForm(formdata=None, data={"format": job.format or "", "encoding": job.encoding or "",
                                                  "delimiter": job.delimiter or "", "sheet": job.sheet or ""})
     return {"job": job, "target": target, "settings": settings, "progress": progress.progress(job),
-            "can_commit": _committable(job), "problem": problem_message(job.problem) if job.problem else None,
+            "can_commit": operations.committable(job), "problem": problem_message(job.problem) if job.problem else None,
             "columns": target.import_columns(), "positions": Position, "format_labels": FORMAT_LABELS,
             "defaults": (job.options or {}).get("defaults", {}), "JobState": JobState,
             "scores": (job.options or {}).get("scores") or {}, "not_kept": (job.options or {}).get("not_kept") or [],
@@ -157,14 +153,13 @@ def correct_row(job_id: int, row: int):
 @roles(*JOB_ROLES)
 def commit_job(job_id: int):
     job = access.load(ImportJob, job_id)
-    if not _committable(job):
+    if not operations.committable(job):
         return _render_job(job, 409)
     try:
         operations.start(job, JobState.APPLYING, JobState.VALIDATED)
     except operations.JobBusy:
         pass
-    db.session.expire_all()
-    return _render_job(db.session.get(ImportJob, job_id))
+    return _started(job_id)
 
 
 @bp.post("/<int:job_id>/restart")
@@ -175,6 +170,14 @@ def restart_job(job_id: int):
         operations.restart(job)
     except operations.JobBusy:
         return _render_job(job, 409)
+    return _started(job_id)
+
+
+def _started(job_id: int):
+    """A step started: htmx gets the job's panel (which follows the progress); a plain form, such as
+    the home page's button, goes to the job's page (303), so reloading it starts nothing again."""
+    if not htmx.is_htmx():
+        return htmx.redirect(url_for("imports.show_job", job_id=job_id))
     db.session.expire_all()
     return _render_job(db.session.get(ImportJob, job_id))
 

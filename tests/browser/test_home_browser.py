@@ -10,9 +10,14 @@ from tests.browser.test_design_browser import _violations, axe_page  # noqa: F40
 from tests.conftest import PASSWORD, TOTTORI
 
 
-def test_a_follow_up_is_done_from_the_home_page_in_one_click(page, make_user, make_alumnus, make_contact, make_activity):
+def test_a_follow_up_is_done_from_the_home_page_in_one_click(page, make_user, make_alumnus, make_contact, make_activity,
+                                                             make_ambassador):
+    from datetime import timedelta
+
     me, email = make_user(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
     alumnus = make_alumnus(TOTTORI, family="Queue")
+    ambassador = make_ambassador(make_alumnus(TOTTORI, family="Renewable"), start=clock.today() - timedelta(days=300),
+                                 end=clock.today() + timedelta(days=20))
     entry = make_contact(alumnus, TOTTORI, summary="Call about the pear fair", follow_up_on=clock.today(), assignee_id=me)
     make_activity(alumnus, status="reported", description="Pear promotion in Ohio")
     sign_in(page, email, PASSWORD)
@@ -25,7 +30,31 @@ def test_a_follow_up_is_done_from_the_home_page_in_one_click(page, make_user, ma
     verify.get_by_role("button", name="Verify").click()
     expect(verify).to_have_count(0)
     expect(page.locator("#toasts .toast").last).to_have_text("Activity marked as Verified.")
+    term = page.locator(f"#term-ending-{ambassador}")
+    term.get_by_role("button", name="Extend one year").click()
+    expect(term).to_have_count(0)
+    expect(page.locator("#toasts .toast").last).to_contain_text("now ends on")
     assert page.url.endswith("/")  # no reload, no navigation
+
+
+def test_a_fee_payment_is_recorded_from_the_association_home_with_the_keyboard(page, make_user, make_association, make_member,
+                                                                              make_fee):
+    from crm.reference import fiscal_year
+
+    association = make_association()
+    year = fiscal_year.fiscal_year_of(clock.today())
+    fee = make_fee(make_member(association, name="未納 太郎"), fiscal_year=year, amount_due=5000)
+    other = make_fee(make_member(association, name="未納 次郎"), fiscal_year=year, amount_due=5000)
+    _, email = make_user(Role.ASSOCIATION_STAFF, association=association)
+    sign_in(page, email, PASSWORD)
+    item = page.locator(f"#fee-due-{fee}")
+    item.get_by_label("Method").select_option("bank_transfer")
+    item.get_by_role("button", name="Record payment").focus()
+    page.keyboard.press("Enter")
+    expect(item).to_have_count(0)
+    expect(page.locator("#toasts .toast").last).to_have_text("Payment of 未納 太郎 recorded.")
+    # The keyboard user goes on with the next item.
+    expect(page.locator(f"#fee-due-{other}").get_by_role("button", name="Record payment")).to_be_focused()
 
 
 @pytest.mark.parametrize("width", [1366, 390])
