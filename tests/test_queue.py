@@ -160,7 +160,9 @@ def test_a_job_uploaded_on_one_server_is_committed_from_another_and_survives_a_k
         until(lambda: job_of(app, name).state == JobState.VALIDATED, "the check", first, WAIT_SECONDS)
 
         # The commit, clicked on B and watched on A, until the worker has written a batch of it.
-        assert browser.post(b, f"/imports/{job.id}/commit", {}).status == 200
+        # A plain form (no htmx) is sent on to the job's page, where the progress is followed.
+        response = browser.post(b, f"/imports/{job.id}/commit", {})
+        assert response.status == 303 and response.getheader("Location").endswith(f"/imports/{job.id}")
         until(lambda: (percent := bar(page := browser.page(a, f"/imports/{job.id}"))) is not None and percent >= 30
               and "stopped responding" not in page, "the commit to pass 30 %", first, WAIT_SECONDS)
         first.send_signal(signal.SIGKILL)
@@ -177,7 +179,8 @@ def test_a_job_uploaded_on_one_server_is_committed_from_another_and_survives_a_k
         second = start_worker(worker_environment)
         until(lambda: "stopped responding" in browser.page(a, f"/imports/{job.id}"), "the job to show as stopped",
               second, WAIT_SECONDS)
-        assert browser.post(a, f"/imports/{job.id}/restart", {}).status == 200
+        response = browser.post(a, f"/imports/{job.id}/restart", {})
+        assert response.status == 303 and response.getheader("Location").endswith(f"/imports/{job.id}")
         until(lambda: job_of(app, name).state == JobState.DONE, "the restarted commit", second, WAIT_SECONDS)
     finally:
         stop(first)
