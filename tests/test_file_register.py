@@ -14,7 +14,7 @@ from crm.audit import AuditEntry
 from crm.auth.models import Role
 from crm.extensions import db
 from crm.file_register import operations
-from crm.file_register.models import FILES, FILES_BY_KEY, ITEMS, NOT_PERSONAL, cleared_columns
+from crm.file_register.models import FILES, FILES_BY_KEY, ITEMS, NOT_PERSONAL, cleared_columns, items_of
 from tests.conftest import HYOGO, TOTTORI
 
 
@@ -44,6 +44,14 @@ def test_no_column_is_both_personal_and_not_and_no_description_outlives_its_colu
 
 def test_every_item_belongs_to_a_file_and_every_file_has_items():
     assert {item.file for item in ITEMS.values()} == set(FILES_BY_KEY)
+    assert {file for item in ITEMS.values() for file in item.also} <= set(FILES_BY_KEY)
+
+
+def test_what_people_change_through_their_links_is_in_the_alumni_and_the_members_file():
+    """Members correct their details through personal links too: their file names the column as well."""
+    changes = ITEMS["self_updates.changes"]
+    assert changes in items_of("alumni") and changes in items_of("members")
+    assert changes not in items_of("contacts")
 
 
 def test_what_anonymising_clears_the_schema_can_hold(app):

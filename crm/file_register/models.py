@@ -45,6 +45,8 @@ class Item:
     file: str
     kept: bool = False
     special_care: bool = False  # 要配慮個人情報 (race, creed, medical history, criminal record …)
+    # Other files whose people have this column too (one table kept for several files).
+    also: tuple[str, ...] = ()
 
 
 _AGGREGATES_ONLY = _l("None outside the prefecture. The ministry receives aggregate figures only, under disclosure "
@@ -118,8 +120,9 @@ ITEMS: dict[str, Item] = {
         "confirmed_on": _l("Date the person last confirmed their details"),
     }, kept=frozenset({"residence_country", "contact_consent", "preferred_language", "cease_use", "archived_at", "created_at",
                        "confirmed_on"})),
-    # What a person changed through their personal link, with the values before (for undo).
-    **_items("self_updates", "alumni", {"changes": _l("Changes the person made through their personal link")}),
+    # What a person changed through their personal link, with the values before (for undo): an
+    # alumnus's or an association member's.
+    "self_updates.changes": Item(_l("Changes the person made through their personal link"), "alumni", also=("members",)),
     **_items("placements", "alumni", {
         "organisation": _l("School or office of the placement"), "position": _l("Position (ALT, CIR, SEA)"),
         "start_year": _l("Years of the placement"), "end_year": _l("Years of the placement"),
@@ -295,7 +298,7 @@ def items_of(file_key: str) -> list[Item]:
     """The file's items, one per label (a label several columns share appears once), in schema order."""
     seen, items = set(), []
     for item in ITEMS.values():
-        if item.file == file_key and str(item.label) not in seen:
+        if file_key in (item.file, *item.also) and str(item.label) not in seen:
             seen.add(str(item.label))
             items.append(item)
     return items
