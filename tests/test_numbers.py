@@ -29,3 +29,24 @@ def test_counts_are_grouped_by_thousands(in_language):
 
 def test_outside_a_request_figures_read_in_english(app):
     assert yen(-1) == "\N{MINUS SIGN}¥1"
+
+
+def test_a_report_figure_is_a_dash_a_number_in_its_unit_or_the_hidden_marker(app, in_language):
+    """crm.numbers.figure (the report tables' `figure` and `value`): what the Jinja macro it replaced
+    rendered, checked in a page too."""
+    from markupsafe import escape
+
+    from crm.disclosure import SUPPRESSED
+    from crm.numbers import figure
+    from crm.reports import indicator_value
+
+    assert figure(None) == "\N{EM DASH}"
+    assert figure(1234) == "1,234" and figure(-3, signed=True) == "\N{MINUS SIGN}3" and figure(3, signed=True) == "+3"
+    assert figure(1_083_000, True) == "¥1,083,000" and figure(66.3, percent=True) == "66.3%"
+    assert figure(SUPPRESSED) is SUPPRESSED and str(escape(figure(SUPPRESSED))) == "&lt;10"
+    assert indicator_value("funds_raised", -5000) == "\N{MINUS SIGN}¥5,000"
+    assert indicator_value("return_ratio", 12.5, signed=True) == "+12.5%"
+    assert indicator_value("visitors", 120) == "120"
+    html = app.jinja_env.from_string('{% from "reports/_macros.html" import figure, value %}'
+                                     '{{ figure(none) }}|{{ value("economic_value", 10) }}|{{ value("visitors", hidden) }}').render(hidden=SUPPRESSED)
+    assert html == "\N{EM DASH}|¥10|&lt;10"
