@@ -23,6 +23,7 @@ MESSAGES = {
     405: (_l("Not allowed"), _l("This action cannot be done that way.")),
     409: (_l("Changed by someone else"), _l("This record was changed by someone else. Reload it and try again.")),
     413: (_l("File too large"), _l("The upload is larger than this system accepts: files of up to %(size)s MB.")),
+    422: (_l("Not saved"), _l("The form sent a choice this page does not offer. Reload the page and try again.")),
     429: (_l("Too many attempts"), _l("Too many attempts. Wait a few minutes and try again.")),
     500: (_l("Something went wrong"), _l("An unexpected error occurred. It has been logged; please try again.")),
     503: (_l("Busy"), _l("The system is busy with other work right now and nothing was saved. Try again in a moment.")),

@@ -72,6 +72,18 @@ def test_prefecture_home_activity_verified_in_one_click_with_a_toast(app, tottor
     assert "Pear promotion in Ohio" not in tottori.get("/").get_data(as_text=True)
 
 
+def test_prefecture_home_forged_review_leaves_the_item_and_says_why(app, tottori, make_alumnus, make_activity):
+    # The queue's Verify button swaps "delete": a refused review must go to the message area instead.
+    activity = make_activity(make_alumnus(TOTTORI, family="Forged"), status="reported", description="Pear fair")
+    response = tottori.submit(f"/ambassadors/activities/{activity}/review", {"status": "approved-by-me"}, htmx=True)
+    assert response.status_code == 422
+    assert response.headers["HX-Retarget"] == "#messages" and response.headers["HX-Reswap"] == "innerHTML"
+    assert "does not offer" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Activity, activity).status == ActivityStatus.REPORTED
+    assert "Pear fair" in tottori.get("/").get_data(as_text=True).split('id="home-to-verify"')[1]
+
+
 def test_prefecture_home_terms_ending_within_90_days_and_recent_imports(app, tottori, make_alumnus, make_ambassador):
     today = clock.today()
     make_ambassador(make_alumnus(TOTTORI, family="Ending"), start=today - timedelta(days=300), end=today + timedelta(days=30))

@@ -6,7 +6,7 @@ form, POST …/<id> saves (422 with errors, 409 with the current values when sta
 from __future__ import annotations
 
 
-from flask import flash, make_response, render_template, request, url_for
+from flask import abort, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -281,7 +281,9 @@ def review_activity(activity_id: int):
     try:
         status = ActivityStatus(request.form.get("status", ""))
     except ValueError:
-        return _row("activity", activity, status=422)
+        # Only a forged form sends another status. The answer goes to the message area (crm.errors),
+        # so neither the list's row nor the home queue's item (swapped "delete") changes.
+        abort(422)
     operations.review(activity, status, current_user)
     db.session.commit()
     if htmx.is_htmx():
