@@ -24,6 +24,7 @@ from crm.associations.models import (
 )
 from crm.associations.operations import FeeSummary, fee_summaries, fiscal_year_range
 from crm.extensions import db
+from crm.numbers import figure
 from crm.reference import fiscal_year as fy
 from crm.reference.fiscal_year import fiscal_year_of
 from crm.reference.models import Prefecture
@@ -163,6 +164,14 @@ TREND_CHARTS = {
 }
 
 
+PERCENTAGES = ("self_raised_share", "government_share", "collection_rate")
+
+
+def amount(key: str, number) -> str:
+    """One figure of the five-year trend in its unit, the same in a chart and in the table beside it."""
+    return figure(number, percent=key in PERCENTAGES)
+
+
 def trend_figures(report: AnnualReport) -> dict[int, dict]:
     """{年度: {figure: value}} of the five-year trend, as the tables beside the charts show them."""
     figures = {}
@@ -190,8 +199,9 @@ def report_charts(report: AnnualReport) -> dict:
             "self_raised_share": 100, "collection_rate": 100}
     return {
         "kinds": charts.hbars({line.kind.label: line.programs for line in report.by_kind}),
-        "sources": charts.hbars({source.label: amount for source, amount in report.funding.by_source.items()}),
-        **{section: charts.small_multiples(years, figures, keys, fy.label, tops) for section, keys in TREND_CHARTS.items()},
+        "sources": charts.hbars({source.label: yen for source, yen in report.funding.by_source.items()}),
+        **{section: charts.small_multiples(years, figures, keys, fy.label, tops, text=amount)
+           for section, keys in TREND_CHARTS.items()},
     }
 
 

@@ -473,7 +473,8 @@ def annual_report(association_id: int):
     association = access.load_editable_association(association_id)
     report = reports.annual_report(association, fy.requested())
     return htmx.render("associations/report.html", "associations/_report.html", association=association, report=report,
-                       trend=reports.trend_figures(report), report_charts=reports.report_charts(report))
+                       trend=reports.trend_figures(report), report_charts=reports.report_charts(report),
+                       amount=reports.amount)
 
 
 @bp.get("/<int:association_id>/report.<any(csv, xlsx):fmt>")

@@ -20,11 +20,13 @@ that transaction, so figures computed from uncommitted data are kept only if tha
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Text, and_, cast, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
@@ -165,15 +167,26 @@ def publication_generations(years: list[int]) -> dict[int, int] | None:
     return {year: every_year + sum(int(counters.get(y, 0)) for y in (year - 1, year, year + 1)) for year in years}
 
 
-def stored_publications(generations: dict[int, int], method: str) -> tuple[dict[int, dict], dict[int, dict]]:
+def stored_publications(generations: dict[int, int], method: str, decode: Callable[[dict], object]
+                        ) -> tuple[dict[int, object], dict[int, object]]:
     """({年度: publication stored at its current generation}, {年度: one stored at an earlier one}) of
-    those stored by this method."""
+    those stored by this method, each as `decode` makes it of the stored JSON."""
     current, stale = {}, {}
-    for year, generation, publication in db.session.execute(
-            select(ReportPublication.fiscal_year, ReportPublication.generation, ReportPublication.publication)
+    for year, generation, text in db.session.execute(
+            select(ReportPublication.fiscal_year, ReportPublication.generation, cast(ReportPublication.publication, Text))
             .where(ReportPublication.fiscal_year.in_(list(generations)), ReportPublication.method == method)):
-        (current if generation == generations[year] else stale)[year] = publication
+        (current if generation == generations[year] else stale)[year] = _decoded(text, decode)
     return current, stale
+
+
+@functools.lru_cache(maxsize=12)
+def _decoded(text: str, decode: Callable[[dict], object]) -> object:
+    """A stored publication decoded once per process and shared by its readers, who only read it: a
+    year's publication is about 100 KB of JSON, and the dashboard and a report read five (decoding
+    them was a third of a drill-down's time). Keyed by the stored text itself, so a publication
+    stored anew (another generation, or another database) is decoded anew. About a year's worth of
+    publications are kept."""
+    return decode(json.loads(text))
 
 
 def store_publications(publications: dict[int, dict], generations: dict[int, int], method: str) -> None:

@@ -322,19 +322,29 @@ def activity_countries(prefecture_id: int, filters: Filters) -> dict:
     }
 
 
+def _stored_by_year(prefecture_id: int, filters: Filters, years: list[int], key: str, compute, per_year: bool) -> dict:
+    """{年度: compute(prefecture, filters in that 年度)} of one prefecture through the precomputed store
+    (one read for all the years). Countries read cohort membership only of the all-years data (not
+    consent or ambassadors)."""
+    def compute_stale(_stale: list[int], stale_years: list[int]) -> dict:
+        return {prefecture_id: {year: compute(prefecture_id, replace(filters, fiscal_year=year)) for year in stale_years}}
+
+    return precomputed.read_through([prefecture_id], f"{key};{filters.cohort_key}", years, compute_stale,
+                                    every_year=MEMBERSHIP, per_year=per_year)[prefecture_id]
+
+
+def stored_residence(prefecture_id: int, filters: Filters, years: list[int]) -> dict:
+    """{年度: `residence_countries`} through the precomputed store: residence reads no activities, so
+    a logged activity leaves it current."""
+    return _stored_by_year(prefecture_id, filters, years, "residence", residence_countries, per_year=False)
+
+
 def stored_countries(prefecture_id: int, filters: Filters) -> tuple[dict, dict]:
-    """(`residence_countries`, `activity_countries`) through the precomputed store. Both read cohort
-    membership only of the all-years data (not consent or ambassadors); residence no activities, so
-    a logged activity recomputes the activity countries alone."""
-
-    def through(key: str, compute, per_year: bool):
-        def compute_stale(_stale: list[int], stale_years: list[int]) -> dict:
-            return {prefecture_id: {year: compute(prefecture_id, replace(filters, fiscal_year=year)) for year in stale_years}}
-
-        return precomputed.read_through([prefecture_id], f"{key};{filters.cohort_key}", [filters.fiscal_year], compute_stale,
-                                        every_year=MEMBERSHIP, per_year=per_year)[prefecture_id][filters.fiscal_year]
-
-    return through("residence", residence_countries, per_year=False), through("activity-countries", activity_countries, per_year=True)
+    """(`residence_countries`, `activity_countries`) of the filters' 年度 through the precomputed
+    store; a logged activity recomputes the activity countries alone."""
+    year = filters.fiscal_year
+    return (stored_residence(prefecture_id, filters, [year])[year],
+            _stored_by_year(prefecture_id, filters, [year], "activity-countries", activity_countries, per_year=True)[year])
 
 
 def notable_activities(prefecture_id: int, filters: Filters, limit: int = 5):
@@ -434,14 +444,14 @@ def protected_years(years: list[int]) -> dict[int, protection.ProtectedYear]:
 def _protected_years(years: list[int]) -> tuple[dict[int, protection.ProtectedYear], list[int]]:
     """(publications, the 年度 whose publication was computed: not stored, or stale)."""
     generations = precomputed.publication_generations(years)  # before anything is computed
-    stored, stale = ({}, {}) if generations is None else precomputed.stored_publications(generations, protection.METHOD)
-    result = {year: protection.ProtectedYear.from_plain(publication) for year, publication in stored.items()}
+    stored, stale = ({}, {}) if generations is None else precomputed.stored_publications(
+        generations, protection.METHOD, protection.ProtectedYear.from_plain)
+    result = dict(stored)
     if missing := [year for year in years if year not in stored]:
         span = list(range(min(missing) - 1, max(missing) + 2))
         # A stale publication still tells its parts whose inputs did not change (e.g. every activity
         # sum after a consent change).
-        computed = protection.protect_years(figures(None, Filters(max(missing)), span), missing, previous={
-            year: protection.ProtectedYear.from_plain(publication) for year, publication in stale.items()})
+        computed = protection.protect_years(figures(None, Filters(max(missing)), span), missing, previous=stale)
         result.update(computed)
         if generations is not None:
             precomputed.store_publications({year: computed[year].plain() for year in missing}, generations,
@@ -455,8 +465,8 @@ def _protected_report(prefecture_id: int, filters: Filters) -> tuple[dict, dict,
         raise FilterNotOffered()
     with precomputed.batch():
         protected = protected_years(trend_years(filters))
-        residence = {year: stored_countries(prefecture_id, replace(filters, fiscal_year=year))[0]
-                     for year in (filters.fiscal_year - 1, filters.fiscal_year, filters.fiscal_year + 1)}
+        # the 年度 on each side bound what a hidden count of residence could be (protection)
+        residence = stored_residence(prefecture_id, filters, [filters.fiscal_year - 1, filters.fiscal_year, filters.fiscal_year + 1])
     published = {year: by_year.rows[prefecture_id] for year, by_year in protected.items()}
     countries, total = protection.protect_residence(residence, filters.fiscal_year, published[filters.fiscal_year]["tracked"])
     return published, protected[filters.fiscal_year].kinds[prefecture_id], {

@@ -5,6 +5,8 @@ to anyone else has passed crm.disclosure.
 """
 from __future__ import annotations
 
+from functools import partial
+
 from flask import abort, make_response, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 
@@ -19,7 +21,7 @@ from crm.extensions import db
 from crm.reference import fiscal_year
 from crm.reference.countries import country_choices, country_name
 from crm.reference.models import Prefecture
-from crm.reports import bp, charts, definitions, returns
+from crm.reports import bp, charts, definitions, indicator_value, returns
 
 INDICATOR_LABELS = {
     "tracked": _l("Alumni tracked"),
@@ -58,8 +60,8 @@ def _filter_context(filters, prefecture_id: int | None = None) -> dict:
             "kinds": ActivityKind, "filter_notes": definitions.filter_notes(filters), "trend_keys": TREND_KEYS}
 
 
-def _trend_charts(data) -> list[dict]:
-    return small_multiples(data["years"], data["trend"], TREND_KEYS, fiscal_year.label)
+def _trend_charts(data, keys=TREND_KEYS) -> list[dict]:
+    return small_multiples(data["years"], data["trend"], keys, fiscal_year.label, text=indicator_value)
 
 
 def _refusal(error: DisclosureError) -> str:
@@ -86,7 +88,8 @@ def prefecture_report(prefecture_id: int):
         data = returns.report(prefecture.id, filters, access.sees_full_report(prefecture.id))
     except DisclosureError as error:
         return _refused("reports/return.html", "reports/_return.html", error, report=None, **context)
-    kind_chart = hbars({kind.label: row["activities"] for kind, row in data["kinds"]["rows"].items()})
+    kind_chart = hbars({kind.label: row["activities"] for kind, row in data["kinds"]["rows"].items()},
+                       text=partial(indicator_value, "activities"))
     return htmx.render("reports/return.html", "reports/_return.html", report=data, trend_charts=_trend_charts(data),
                        kind_chart=kind_chart, **context)
 
@@ -157,7 +160,7 @@ def _dashboard_context():
     data = context["data"]
     rows, sort, descending = _sorted_rows(data, context["prefectures"])
     context.update(rows=rows, sort=sort, descending=descending, national_trend_keys=NATIONAL_TREND_KEYS,
-                   trend_charts=small_multiples(data["years"], data["trend"], NATIONAL_TREND_KEYS, fiscal_year.label))
+                   trend_charts=_trend_charts(data, NATIONAL_TREND_KEYS))
     return context
 
 
