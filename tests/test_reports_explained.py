@@ -259,7 +259,7 @@ def test_charts_of_one_unit_share_a_scale_and_percentages_are_drawn_against_100(
     trend = [FundingMix(year) for year in range(2021, 2026)]
     with app.test_request_context():
         drawn = report_charts(AnnualReport(None, 2025, [], trend[-1], trend, years[-1].fees, years))
-    chart = {c["key"]: [bar["height"] for bar in c["bars"]] for section in ("programs", "funding", "fees") for c in drawn[section]}
+    chart = {c.key: [bar.height for bar in c.bars] for section in ("programs", "funding", "fees") for c in drawn[section]}
     # People on one scale: 53 Japanese residents are the tallest bar, 26 foreign residents half as tall.
     assert chart["japanese"][-1] == 70 and chart["foreign"][-1] == round(70 * 26 / 53) and chart["volunteers"][-1] == round(70 * 6 / 53)
     # Fees due and collected on one scale; a rate against 100%; no funding, no bar.

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 
-from sqlalchemy import Text, and_, cast, func, or_, select
+from sqlalchemy import Text, and_, bindparam, cast, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
@@ -71,20 +71,7 @@ def read_through(prefecture_ids: Iterable[int], key: str, years: list[int],
     unchanged. The stale (prefecture, 年度) pairs are computed in one call: their prefectures × the
     years from the first to the last stale one."""
     wanted = list(prefecture_ids)
-    all_years, this_year = aliased(ReportGeneration), aliased(ReportGeneration)
-    generation = func.coalesce(all_years.generation, 0)
-    statement = (
-        select(ReportFigures.prefecture_id, ReportFigures.fiscal_year, ReportFigures.figures, ReportFigures.generation)
-        .outerjoin(all_years, and_(all_years.prefecture_id == ReportFigures.prefecture_id, all_years.fiscal_year == every_year)))
-    if per_year:
-        generation += func.coalesce(this_year.generation, 0)
-        statement = statement.outerjoin(this_year, and_(this_year.prefecture_id == ReportFigures.prefecture_id,
-                                                        this_year.fiscal_year == ReportFigures.fiscal_year))
-    # Stale rows come too, with the generation they would be stored at now: read before computing,
-    # in the same statement (a figure computed after this read has seen at least these writes).
-    stored = db.session.execute(
-        statement.add_columns(generation)
-        .where(ReportFigures.key == key, ReportFigures.fiscal_year.in_(years), ReportFigures.prefecture_id.in_(wanted)))
+    stored = db.session.execute(_stored_figures(every_year, per_year), {"key": key, "years": years, "prefectures": wanted})
     result: Plain = {p: {} for p in wanted}
     generations: dict[tuple[int, int], int] = {}
     for prefecture, year, figures, stored_generation, now in stored:
@@ -121,6 +108,26 @@ def read_through(prefecture_ids: Iterable[int], key: str, years: list[int],
                   "generation": generations[prefecture, year]}
                  for prefecture in prefectures for year in stale_years]
     return result
+
+
+@functools.cache
+def _stored_figures(every_year: int, per_year: bool):
+    """The stored figures of a key, years and prefectures (bound when run), each with the generation
+    it would be stored at now: stale rows come too, read before computing, in the same statement
+    (a figure computed after this read has seen at least these writes). Built once: a report reads
+    through the store three times per request, and building the statement cost more than running it."""
+    all_years, this_year = aliased(ReportGeneration), aliased(ReportGeneration)
+    generation = func.coalesce(all_years.generation, 0)
+    statement = (
+        select(ReportFigures.prefecture_id, ReportFigures.fiscal_year, ReportFigures.figures, ReportFigures.generation)
+        .outerjoin(all_years, and_(all_years.prefecture_id == ReportFigures.prefecture_id, all_years.fiscal_year == every_year)))
+    if per_year:
+        generation += func.coalesce(this_year.generation, 0)
+        statement = statement.outerjoin(this_year, and_(this_year.prefecture_id == ReportFigures.prefecture_id,
+                                                        this_year.fiscal_year == ReportFigures.fiscal_year))
+    return statement.add_columns(generation).where(
+        ReportFigures.key == bindparam("key"), ReportFigures.fiscal_year.in_(bindparam("years", expanding=True)),
+        ReportFigures.prefecture_id.in_(bindparam("prefectures", expanding=True)))
 
 
 def _upsert(dialect: str, model=ReportFigures, values=("generation", "figures")):
