@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from crm.forms import select_options
     from crm.glossary import term
+    from crm.navigation import navigation
     from crm.numbers import FILTERS
     from crm.i18n import compiled_catalogues, format_date, install_template_gettext, select_locale
 
@@ -73,6 +74,7 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.filters["dateformat"] = format_date
     app.jinja_env.globals["term"] = term
     app.jinja_env.globals["select_options"] = select_options
+    app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.filters.update(FILTERS)
     import crm.ratelimit  # noqa: F401  (registers the database:// storage before the limiter opens it)
 

@@ -71,6 +71,13 @@ def may(endpoint: str, user=None) -> bool:
     return allowed is not None and getattr(user, "is_authenticated", False) and user.role in allowed
 
 
+def navigation_scope(user=None) -> tuple:
+    """Everything this module's answers for the navigation depend on (`may`, `own_prefecture`,
+    `own_association`): pages with the same scope show the same links (crm.navigation keeps them)."""
+    user = user if user is not None else current_user
+    return getattr(user, "role", None), own_prefecture(user), own_association(user)
+
+
 def own_prefecture(user=None) -> int | None:
     """The prefecture whose office the user works in (prefecture staff), else None."""
     user = user if user is not None else current_user

@@ -12,7 +12,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def _navigation(html: str) -> str:
-    return re.search(r'<div class="main-navigation" id="main-navigation">\s*<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
+    return re.search(r'<div class="main-navigation" id="main-navigation">\s*<nav aria-label="[^"]+">(.*?)</nav>', html, re.S).group(1)
 
 
 def test_pages_load_the_vendored_design_tokens_before_the_app_stylesheet(signed_in):
@@ -36,6 +36,35 @@ def test_navigation_is_grouped_by_task_and_marks_the_current_page(signed_in):
     groups = re.findall(r'class="nav-group-label">([^<]+)<', navigation)
     assert groups[:3] == ["Start", "Registry", "Activities and return"]
     assert re.findall(r'<a href="([^"]+)" aria-current="page"', navigation) == ["/alumni"]
+
+
+def test_navigation_rendered_once_per_scope_still_marks_the_page_and_shows_each_user_their_links(app, make_user, make_association):
+    def signed_in(role, **scope):
+        client = app.test_client()
+        client.login(make_user(role, **scope)[1])
+        return client
+
+    current = r'<a href="([^"]+)" aria-current="page"'
+    tottori = signed_in(Role.PREFECTURE_STAFF, prefecture=TOTTORI)
+    on_alumni = _navigation(tottori.get("/alumni").get_data(as_text=True))
+    on_ambassadors = _navigation(tottori.get("/ambassadors").get_data(as_text=True))
+    assert re.findall(current, on_alumni) == ["/alumni"] and re.findall(current, on_ambassadors) == ["/ambassadors"]
+    assert on_alumni.replace(' aria-current="page"', "") == on_ambassadors.replace(' aria-current="page"', "")
+    assert re.findall(current, _navigation(tottori.get("/alumni?page=2").get_data(as_text=True))) == ["/alumni"]
+    assert re.findall(current, _navigation(tottori.get("/alumni/new").get_data(as_text=True))) == []
+    japanese = _navigation(tottori.get("/alumni", headers={"Accept-Language": "ja"}).get_data(as_text=True))
+    assert "JET経験者" in japanese and ">Alumni<" not in japanese and re.findall(current, japanese) == ["/alumni"]
+    assert f'href="/reports/return/{TOTTORI}"' in on_alumni
+
+    hyogo = _navigation(signed_in(Role.PREFECTURE_STAFF, prefecture=HYOGO).get("/alumni").get_data(as_text=True))
+    assert f'href="/reports/return/{HYOGO}"' in hyogo and f'href="/reports/return/{TOTTORI}"' not in hyogo
+    first, second = make_association(TOTTORI, "一"), make_association(TOTTORI, "二")
+    for association in (first, second):
+        mine = _navigation(signed_in(Role.ASSOCIATION_STAFF, association=association).get("/").get_data(as_text=True))
+        assert f'href="/associations/{association}/members"' in mine and "/reports/return/" not in mine
+        assert 'href="/alumni"' not in mine
+    ministry = _navigation(signed_in(Role.MINISTRY_REVIEWER).get("/").get_data(as_text=True))
+    assert 'href="/alumni"' not in ministry and 'href="/reports/national"' in ministry
 
 
 def test_a_group_without_links_is_left_out(signed_in):
