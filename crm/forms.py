@@ -25,7 +25,7 @@ from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import HiddenField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import Choice, SelectChoice
 from wtforms.validators import Optional, StopValidation, ValidationError
 
 from crm import clock
@@ -52,6 +52,15 @@ class PlaceholderSelect(wtforms.widgets.Select):
         start = html.index(">") + 1
         placeholder = Markup('<option value="">%s</option>') % _("Choose…")
         return Markup(html[:start]) + placeholder + Markup(html[start:])
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        # An option is the same few words on every page that shows it (a record's page renders the
+        # 47 prefectures of its placement form each time): WTForms' output, kept per process and
+        # keyed by the label's text (a lazy translation becomes the request's language first).
+        if kwargs or choice.render_kw or not isinstance(choice.value, str | int | None):
+            return super().render_option(choice, **kwargs)
+        return _option(choice.value, str(choice.label) if choice.label is not None else None, choice.selected)
 
 
 def select_options(choices, current=None, key: str = "value", text: str = "label", label=None) -> Markup:
@@ -81,6 +90,11 @@ def select_options(choices, current=None, key: str = "value", text: str = "label
 
 
 LONG_OPTIONS = 40
+
+
+@lru_cache(maxsize=4096)
+def _option(value: str | int | None, label: str | None, selected: bool) -> Markup:
+    return wtforms.widgets.Select.render_option(Choice(value, label, selected, None))
 
 
 @lru_cache(maxsize=16)

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 import wtforms
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 import crm
@@ -75,6 +76,22 @@ def test_a_required_select_begins_with_an_empty_choice_and_keeps_its_default(app
     assert str(form.kind(required=True)).count('value=""') == 1  # its own blank choice is enough
     assert 'value=""' not in str(form.sector())  # not required: no placeholder
     assert not Required(MultiDict({"position": "", "kind": "a"})).validate()
+
+
+class Translated(wtforms.Form):
+    position = shared.SelectField(choices=shared.choices([("alt", _l("Alumni")), ("x&y", "<b>"), (7, "7"), ("", "")]))
+
+
+def test_options_are_written_as_wtforms_writes_them_and_follow_the_language(app):
+    # Options are kept per process (crm.forms._option): the same bytes as WTForms' own, the selected
+    # one marked, and a translated label in the language of each request.
+    for language, label in (("en", ">Alumni<"), ("ja", ">JET経験者<"), ("en", ">Alumni<")):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            for chosen in ("alt", "x&y", "7", None):
+                form = Translated(data={"position": chosen})
+                html = str(form.position())
+                assert html == str(wtforms.widgets.Select()(form.position)), (language, chosen)
+                assert html.count(" selected") == (chosen is not None) and label in html
 
 
 def test_filter_options_mark_the_current_choice_and_escape_text(app_context):
