@@ -92,7 +92,7 @@ def select_options(choices, current=None, key: str = "value", text: str = "label
 LONG_OPTIONS = 40
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True (or a str enum member and its text) are equal keys otherwise
 def _option(value: str | int | None, label: str | None, selected: bool) -> Markup:
     return wtforms.widgets.Select.render_option(Choice(value, label, selected, None))
 

@@ -94,6 +94,14 @@ def test_options_are_written_as_wtforms_writes_them_and_follow_the_language(app)
                 assert html.count(" selected") == (chosen is not None) and label in html
 
 
+def test_options_equal_in_python_but_of_another_type_are_kept_apart(app_context):
+    # 1 == True and "a" == a str enum member: the cache must not hand one's option to the other.
+    for value in (1, True, 0, False):
+        field = Translated(data={"position": None}).position
+        field.choices = shared.choices([(value, "same label")])
+        assert str(field()) == str(wtforms.widgets.Select()(field)), value
+
+
 def test_filter_options_mark_the_current_choice_and_escape_text(app_context):
     pairs = [(f"C{number}", f"<Country {number}>") for number in range(60)]  # long: built once
     html = shared.select_options(pairs, "C3")
